@@ -1,0 +1,109 @@
+"""Split a Markdown file into YAML front matter and body, and find the line of any key.
+
+The fast path parses with libyaml (CSafeLoader) and knows no line numbers; only when a file
+has a problem do we compose the YAML again to find the line of each offending key, so a
+clean catalogue of ten thousand products pays nothing for good error messages.
+
+Floats are never produced: `price: 12.50` stays the string "12.50", because a float would
+already have lost the exact amount before the schema saw it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+try:
+    _Base = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml is in the PyYAML wheels we pin
+    _Base = yaml.SafeLoader
+
+
+def _without_floats(base: type) -> type:
+    """A loader class whose implicit float resolver is gone: 12.50 loads as "12.50"."""
+    cls = type(f"NoFloat{base.__name__}", (base,), {})
+    cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return cls
+
+
+FastLoader = _without_floats(_Base)
+LineLoader = _without_floats(yaml.SafeLoader)
+
+_FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?)(?:\r?\n)?^---[ \t]*\r?$\n?", re.S | re.M)
+
+
+class FrontMatterError(ValueError):
+    """The file has no front matter or its YAML does not parse; `line` is 1-based."""
+
+    def __init__(self, message: str, line: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass
+class Document:
+    meta: dict[str, Any]
+    body: str
+    raw_meta: str  # the YAML text, kept to find key lines on demand
+    body_line: int  # line number where the body starts
+
+
+def split(text: str) -> Document:
+    m = _FENCE.match(text)
+    if not m:
+        raise FrontMatterError("file must start with YAML front matter between '---' lines", 1)
+    raw = m.group(1)
+    try:
+        meta = yaml.load(raw, Loader=FastLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 2) if mark else 1  # +1 for 1-based, +1 for the opening fence
+        raise FrontMatterError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise FrontMatterError("front matter must be a mapping of field: value", 2)
+    body_line = text.count("\n", 0, m.end()) + 1
+    return Document(meta=meta, body=text[m.end():], raw_meta=raw, body_line=body_line)
+
+
+def key_lines(raw_meta: str) -> dict[str, int]:
+    """Map each key path ("price", "files[1].sha256") to its 1-based line in the file."""
+    try:
+        node = yaml.compose(raw_meta, Loader=LineLoader)
+    except yaml.YAMLError:  # pragma: no cover - split() already parsed this text
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(n: yaml.Node, path: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                p = f"{path}.{k.value}" if path else str(k.value)
+                lines[p] = k.start_mark.line + 2
+                walk(v, p)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                p = f"{path}[{i}]"
+                lines[p] = item.start_mark.line + 2
+                walk(item, p)
+
+    if node is not None:
+        walk(node, "")
+    return lines
+
+
+def line_of(lines: dict[str, int], field: str) -> int:
+    """The line of `field`, or of its nearest parent that exists, or 1."""
+    while field:
+        if field in lines:
+            return lines[field]
+        cut = max(field.rfind("."), field.rfind("["))
+        field = field[:cut] if cut > 0 else ""
+    return 1
