@@ -34,6 +34,16 @@ CURRENCIES: dict[str, Currency] = {
 }
 
 
+# Units of each currency per US dollar, rounded. Used ONLY to sort a mixed-currency listing
+# by price and to put products into the search page's price bands; never to charge anyone.
+REFERENCE_PER_USD: dict[str, int] = {"USD": 1, "NGN": 1500, "GHS": 15, "ZAR": 18, "KES": 130}
+
+
+def usd_equivalent_cents(minor: int, code: str) -> int:
+    """An approximate US-cent value for ordering and banding prices across currencies."""
+    return minor // REFERENCE_PER_USD[code]
+
+
 class MoneyError(ValueError):
     """Raised when an amount or a currency cannot be parsed; the message is for a person."""
 

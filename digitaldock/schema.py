@@ -22,6 +22,8 @@ from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STATUSES = ("draft", "published", "withdrawn")
+# /products/page/2/ and /products/sort/... are listing pages, so no product may take these slugs
+RESERVED_SLUGS = frozenset({"page", "sort", "feeds", "index"})
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_FILE_BYTES = 500 * 1024 * 1024
@@ -326,6 +328,8 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     if not SLUG.match(slug) or not 3 <= len(slug) <= 80:
         c.add("slug", f"file name {slug!r} must be a slug of 3–80 characters "
                       "(lowercase letters, digits and single hyphens)", 1)
+    elif slug in RESERVED_SLUGS:
+        c.add("slug", f"{slug!r} is reserved for listing pages; rename the file", 1)
     _unknown_fields(c, meta, PRODUCT_FIELDS)
 
     title = c.take(meta, "title", _text(*TITLE_LEN))

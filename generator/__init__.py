@@ -1,0 +1,57 @@
+"""The DigitalDock Pelican plugin: turns content/ into the static storefront.
+
+Pelican supplies the settings, the theme's static files and the command line; this plugin
+replaces Pelican's article and page generators with one storefront generator that reads
+products, sellers and legal documents through the one schema (`digitaldock.schema`).
+Pelican's own article machinery is switched off in pelicanconf.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pelican import signals
+
+
+class StorefrontGenerator:
+    """A Pelican generator: parse everything in generate_context, write in generate_output.
+
+    Parsing first and raising ContentError before any file is written is what keeps a broken
+    product file from leaving a half-built site over a good one.
+    """
+
+    def __init__(self, context, settings, path, theme, output_path, **kwargs):
+        from .site import Settings
+
+        self.context = context
+        self.settings = Settings.from_pelican(settings)
+        self.output_path = Path(output_path)
+        self.catalog = None
+
+    def generate_context(self) -> None:
+        from digitaldock.schema import load_catalog
+
+        self.catalog, _ = load_catalog(self.settings.content)
+
+    def generate_output(self, writer) -> None:
+        from .build import render_into
+
+        render_into(self.catalog, self.settings, self.output_path)
+
+
+def _get_generators(pelican):
+    # one generator for the whole storefront
+    return StorefrontGenerator
+
+
+def _finalized(pelican):
+    # the search index reads the finished HTML, so it runs after everything is written
+    from .search import index_site
+
+    if pelican.settings.get("PAGEFIND", True):
+        index_site(Path(pelican.output_path))
+
+
+def register():
+    signals.get_generators.connect(_get_generators)
+    signals.finalized.connect(_finalized)

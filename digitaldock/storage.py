@@ -1,0 +1,309 @@
+"""Where product files live: one small interface, two backends chosen by settings.
+
+The pipeline (validate, scan) and the checkout edge (uploads, downloads) read and write
+product files through `Storage`, never through a path or a boto3 call of their own, so the
+same code runs on one laptop (`LocalStorage`, files under a folder) and in production
+(`S3Storage`, Cloudflare R2 or any S3-compatible bucket).
+
+Keys are relative, slash-separated names such as ``sha256/ab/ab12…`` (product files are
+stored under their content hash, see `digitaldock.schema.storage_key`) or
+``quarantine/sha256/ab/ab12…`` (where `digitaldock scan` moves a file it refuses).
+
+Settings, read once by `storage_from_env`:
+
+==================  ==================================================================
+``STORAGE_BACKEND``  ``local`` (default) or ``s3``
+``STORAGE_DIR``      local backend: the root folder (default ``content/storage``)
+``S3_BUCKET``        s3 backend: the bucket name (required)
+``S3_ENDPOINT_URL``  s3 backend: endpoint of R2/MinIO/moto; empty means AWS itself
+``S3_PREFIX``        s3 backend: a folder inside the bucket (default: none)
+``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` / ``AWS_REGION``
+                     s3 credentials, the standard boto3 variables
+==================  ==================================================================
+
+Every failure reaches the caller as one `StorageError` whose message is a single line that
+says what to fix; a botocore traceback never does.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+CHUNK = 1024 * 1024
+QUARANTINE = "quarantine/"
+
+
+class StorageError(Exception):
+    """A storage operation failed; the message is one line for a person (what to fix)."""
+
+
+class NotFound(StorageError):
+    """The key does not exist (or vanished between two operations)."""
+
+    def __init__(self, key: str, where: str):
+        super().__init__(f"{key} not found in {where}")
+        self.key = key
+
+
+def check_key(key: str) -> str:
+    """A key is relative, slash-separated and never climbs out of its root."""
+    if (not isinstance(key, str) or not key or key.startswith("/") or "\\" in key
+            or any(part in ("", ".", "..") for part in key.split("/"))):
+        raise StorageError(f"{key!r} is not a valid storage key")
+    return key
+
+
+class Storage(abc.ABC):
+    """The storage interface. Subclasses implement the abstract methods; the rest is shared."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where this storage is, for messages: ``content/storage`` or ``s3://bucket/prefix``."""
+
+    @abc.abstractmethod
+    def stat(self, key: str) -> int | None:
+        """Size in bytes of `key`, or None when it does not exist."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A readable binary stream of `key` (close it, or use it as a context manager)."""
+
+    @abc.abstractmethod
+    def put(self, key: str, fileobj: IO[bytes]) -> int:
+        """Store the stream `fileobj` under `key` (replacing it), streaming; returns its size."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove `key`; removing a key that does not exist is not an error."""
+
+    @abc.abstractmethod
+    def move(self, src: str, dst: str) -> None:
+        """Rename `src` to `dst` (used to quarantine a file); raises NotFound without `src`."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Every key starting with `prefix`, sorted."""
+
+    def iter_chunks(self, key: str, size: int = CHUNK) -> Iterator[bytes]:
+        """The content of `key` in chunks of at most `size` bytes, never all in memory."""
+        with contextlib.closing(self.open(key)) as f:
+            while chunk := f.read(size):
+                yield chunk
+
+    def sha256(self, key: str) -> str:
+        """The hex SHA-256 of `key`, computed while streaming."""
+        h = hashlib.sha256()
+        for chunk in self.iter_chunks(key):
+            h.update(chunk)
+        return h.hexdigest()
+
+    def quarantine(self, key: str) -> str:
+        """Move `key` under the quarantine prefix, out of buyers' reach; returns the new key."""
+        dst = QUARANTINE + key
+        self.move(key, dst)
+        return dst
+
+
+class LocalStorage(Storage):
+    """Files on disk at ``root/<key>``; writes go through a temporary file and a rename."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def stat(self, key: str) -> int | None:
+        p = self._path(key)
+        return p.stat().st_size if p.is_file() else None
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(key, self.describe()) from None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key} in {self.describe()}: {exc.strerror}") from None
+
+    def put(self, key: str, fileobj: IO[bytes]) -> int:
+        p = self._path(key)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(fileobj, out, CHUNK)
+                os.replace(tmp, p)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise StorageError(f"cannot write {key} in {self.describe()}: {exc.strerror}") from None
+        return p.stat().st_size
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def move(self, src: str, dst: str) -> None:
+        s, d = self._path(src), self._path(dst)
+        if not s.is_file():
+            raise NotFound(src, self.describe())
+        d.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(s, d)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        if not self.root.is_dir():
+            return iter(())
+        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                if p.is_file() and not p.name.startswith(".tmp-"))
+        return iter(sorted(k for k in keys if k.startswith(prefix)))
+
+
+# --- S3 --------------------------------------------------------------------------------------
+
+def s3_client(endpoint_url: str | None = None, env: Mapping[str, str] | None = None) -> Any:
+    """A boto3 S3 client for AWS, R2, MinIO or moto: path-style addressing, few retries.
+
+    Credentials come from the AWS_* variables in `env` (default: the process environment,
+    where boto3 also finds its usual config files). Raises StorageError when there are none.
+    """
+    import boto3
+    from botocore.config import Config
+
+    env = os.environ if env is None else env
+    session = boto3.session.Session(
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
+    if session.get_credentials() is None:
+        raise StorageError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+    config = Config(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=60,
+                    retries={"max_attempts": 2, "mode": "standard"})
+    return session.client("s3", endpoint_url=endpoint_url or None, config=config)
+
+
+@contextlib.contextmanager
+def s3_errors(bucket: str, endpoint_url: str | None, key: str | None = None) -> Iterator[None]:
+    """Turn botocore's exceptions into a one-line StorageError naming what to fix."""
+    from botocore import exceptions as bx
+
+    where = endpoint_url or "AWS S3"
+    try:
+        yield
+    except bx.NoCredentialsError:
+        raise StorageError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
+    except (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError,
+            bx.ConnectionClosedError) as exc:
+        raise StorageError(f"cannot reach the S3 endpoint {where} ({type(exc).__name__}); "
+                           "check S3_ENDPOINT_URL / --endpoint-url and the network") from None
+    except bx.ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        if code in ("NoSuchBucket",) or (code == "404" and key is None):
+            raise StorageError(f"bucket {bucket!r} does not exist at {where}; create it or fix the bucket name") from None
+        if code in ("NoSuchKey", "404", "NotFound"):
+            raise NotFound(key or "?", f"s3://{bucket}") from None
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403",
+                    "InvalidToken", "ExpiredToken"):
+            raise StorageError(f"access to bucket {bucket!r} at {where} was denied ({code}); "
+                               "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from None
+        raise StorageError(f"S3 error on bucket {bucket!r} at {where}: {code} {err.get('Message', '')}".rstrip()) from None
+    except bx.BotoCoreError as exc:
+        raise StorageError(f"S3 error at {where}: {exc}") from None
+
+
+class S3Storage(Storage):
+    """Objects in an S3-compatible bucket at ``prefix + key``, streamed both ways."""
+
+    def __init__(self, bucket: str, endpoint_url: str | None = None, prefix: str = "",
+                 *, env: Mapping[str, str] | None = None, client: Any = None):
+        if not bucket:
+            raise StorageError("no S3 bucket: set S3_BUCKET")
+        self.bucket = bucket
+        self.endpoint_url = endpoint_url or None
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = client or s3_client(self.endpoint_url, env)
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def _errors(self, key: str | None = None) -> contextlib.AbstractContextManager[None]:
+        return s3_errors(self.bucket, self.endpoint_url, key)
+
+    def _key(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def stat(self, key: str) -> int | None:
+        try:
+            with self._errors(key):
+                head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except NotFound:
+            # HEAD answers a bare 404 for a missing bucket too: tell the two apart.
+            self.check_bucket()
+            return None
+        return int(head["ContentLength"])
+
+    def check_bucket(self) -> None:
+        """Raise StorageError when the bucket is unreachable, missing or forbidden."""
+        with self._errors():
+            self.client.head_bucket(Bucket=self.bucket)
+
+    def open(self, key: str) -> BinaryIO:
+        with self._errors(key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+
+    def iter_chunks(self, key: str, size: int = CHUNK) -> Iterator[bytes]:
+        body = self.open(key)
+        with self._errors(key), contextlib.closing(body):
+            yield from body.iter_chunks(size)
+
+    def put(self, key: str, fileobj: IO[bytes]) -> int:
+        k = self._key(key)
+        with self._errors(key):
+            self.client.upload_fileobj(fileobj, self.bucket, k)
+            return int(self.client.head_object(Bucket=self.bucket, Key=k)["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        with self._errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def move(self, src: str, dst: str) -> None:
+        with self._errors(src):
+            # The managed copy switches to multipart for objects over 5 GB.
+            self.client.copy({"Bucket": self.bucket, "Key": self._key(src)}, self.bucket, self._key(dst))
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(src))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        keys = []
+        with self._errors():
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix)
+            for page in pages:
+                keys += [o["Key"][len(self.prefix):] for o in page.get("Contents", ())]
+        return iter(sorted(keys))
+
+
+def storage_from_env(env: Mapping[str, str] | None = None) -> Storage:
+    """The storage the settings ask for (see the module docstring for the variables)."""
+    env = os.environ if env is None else env
+    backend = (env.get("STORAGE_BACKEND") or "local").strip().lower()
+    if backend == "local":
+        return LocalStorage(env.get("STORAGE_DIR") or "content/storage")
+    if backend == "s3":
+        return S3Storage(env.get("S3_BUCKET", ""), env.get("S3_ENDPOINT_URL") or None,
+                         env.get("S3_PREFIX", ""), env=env)
+    raise StorageError(f"STORAGE_BACKEND={backend!r} is not a storage backend; use 'local' or 's3'")

@@ -1,0 +1,69 @@
+"""`digitaldock build` and `digitaldock serve`: the storefront's commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from digitaldock.schema import ContentError
+
+from .build import build as build_site
+from .search import SearchIndexError
+
+
+def run_build(output: Path, settings: Path) -> bool:
+    """Build once, printing every content problem as path:line: field: message."""
+    try:
+        build_site(output, settings)
+    except ContentError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"build failed: {len(exc.problems)} problem(s); the previous site is unchanged",
+                   err=True)
+        return False
+    except SearchIndexError as exc:
+        click.echo(f"build failed: {exc}; the previous site is unchanged", err=True)
+        return False
+    return True
+
+
+@click.command()
+@click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path),
+              help="Folder to write the site into.")
+@click.option("-s", "--settings", default="pelicanconf.py", show_default=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pelican settings file (publishconf.py for production URLs).")
+def build(output: Path, settings: Path) -> None:
+    """Build the static storefront from content/ (same result as `pelican -s pelicanconf.py`)."""
+    if not run_build(output, settings):
+        sys.exit(1)
+    click.echo(f"built {output}")
+
+
+@click.command()
+@click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path))
+@click.option("-s", "--settings", default="pelicanconf.py", show_default=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(output: Path, settings: Path, host: str, port: int) -> None:  # pragma: no cover - interactive
+    """Build, serve the site on HOST:PORT and rebuild whenever content or the theme changes."""
+    from .serve import make_server, wait_forever, watch
+
+    run_build(output, settings)
+    watch([Path("content"), Path("themes"), settings], lambda: run_build(output, settings)
+          and click.echo("rebuilt"))
+    server = make_server(output, host, port)
+    click.echo(f"storefront on http://{host}:{port}/ (rebuilds on change; Ctrl-C stops)")
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        wait_forever()
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+COMMANDS = [build, serve]

@@ -1,0 +1,28 @@
+"""Small display helpers used by the templates: sizes, dates, stars."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def human_size(n: int) -> str:
+    """1536 → "1.5 KB". Binary multiples, one decimal below 10, as file managers show them."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            if unit == "bytes":
+                return f"{n} byte" + ("" if n == 1 else "s")
+            return f"{size:.1f} {unit}" if size < 10 else f"{size:.0f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def long_date(d: dt.date) -> str:
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def stars(average: str) -> str:
+    """"4.6" → "★★★★★" style text with half-up rounding to whole stars, for screen and print."""
+    whole, _, frac = average.partition(".")
+    n = int(whole) + (1 if frac and int(frac[0]) >= 5 else 0)
+    return "★" * n + "☆" * (5 - n)

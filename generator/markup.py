@@ -1,0 +1,78 @@
+"""Markdown to safe HTML.
+
+Descriptions are written by sellers, so they are untrusted: Markdown is rendered with raw
+HTML allowed (authors expect <kbd> or a table to work) and the result is then cleaned by
+nh3 against an allowlist. A <script>, an event handler or a javascript: URL never survives.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+
+_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"align"},
+    "th": {"align"},
+    "ol": {"start"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def render_markdown(text: str, *, trusted_headings: bool = False) -> str:
+    """Render untrusted Markdown to sanitised HTML.
+
+    Seller text may not use h1/h2 (the page owns those), so `##` is demoted to h3; legal
+    documents pass `trusted_headings` to keep their `##` sections as h2 with anchors.
+    """
+    html = _md.render(text)
+    tags = set(ALLOWED_TAGS)
+    attributes = {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
+    if trusted_headings:
+        tags |= {"h2"}
+        attributes["h2"] = {"id"}
+        html = _anchor_headings(html)
+    else:
+        html = re.sub(r"<(/?)h[12]>", r"<\1h3>", html)
+    return nh3.clean(
+        html,
+        tags=tags,
+        attributes=attributes,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def heading_id(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _anchor_headings(html: str) -> str:
+    return re.sub(r"<h2>(.*?)</h2>",
+                  lambda m: f'<h2 id="{heading_id(re.sub(r"<[^>]+>", "", m.group(1)))}">{m.group(1)}</h2>',
+                  html)
+
+
+def plain_text(text: str, limit: int = 300) -> str:
+    """Markdown reduced to plain text, for meta descriptions and feeds."""
+    html = _md.render(text)
+    stripped = nh3.clean(html, tags=set())
+    stripped = re.sub(r"\s+", " ", stripped).strip()
+    import html as _html
+
+    stripped = _html.unescape(stripped)
+    return stripped if len(stripped) <= limit else stripped[: limit - 1].rsplit(" ", 1)[0] + "…"

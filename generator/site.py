@@ -1,0 +1,476 @@
+"""The storefront: from a parsed catalogue to every page, feed and data file of the site.
+
+Everything here is a pure function of the catalogue and the settings: the same input gives
+byte-identical output (no clocks, no unordered iteration), which is what lets a build be
+verified, cached and published by content hash.
+
+`plan()` lists every output file with the template and context that make it; `write_site()`
+renders the plan. The Pelican plugin (`generator/__init__.py`) calls these, so plain
+`pelican -s pelicanconf.py` and `digitaldock build` produce the same tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from xml.sax.saxutils import escape
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from PIL import Image
+
+from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
+from digitaldock.schema import (
+    Catalog,
+    Category,
+    LegalDocument,
+    Problem,
+    Product,
+    ContentError,
+    Seller,
+)
+
+from . import formatting
+from .markup import heading_id, plain_text, render_markdown
+
+CATALOG_SCHEMA_VERSION = 1
+
+SORTS: dict[str, tuple[str, str]] = {
+    # slug: (label, path segment; "" for the default order)
+    "newest": ("Newest", ""),
+    "price-low": ("Price: low to high", "sort/price-low"),
+    "price-high": ("Price: high to low", "sort/price-high"),
+    "rating": ("Top rated", "sort/rating"),
+}
+
+# Price bands (US-cent equivalents) for the search page's price-range filter.
+PRICE_BANDS: tuple[tuple[int, int | None, str], ...] = (
+    (0, 1000, "Under $10"),
+    (1000, 2500, "$10 to $25"),
+    (2500, 5000, "$25 to $50"),
+    (5000, None, "$50 and over"),
+)
+
+
+@dataclass
+class Settings:
+    """The subset of Pelican settings the storefront reads, with their defaults."""
+
+    site_name: str = "DigitalDock"
+    tagline: str = "Templates, ebooks, fonts, audio and courses from independent creators."
+    site_url: str = "http://127.0.0.1:8000"  # absolute: canonical URLs, feeds, sitemap
+    checkout_url: str = "http://127.0.0.1:8001"
+    per_page: int = 24
+    theme: Path = Path("themes/digitaldock")
+    content: Path = Path("content")
+
+    @classmethod
+    def from_pelican(cls, s: dict[str, Any]) -> Settings:
+        return cls(
+            site_name=s.get("SITENAME", cls.site_name),
+            tagline=s.get("SITE_TAGLINE", cls.tagline),
+            site_url=str(s.get("SITEURL") or cls.site_url).rstrip("/"),
+            checkout_url=str(s.get("CHECKOUT_URL") or cls.checkout_url).rstrip("/"),
+            per_page=int(s.get("PRODUCTS_PER_PAGE", cls.per_page)),
+            theme=Path(s["THEME"]),
+            content=Path(s["PATH"]),
+        )
+
+
+# --- view models ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImageRef:
+    src: str
+    width: int
+    height: int
+
+
+class ProductView:
+    """A product as the templates see it: URLs, display prices, images with their sizes."""
+
+    def __init__(self, product: Product, site: SiteModel):
+        self.p = product
+        self._site = site
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.p, name)
+
+    @property
+    def url(self) -> str:
+        return f"/products/{self.p.slug}/"
+
+    @property
+    def seller_obj(self) -> Seller:
+        return self._site.catalog.sellers[self.p.seller]
+
+    @property
+    def category_obj(self) -> Category:
+        return self._site.categories[self.p.category]
+
+    @property
+    def rating(self):
+        return self._site.catalog.ratings.get(self.p.slug)
+
+    @property
+    def price_display(self) -> str:
+        return format_money(self.p.price.minor, self.p.price.currency)
+
+    @property
+    def pwyw_display(self) -> str | None:
+        m = self.p.pwyw_minimum
+        return format_money(m.minor, m.currency) if m else None
+
+    @property
+    def usd_cents(self) -> int:
+        return usd_equivalent_cents(self.p.price.minor, self.p.price.currency)
+
+    @cached_property
+    def cover_img(self) -> ImageRef:
+        return self._site.image(self.p.cover)
+
+    @cached_property
+    def gallery_imgs(self) -> list[ImageRef]:
+        return [self._site.image(g) for g in self.p.gallery]
+
+    @cached_property
+    def description_html(self) -> str:
+        return render_markdown(self.p.description)
+
+    @property
+    def files_view(self) -> list[SimpleNamespace]:
+        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size),
+                                kind=f.name.rsplit(".", 1)[-1].upper() if "." in f.name else "FILE")
+                for f in self.p.files]
+
+    @property
+    def price_band(self) -> str:
+        cents = self.usd_cents
+        return next(label for lo, hi, label in PRICE_BANDS if cents >= lo and (hi is None or cents < hi))
+
+    @property
+    def rating_filters(self) -> list[str]:
+        r = self.rating
+        if not r:
+            return []
+        return [f"{n} stars and up" for n in (4, 3, 2, 1) if r.stars_x10 >= n * 10]
+
+    @property
+    def published_display(self) -> str:
+        return formatting.long_date(self.p.published)
+
+    def jsonld(self) -> str:
+        s = self._site.settings
+        data: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": self.p.title,
+            "description": self.p.summary,
+            "sku": self.p.slug,
+            "url": s.site_url + self.url,
+            "image": [s.site_url + "/" + self.p.cover] + [s.site_url + "/" + g for g in self.p.gallery],
+            "category": self.category_obj.name,
+            "brand": {"@type": "Brand", "name": self.seller_obj.name},
+            "offers": {
+                "@type": "Offer",
+                "url": s.site_url + self.url,
+                "price": to_decimal(self.p.price.minor, self.p.price.currency),
+                "priceCurrency": self.p.price.currency,
+                "availability": "https://schema.org/InStock",
+                "seller": {"@type": "Organization", "name": self.seller_obj.name},
+            },
+        }
+        if self.rating:
+            data["aggregateRating"] = {
+                "@type": "AggregateRating",
+                "ratingValue": self.rating.average,
+                "reviewCount": self.rating.count,
+                "bestRating": "5",
+                "worstRating": "1",
+            }
+        # "</" inside a JSON string would end the script element early
+        return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c")
+
+
+def _sort(products: list[ProductView], order: str) -> list[ProductView]:
+    newest = sorted(products, key=lambda p: (-p.published.toordinal(), p.slug))
+    if order == "price-low":
+        return sorted(newest, key=lambda p: p.usd_cents)
+    if order == "price-high":
+        return sorted(newest, key=lambda p: -p.usd_cents)
+    if order == "rating":
+        return sorted(newest, key=lambda p: (-(p.rating.stars_x10 if p.rating else -1),
+                                             -(p.rating.count if p.rating else 0)))
+    return newest
+
+
+@dataclass
+class OutputFile:
+    """One file of the site: a template and its context, or ready bytes."""
+
+    path: str  # relative to the output folder, with forward slashes
+    template: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    data: bytes | None = None
+    # what this file shows, so an incremental build knows when to redo it
+    depends: tuple[str, ...] = ()
+
+
+class SiteModel:
+    """The catalogue plus the derived lookups every page needs."""
+
+    def __init__(self, catalog: Catalog, settings: Settings):
+        self.catalog = catalog
+        self.settings = settings
+        self.categories = {c.slug: c for c in catalog.categories}
+        self.products = [ProductView(p, self) for p in catalog.public_products]
+        self._images: dict[str, ImageRef] = {}
+        self.problems: list[Problem] = []
+        legal = [catalog.legal[s] for s in sorted(catalog.legal, key=_legal_order)]
+        self.site = SimpleNamespace(
+            name=settings.site_name,
+            tagline=settings.tagline,
+            url="",  # links on the static site are root-relative
+            assets="",
+            canonical=settings.site_url,
+            checkout_url=settings.checkout_url,
+            categories=[c for c in catalog.categories if self.by_category(c.slug)],
+            legal=legal,
+        )
+
+    def by_category(self, slug: str) -> list[ProductView]:
+        return [p for p in self.products if p.category == slug]
+
+    def image(self, rel: str) -> ImageRef:
+        if rel not in self._images:
+            path = self.settings.content / rel
+            try:
+                with Image.open(path) as im:
+                    w, h = im.size
+            except (OSError, ValueError):
+                raise ContentError([Problem(str(path), 1, "image", "is missing or not an image")]) from None
+            self._images[rel] = ImageRef("/" + rel, w, h)
+        return self._images[rel]
+
+
+def _legal_order(slug: str) -> int:
+    from digitaldock.schema import LEGAL_DOCUMENTS
+
+    return list(LEGAL_DOCUMENTS).index(slug)
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+def plan(m: SiteModel) -> list[OutputFile]:
+    """Every file of the site, in a fixed order."""
+    catalog, settings = m.catalog, m.settings
+    files: list[OutputFile] = []
+    add = files.append
+    featured = [p for p in m.products if p.featured][:8]
+    add(OutputFile("index.html", "home.html", {
+        "featured": featured, "newest": m.products[:8],
+        "categories": [(c, len(m.by_category(c.slug))) for c in m.site.categories],
+        "canonical": "/",
+    }, depends=("*",)))
+
+    files += _listing(m, "All products", "products", m.products, settings.per_page,
+                      intro="Everything on DigitalDock, from every seller.")
+    for c in m.site.categories:
+        files += _listing(m, c.name, f"category/{c.slug}", m.by_category(c.slug), settings.per_page,
+                          intro=c.description, feed=f"/feeds/category/{c.slug}.atom.xml")
+    tags = sorted({t for p in m.products for t in p.tags})
+    for t in tags:
+        items = [p for p in m.products if t in p.tags]
+        files += _listing(m, f"Tagged “{t}”", f"tag/{t}", items, settings.per_page, sorts=("newest",))
+    sellers = sorted(catalog.sellers.values(), key=lambda s: s.name.lower())
+    add(OutputFile("sellers/index.html", "sellers.html", {
+        "sellers": [(s, len([p for p in m.products if p.seller == s.slug])) for s in sellers],
+        "canonical": "/sellers/",
+        "avatars": {s.slug: m.image(s.avatar) for s in sellers},
+    }, depends=("*",)))
+    for s in sellers:
+        items = [p for p in m.products if p.seller == s.slug]
+        files += _listing(m, s.name, f"sellers/{s.slug}", items, settings.per_page, sorts=("newest",),
+                          seller=s, seller_bio=render_markdown(s.bio), avatar=m.image(s.avatar))
+    for p in m.products:
+        related = [q for q in m.by_category(p.category) if q.slug != p.slug][:4]
+        add(OutputFile(f"products/{p.slug}/index.html", "product.html",
+                       {"product": p, "related": related, "canonical": p.url},
+                       depends=(p.slug, *[q.slug for q in related])))
+    add(OutputFile("legal/index.html", "legal_index.html",
+                   {"documents": m.site.legal, "canonical": "/legal/"}))
+    for doc in m.site.legal:
+        add(OutputFile(f"legal/{doc.slug}/index.html", "legal.html", {
+            "doc": doc, "body": render_markdown(doc.body, trusted_headings=True),
+            "toc": [(heading_id(h), h) for h in doc.headings],
+            "effective_display": formatting.long_date(doc.effective),
+            "canonical": f"/legal/{doc.slug}/",
+        }))
+    add(OutputFile("search/index.html", "search.html", {
+        "canonical": "/search/", "sorts": SORTS, "bands": [b[2] for b in PRICE_BANDS],
+    }))
+    add(OutputFile("404.html", "404.html", {"canonical": None}))
+    add(OutputFile("catalog.json", data=catalog_json(m), depends=("*",)))
+    add(OutputFile("feeds/all.atom.xml", data=atom_feed(m, m.products, "All products",
+                                                        "/feeds/all.atom.xml"), depends=("*",)))
+    for c in m.site.categories:
+        add(OutputFile(f"feeds/category/{c.slug}.atom.xml",
+                       data=atom_feed(m, m.by_category(c.slug), c.name, f"/feeds/category/{c.slug}.atom.xml"),
+                       depends=("*",)))
+    add(OutputFile("sitemap.xml", data=sitemap(m, files), depends=("*",)))
+    add(OutputFile("robots.txt", data=robots(settings)))
+    return files
+
+
+def _listing(m: SiteModel, title: str, base: str, products: list[ProductView], per_page: int,
+             sorts: Iterable[str] = tuple(SORTS), **extra: Any) -> list[OutputFile]:
+    """A listing in each sort order, paginated: base/, base/page/2/, base/price-low/, ..."""
+    out = []
+    sorts = tuple(sorts)
+    pages = max(1, math.ceil(len(products) / per_page))
+    for order in sorts:
+        ordered = _sort(products, order)
+        seg = SORTS[order][1]
+        root = f"/{base}/" + (f"{seg}/" if seg else "")
+        for n in range(1, pages + 1):
+            url = root if n == 1 else f"{root}page/{n}/"
+            out.append(OutputFile(url.lstrip("/") + "index.html", "listing.html", {
+                "title": title, "products": ordered[(n - 1) * per_page: n * per_page],
+                "page": n, "pages": pages, "total": len(products),
+                "page_url": (lambda k, root=root: root if k == 1 else f"{root}page/{k}/"),
+                "sort": order, "sorts": [(s, SORTS[s][0], f"/{base}/" + (f"{SORTS[s][1]}/" if SORTS[s][1] else ""))
+                                         for s in sorts] if len(sorts) > 1 else [],
+                "canonical": url, **extra,
+            }, depends=("*",)))
+    return out
+
+
+# --- data files ---------------------------------------------------------------------------------
+
+def catalog_json(m: SiteModel) -> bytes:
+    """The checkout edge's price list. `build_hash` is the hash of everything else in it."""
+    body = {
+        "schema_version": CATALOG_SCHEMA_VERSION,
+        "site_url": m.settings.site_url,
+        "categories": [{"slug": c.slug, "name": c.name} for c in m.site.categories],
+        "sellers": {s.slug: {"name": s.name, "payout_currency": s.payout_currency,
+                             "url": f"/sellers/{s.slug}/"}
+                    for s in sorted(m.catalog.sellers.values(), key=lambda s: s.slug)},
+        "products": {p.slug: {
+            "title": p.title,
+            "seller": p.seller,
+            "category": p.category,
+            "price": p.price.minor,
+            "currency": p.price.currency,
+            "pwyw_minimum": p.pwyw_minimum.minor if p.pwyw_minimum else None,
+            "version": p.version,
+            "license": p.license,
+            "url": p.url,
+            "cover": "/" + p.cover,
+            "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "key": f.key}
+                      for f in p.files],
+        } for p in sorted(m.products, key=lambda p: p.slug)},
+        "legal": {d.slug: {"title": d.title, "version": d.version,
+                           "effective": d.effective.isoformat(), "url": f"/legal/{d.slug}/"}
+                  for d in m.site.legal},
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body["build_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
+    return (json.dumps(body, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: str) -> bytes:
+    """An Atom 1.0 feed; `updated` comes from the newest product, never from the clock."""
+    base = m.settings.site_url
+    newest = max((p.published for p in products), default=dt.date(2000, 1, 1))
+    entries = []
+    for p in products[:50]:
+        when = f"{p.published.isoformat()}T00:00:00Z"
+        entries.append(
+            "<entry>"
+            f"<title>{escape(p.title)}</title>"
+            f'<link href="{escape(base + p.url)}" rel="alternate"/>'
+            f"<id>{escape(base + p.url)}</id>"
+            f"<published>{when}</published><updated>{when}</updated>"
+            f"<author><name>{escape(p.seller_obj.name)}</name></author>"
+            f"<category term=\"{escape(p.category)}\"/>"
+            f'<summary type="text">{escape(p.summary)} — {escape(p.price_display)}</summary>'
+            "</entry>"
+        )
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{escape(m.settings.site_name)}: {escape(title)}</title>"
+        f'<link href="{escape(base)}/" rel="alternate"/>'
+        f'<link href="{escape(base + self_url)}" rel="self"/>'
+        f"<id>{escape(base + self_url)}</id>"
+        f"<updated>{newest.isoformat()}T00:00:00Z</updated>"
+        + "".join(entries) + "</feed>\n"
+    )
+    return xml.encode()
+
+
+def sitemap(m: SiteModel, files: list[OutputFile]) -> bytes:
+    """Every public HTML page (not the 404), with lastmod for product pages."""
+    base = m.settings.site_url
+    lastmod = {p.url: p.published.isoformat() for p in m.products}
+    rows = []
+    for f in files:
+        if f.template is None or f.path == "404.html":
+            continue
+        url = "/" + f.path.removesuffix("index.html")
+        mod = f"<lastmod>{lastmod[url]}</lastmod>" if url in lastmod else ""
+        rows.append(f"<url><loc>{escape(base + url)}</loc>{mod}</url>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "\n".join(rows) + "\n</urlset>\n").encode()
+
+
+def robots(settings: Settings) -> bytes:
+    return (f"User-agent: *\nAllow: /\nDisallow: /search/\n\nSitemap: {settings.site_url}/sitemap.xml\n").encode()
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(settings.theme / "templates")),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["human_size"] = formatting.human_size
+    env.filters["long_date"] = formatting.long_date
+    env.filters["stars"] = formatting.stars
+    env.filters["plain"] = plain_text
+    return env
+
+
+def render(env: Environment, f: OutputFile, site: SimpleNamespace) -> bytes:
+    if f.data is not None:
+        return f.data
+    tpl = env.get_template(f.template)
+    return tpl.render(site=site, **f.context).encode()
+
+
+def write_site(catalog: Catalog, settings: Settings, output: Path,
+               writer: Callable[[Path, bytes], Any]) -> list[str]:
+    """Render every planned file into `output` through `writer`; returns their relative paths."""
+    model = SiteModel(catalog, settings)
+    files = plan(model)
+    env = environment(settings)
+    site = model.site
+    written = []
+    for f in files:
+        writer(output / f.path, render(env, f, site))
+        written.append(f.path)
+    return written
