@@ -1,0 +1,136 @@
+"""`digitaldock` subcommands for the checkout edge: edge, migrate, seed, retention, user create,
+outbox. Thin: each builds settings and an `Edge`, then calls one library function.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import click
+
+from .settings import SettingsError, load_settings
+
+
+def _edge():
+    from .context import Edge
+    from . import logs
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FILE)
+    edge = Edge(settings)
+    edge.migrate()
+    return edge
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+def edge(host: str, port: int) -> None:
+    """Run the checkout edge (Starlette under uvicorn)."""
+    import uvicorn
+
+    from .app import create_app
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=settings.TRUST_PROXY,
+                forwarded_allow_ips="*" if settings.TRUST_PROXY else None,
+                timeout_graceful_shutdown=30, server_header=False)
+
+
+@click.command()
+def migrate() -> None:
+    """Apply pending database migrations of the checkout edge."""
+    from .db import MigrationError, schema_version
+
+    try:
+        e = _edge()
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database {e.settings.database_path} at schema version {schema_version(e.db)}")
+
+
+@click.command()
+def retention() -> None:
+    """Enforce the data retention table once and report what was removed."""
+    from .gdpr import run_retention
+
+    report = run_retention(_edge())
+    for key, value in report.items():
+        click.echo(f"{key}: {value}")
+
+
+SEED_USERS = (("buyer@example.com", "Demo Buyer", "buyer"), ("seller@example.com", "Demo Seller", "seller"),
+              ("admin@example.com", "Demo Admin", "admin"))
+
+
+@click.command()
+def seed() -> None:
+    """Create demo accounts (buyer, seller, admin) and print their credentials."""
+    from . import accounts
+    from .legal import required_documents
+
+    e = _edge()
+    state = e.legal()
+    for email, name, role in SEED_USERS:
+        if accounts.get_by_email(e, email):
+            click.echo(f"{role:7} {email:22} (exists, password unchanged)")
+            continue
+        password = "demo-" + secrets.token_urlsafe(9)
+        docs = [state.legal[s] for s in required_documents(role) if s in state.legal]
+        accounts.create_user(e, email, name, role, e.hasher.hash(password), docs, verified=True,
+                             send_verification=False, actor_id=0)
+        click.echo(f"{role:7} {email:22} {password}")
+
+
+@click.group()
+def user() -> None:
+    """Manage edge user accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name (default: the part of EMAIL before @).")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--role", type=click.Choice(["buyer", "seller", "admin"]), default="buyer", show_default=True)
+@click.password_option(envvar="DIGITALDOCK_PASSWORD", help="Password (prompted if not given).")
+def user_create(email: str, name: str, admin: bool, role: str, password: str) -> None:
+    """Create a verified account, e.g. the first administrator."""
+    from . import accounts, passwords
+    from .errors import EdgeError
+
+    e = _edge()
+    role = "admin" if admin else role
+    name = name or email.split("@", 1)[0]
+    email = accounts.normalize_email(email)
+    if not accounts.EMAIL.match(email):
+        raise click.ClickException(f"{email!r} is not a valid email address")
+    why = passwords.check_policy(password, e.settings.PASSWORD_MIN_LENGTH, email, name)
+    if why:
+        raise click.ClickException(why)
+    try:
+        uid = accounts.create_user(e, email, name, role, e.hasher.hash(password), verified=True,
+                                   send_verification=False, actor_id=0)
+    except EdgeError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(json.dumps({"id": uid, "email": email, "role": role}))
+
+
+@click.command("outbox")
+@click.option("--once", is_flag=True, help="Send what is due now and exit.")
+def outbox_cmd(once: bool) -> None:
+    """Send due emails from the outbox (the edge does this itself while running)."""
+    from .outbox import process_due
+
+    counts = process_due(_edge())
+    click.echo(json.dumps(counts))
+
+
+COMMANDS = [edge, migrate, seed, retention, user, outbox_cmd]

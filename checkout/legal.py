@@ -1,0 +1,105 @@
+"""Current legal document versions, from the storefront's catalog.json (hot-reloaded on mtime).
+
+If catalog.json is missing or unreadable, `content/legal/*.md` is parsed with the one schema
+(`digitaldock.schema.parse_legal`), so the edge always knows the current versions. The same
+file also gives the categories shown in the theme's navigation.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from digitaldock.schema import BUYER_DOCUMENTS, LEGAL_DOCUMENTS, parse_legal
+
+log = structlog.get_logger("checkout.legal")
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class LegalDoc:
+    slug: str
+    title: str
+    version: str
+    effective: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Category:
+    slug: str
+    name: str
+
+
+@dataclass
+class CatalogState:
+    legal: dict[str, LegalDoc] = field(default_factory=dict)
+    categories: list[Category] = field(default_factory=list)
+    build_hash: str = ""
+    source: str = ""
+
+
+def required_documents(role: str) -> tuple[str, ...]:
+    """Buyers (and admins) accept the buyer documents; sellers accept every legal document."""
+    return tuple(LEGAL_DOCUMENTS) if role == "seller" else BUYER_DOCUMENTS
+
+
+class Catalog:
+    """Reads catalog.json lazily; `current()` re-reads it when its mtime changed."""
+
+    def __init__(self, catalog_path: str | Path, content_dir: str | Path):
+        self.catalog_path = Path(catalog_path)
+        self.content_dir = Path(content_dir)
+        self._mtime: object = _UNSET
+        self._state = CatalogState()
+        self._lock = threading.Lock()
+
+    def current(self) -> CatalogState:
+        try:
+            mtime: int | None = self.catalog_path.stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        with self._lock:
+            if mtime == self._mtime:
+                return self._state
+            state = self._load_json() if mtime is not None else None
+            if state is None:
+                if mtime is not None and self._state.legal:
+                    return self._state  # half-written file: keep the last good state, retry later
+                state = self._load_content()
+            self._state, self._mtime = state, mtime
+            return state
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.current().legal)
+
+    def _load_json(self) -> CatalogState | None:
+        try:
+            data = json.loads(self.catalog_path.read_text(encoding="utf-8"))
+            legal = {}
+            for slug, doc in (data.get("legal") or {}).items():
+                legal[slug] = LegalDoc(slug, str(doc["title"]), str(doc["version"]),
+                                       str(doc.get("effective", "")), str(doc.get("url", f"/legal/{slug}/")))
+            cats = [Category(str(c["slug"]), str(c["name"])) for c in data.get("categories") or []
+                    if isinstance(c, dict) and "slug" in c and "name" in c]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("catalog_unreadable", path=str(self.catalog_path), error=str(exc))
+            return None
+        log.info("catalog_loaded", path=str(self.catalog_path), documents=sorted(legal))
+        return CatalogState(legal, cats, str(data.get("build_hash", "")), str(self.catalog_path))
+
+    def _load_content(self) -> CatalogState:
+        legal = {}
+        for path in sorted((self.content_dir / "legal").glob("*.md")):
+            doc, problems = parse_legal(path, path.read_text(encoding="utf-8"))
+            if doc is None:
+                log.warning("legal_document_invalid", path=str(path), problems=[str(p) for p in problems])
+                continue
+            legal[doc.slug] = LegalDoc(doc.slug, doc.title, doc.version, doc.effective.isoformat(),
+                                       f"/legal/{doc.slug}/")
+        return CatalogState(legal, [], "", str(self.content_dir / "legal"))

@@ -1,0 +1,103 @@
+"""JSON logs through structlog: one line per event, request id on every line, secrets redacted.
+
+Output goes to stderr and, when LOG_FILE is set, to a file rotated at midnight keeping 30
+days. The redaction processor drops the value of any key that looks like a secret, at any
+depth, so a careless `log.info(..., headers=...)` still leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from typing import Any
+
+import structlog
+
+SECRET_KEYS = ("password", "token", "secret", "cookie", "authorization", "signature", "csrf",
+               "api_key", "apikey", "session", "set-cookie", "dsn")
+REDACTED = "[redacted]"
+
+
+def _is_secret(key: str) -> bool:
+    k = key.lower()
+    return any(s in k for s in SECRET_KEYS)
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    if depth > 5:
+        return value
+    if isinstance(value, dict):
+        return {k: (REDACTED if isinstance(k, str) and _is_secret(k) and isinstance(v, (str, bytes, dict, list, tuple))
+                    else redact(v, depth + 1)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v, depth + 1) for v in value)
+    return value
+
+
+def redact_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    return redact(event)
+
+
+_HANDLER_TAG = "_digitaldock_handler"
+
+
+def configure(level: str = "INFO", log_file: str = "", stream: Any = None) -> None:
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_processor,
+        structlog.processors.format_exc_info,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(sort_keys=True), foreign_pre_chain=shared)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, _HANDLER_TAG, False):
+            root.removeHandler(h)
+            h.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler(stream or sys.stderr)]
+    if log_file:
+        handlers.append(logging.handlers.TimedRotatingFileHandler(
+            log_file, when="midnight", backupCount=30, encoding="utf-8", utc=True))
+    for h in handlers:
+        setattr(h, _HANDLER_TAG, True)
+        h.setFormatter(formatter)
+        root.addHandler(h)
+    root.setLevel(level.upper())
+    # uvicorn's own access log would repeat every request without the request id; ours replaces it.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def init_sentry(dsn: str, environment: str) -> bool:
+    """Start Sentry when a DSN is set and sentry-sdk is installed; personal data is scrubbed."""
+    if not dsn:
+        return False
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.starlette import StarletteIntegration
+    except ImportError:
+        structlog.get_logger("checkout").warning("sentry_unavailable", reason="sentry-sdk is not installed")
+        return False
+
+    def scrub(event: dict[str, Any], _hint: Any) -> dict[str, Any]:
+        event.pop("user", None)
+        req = event.get("request") or {}
+        for key in ("cookies", "data", "query_string"):
+            req.pop(key, None)
+        if "headers" in req:
+            req["headers"] = redact(req["headers"])
+        return redact(event)
+
+    sentry_sdk.init(dsn=dsn, environment=environment, send_default_pii=False, before_send=scrub,
+                    integrations=[StarletteIntegration()])
+    return True

@@ -1,0 +1,109 @@
+"""The OpenAPI 3.1 document of /api/, written by hand next to the handlers it describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = None, auth: bool = False,
+        params: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {**responses, "default": _json(ERROR, "An error")}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if auth:
+        op["security"] = [{"bearer": []}]
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def spec(server_url: str) -> dict[str, Any]:
+    s = {"type": "string"}
+    doc = {"type": "object", "required": ["slug", "title", "version", "effective", "url"],
+           "properties": {k: s for k in ("slug", "title", "version", "effective", "url")}}
+    limit = {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "DigitalDock checkout edge", "version": "1",
+                 "description": "Accounts, consent and data-subject rights. Errors are `{code, message}`."},
+        "servers": [{"url": server_url}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["code", "message"],
+                          "properties": {"code": s, "message": s, "fields": {"type": "object"},
+                                         "documents": {"type": "array", "items": doc}}},
+                "Tokens": {"type": "object", "required": ["access_token", "token_type", "expires_in", "refresh_token"],
+                           "properties": {"access_token": s, "token_type": {"const": "bearer"},
+                                          "expires_in": {"type": "integer"}, "refresh_token": s}},
+                "Profile": {"type": "object", "required": ["id", "email", "display_name", "role", "email_verified", "created_at"],
+                            "properties": {"id": {"type": "integer"}, "email": s, "display_name": s,
+                                           "role": {"enum": ["buyer", "seller", "admin"]},
+                                           "email_verified": {"type": "boolean"}, "created_at": s}},
+                "LegalDocument": doc,
+            },
+        },
+        "paths": {
+            "/api/auth/token": {"post": _op(
+                "Get an access token (password grant) or rotate a refresh token",
+                {"200": _json({"$ref": "#/components/schemas/Tokens"}, "Tokens")},
+                body={"oneOf": [
+                    {"type": "object", "required": ["grant_type", "email", "password"],
+                     "properties": {"grant_type": {"const": "password"}, "email": s, "password": s}},
+                    {"type": "object", "required": ["grant_type", "refresh_token"],
+                     "properties": {"grant_type": {"const": "refresh_token"}, "refresh_token": s}}]})},
+            "/api/auth/revoke": {"post": _op(
+                "Revoke a refresh token and every token rotated from the same sign-in",
+                {"200": _json({"type": "object", "properties": {"revoked": {"type": "boolean"}}}, "Revoked")},
+                body={"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": s}})},
+            "/api/users": {"post": _op(
+                "Register (accept = slugs of the legal documents accepted)",
+                {"201": _json({"$ref": "#/components/schemas/Profile"}, "Created")},
+                body={"type": "object", "required": ["email", "password", "display_name", "accept"],
+                      "properties": {"email": s, "password": s, "display_name": s,
+                                     "role": {"enum": ["buyer", "seller"]},
+                                     "accept": {"type": "array", "items": s}}})},
+            "/api/legal": {"get": _op("Current legal documents", {"200": _json(
+                {"type": "object", "required": ["documents"],
+                 "properties": {"documents": {"type": "array", "items": doc}}}, "Documents")})},
+            "/api/me": {"get": _op("The signed-in user (403 consent_required if a legal document changed)",
+                                   {"200": _json({"$ref": "#/components/schemas/Profile"}, "Profile")}, auth=True)},
+            "/api/me/consents": {
+                "get": _op("Outstanding and accepted legal documents", {"200": _json(
+                    {"type": "object", "required": ["outstanding", "accepted"],
+                     "properties": {"outstanding": {"type": "array", "items": doc}, "accepted": {"type": "object"}}},
+                    "Consent state")}, auth=True),
+                "post": _op("Accept the current versions", {"200": _json(
+                    {"type": "object", "required": ["outstanding", "accepted"],
+                     "properties": {"outstanding": {"type": "array", "items": doc}, "accepted": {"type": "object"}}},
+                    "Consent state")}, auth=True,
+                    body={"type": "object", "required": ["accept"], "properties": {"accept": {"type": "array", "items": s}}}),
+            },
+            "/api/me/export": {"get": _op("Everything held about the user (GDPR export)",
+                                          {"200": _json({"type": "object"}, "Export")}, auth=True)},
+            "/api/me/deletion": {"post": _op(
+                "Request account deletion: disabled now, anonymised after the grace period",
+                {"202": _json({"type": "object", "required": ["disabled", "anonymise_after"],
+                               "properties": {"disabled": {"type": "boolean"}, "anonymise_after": s}}, "Accepted")},
+                auth=True, body={"type": "object", "required": ["password"], "properties": {"password": s}})},
+            "/api/admin/audit": {"get": _op("Audit log (admins)", {"200": _json(
+                {"type": "object", "required": ["entries"], "properties": {"entries": {"type": "array"}}}, "Entries")},
+                auth=True, params=[limit])},
+            "/api/admin/outbox": {"get": _op("Email outbox (admins)", {"200": _json(
+                {"type": "object", "required": ["emails"], "properties": {"emails": {"type": "array"}}}, "Emails")},
+                auth=True, params=[limit, {"name": "status", "in": "query", "required": False,
+                                           "schema": {"enum": ["pending", "sending", "sent", "dead"]}}])},
+            "/api/admin/outbox/{outbox_id}/resend": {"post": _op("Re-queue a dead or sent email (admins)", {"200": _json(
+                {"type": "object", "properties": {"queued": {"type": "boolean"}}}, "Queued")}, auth=True,
+                params=[{"name": "outbox_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {
+                "200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        },
+    }

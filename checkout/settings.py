@@ -1,0 +1,243 @@
+"""Every setting of the checkout edge, in one place.
+
+Each setting is a `Setting(name, default, help)`; `SETTINGS` lists them all (the README's
+configuration table is generated and tested from it). `load_settings()` reads them once:
+explicit overrides, then the environment, then a `.env` file, then the default. A bad value
+fails at once naming the key and showing the value; secrets live in `Secret`, whose repr
+hides them, so a settings object can be logged safely.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class Secret:
+    """A string that does not show itself in repr/str (logs, tracebacks, debug pages)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+    secret: bool = False
+    required_in_production: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DIGITALDOCK_ENV", "development", "`development` or `production`; production refuses to start without its secrets."),
+    Setting("DIGITALDOCK_DATA_DIR", "data", "Folder for the SQLite database, the email folder and the secret file used in development."),
+    Setting("DATABASE_PATH", "", "SQLite database file; empty means `<DATA_DIR>/edge.sqlite3`."),
+    Setting("SECRET_KEY", "", "Signs session cookies, CSRF tokens and email links. Required in production; development keeps a random one in `<DATA_DIR>/secret_key`.", secret=True, required_in_production=True),
+    Setting("JWT_SECRET", "", "Signs API access tokens (HS256). Required in production; defaults to a key derived from SECRET_KEY in development.", secret=True, required_in_production=True),
+    Setting("SITE_URL", "http://127.0.0.1:8000", "The static storefront's URL (links, CORS origin)."),
+    Setting("CHECKOUT_URL", "http://127.0.0.1:8001", "This edge's own public URL (links in emails)."),
+    Setting("CATALOG_PATH", "output/catalog.json", "The storefront's generated catalog.json (legal versions, categories); reloaded when it changes."),
+    Setting("CONTENT_DIR", "content", "Content folder; `legal/*.md` is read when catalog.json is missing."),
+    Setting("THEME_DIR", "", "Theme folder (templates/ and static/); empty means the repository's themes/digitaldock."),
+    Setting("EMAIL_BACKEND", "file", "`file` writes .eml files to EMAIL_DIR; `resend` sends through the Resend API."),
+    Setting("EMAIL_DIR", "", "Folder for .eml files; empty means `<DATA_DIR>/emails`."),
+    Setting("EMAIL_FROM", "DigitalDock <no-reply@digitaldock.local>", "Sender address of every email."),
+    Setting("RESEND_API_KEY", "", "Resend API key (needed when EMAIL_BACKEND=resend).", secret=True),
+    Setting("RESEND_BASE_URL", "https://api.resend.com", "Resend API base URL (tests point it at a local stand-in)."),
+    Setting("OUTBOX_MAX_ATTEMPTS", 6, "Send attempts before an email is marked dead.", int),
+    Setting("OUTBOX_BACKOFF_SECONDS", 30.0, "First retry delay; doubles after each failed attempt.", float),
+    Setting("OUTBOX_POLL_SECONDS", 2.0, "How often the edge's outbox worker looks for due emails (0 disables the worker).", float),
+    Setting("RETENTION_INTERVAL_SECONDS", 86400.0, "How often the edge runs the retention job (0 disables it).", float),
+    Setting("ARGON2_TIME_COST", 3, "argon2id iterations.", int),
+    Setting("ARGON2_MEMORY_COST", 65536, "argon2id memory in KiB.", int),
+    Setting("ARGON2_PARALLELISM", 4, "argon2id lanes.", int),
+    Setting("PASSWORD_MIN_LENGTH", 10, "Minimum password length.", int),
+    Setting("SESSION_DAYS", 14, "Lifetime of a browser session.", int),
+    Setting("ACCESS_TOKEN_MINUTES", 15, "Lifetime of an API access token (JWT).", int),
+    Setting("REFRESH_TOKEN_DAYS", 30, "Lifetime of an API refresh token.", int),
+    Setting("VERIFY_TOKEN_HOURS", 48, "Lifetime of an email verification link.", int),
+    Setting("RESET_TOKEN_MINUTES", 60, "Lifetime of a password reset link.", int),
+    Setting("LOGIN_LIMIT", "5/15 minutes", "Login attempts per account and per IP (limits syntax)."),
+    Setting("REGISTER_LIMIT", "10/hour", "Registrations per IP."),
+    Setting("RESET_LIMIT", "5/hour", "Password reset requests per IP and per email."),
+    Setting("LOCKOUT_THRESHOLD", 5, "Consecutive failed logins that lock an account.", int),
+    Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked.", int),
+    Setting("MAX_BODY_BYTES", 1_048_576, "Largest request body accepted outside uploads (413 above).", int),
+    Setting("DELETION_GRACE_DAYS", 30, "Days between a deletion request and anonymisation.", int),
+    Setting("LOG_RETENTION_DAYS", 30, "Days audit/session/login records are kept.", int),
+    Setting("EMAIL_RETENTION_DAYS", 365, "Days sent email records are kept.", int),
+    Setting("LOG_LEVEL", "INFO", "Log level."),
+    Setting("LOG_FILE", "", "Also write JSON logs to this file, rotated daily, 30 files kept."),
+    Setting("SENTRY_DSN", "", "Send errors to Sentry (only if sentry-sdk is installed).", secret=True),
+    Setting("TRUST_PROXY", False, "Trust X-Forwarded-For/-Proto from the reverse proxy.", bool),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(Exception):
+    """A setting is missing or has a value that cannot be used; the message names the key."""
+
+
+def _cast(setting: Setting, raw: Any) -> Any:
+    if setting.secret:
+        return raw if isinstance(raw, Secret) else Secret(str(raw))
+    if isinstance(raw, setting.kind) and not (setting.kind is int and isinstance(raw, bool)):
+        return raw
+    if setting.kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if not isinstance(raw, str):
+        raise SettingsError(f"{setting.name}={raw!r}: expected {setting.kind.__name__}")
+    try:
+        if setting.kind is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        return setting.kind(raw)
+    except ValueError:
+        raise SettingsError(f"{setting.name}={raw!r}: expected {setting.kind.__name__}") from None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, _, v = line.partition("=")
+        out[k.strip()] = v.strip().strip("'\"")
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"Settings({dict(self.values)!r})"
+
+    @property
+    def production(self) -> bool:
+        return self.values["DIGITALDOCK_ENV"] == "production"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["DIGITALDOCK_DATA_DIR"])
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.values["DATABASE_PATH"] or self.data_dir / "edge.sqlite3")
+
+    @property
+    def email_dir(self) -> Path:
+        return Path(self.values["EMAIL_DIR"] or self.data_dir / "emails")
+
+    @property
+    def theme_dir(self) -> Path:
+        return Path(self.values["THEME_DIR"] or Path(__file__).resolve().parent.parent / "themes" / "digitaldock")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.values["CHECKOUT_URL"].startswith("https://")
+
+    def replace(self, **overrides: Any) -> "Settings":
+        return load_settings(environ={}, dotenv=None, **{**self.values, **overrides})
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env",
+                  **overrides: Any) -> Settings:
+    """Resolve every setting: overrides, then environ (default os.environ), then .env, then default."""
+    for key in overrides:
+        if key not in _BY_NAME:
+            raise SettingsError(f"{key}: unknown setting")
+    env = os.environ if environ is None else environ
+    filed = _read_dotenv(Path(dotenv)) if dotenv else {}
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.name in overrides:
+            raw = overrides[s.name]
+        elif s.name in env:
+            raw = env[s.name]
+        elif s.name in filed:
+            raw = filed[s.name]
+        else:
+            raw = s.default
+        values[s.name] = _cast(s, raw)
+    if values["DIGITALDOCK_ENV"] not in ("development", "production"):
+        raise SettingsError(f"DIGITALDOCK_ENV={values['DIGITALDOCK_ENV']!r}: expected development or production")
+    if values["EMAIL_BACKEND"] not in ("file", "resend"):
+        raise SettingsError(f"EMAIL_BACKEND={values['EMAIL_BACKEND']!r}: expected file or resend")
+    production = values["DIGITALDOCK_ENV"] == "production"
+    if production:
+        missing = [s.name for s in SETTINGS if s.required_in_production and not values[s.name]]
+        if values["EMAIL_BACKEND"] == "resend" and not values["RESEND_API_KEY"]:
+            missing.append("RESEND_API_KEY")
+        if missing:
+            raise SettingsError("production mode needs these settings: " + ", ".join(missing))
+    elif values["EMAIL_BACKEND"] == "resend" and not values["RESEND_API_KEY"]:
+        raise SettingsError("RESEND_API_KEY: required when EMAIL_BACKEND=resend")
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = Secret(_dev_secret(Path(values["DIGITALDOCK_DATA_DIR"])))
+    if not values["JWT_SECRET"]:
+        import hashlib
+        values["JWT_SECRET"] = Secret(hashlib.sha256(b"jwt:" + values["SECRET_KEY"].reveal().encode()).hexdigest())
+    for name in ("SITE_URL", "CHECKOUT_URL"):
+        if not values[name].startswith(("http://", "https://")):
+            raise SettingsError(f"{name}={values[name]!r}: expected an http(s) URL")
+        values[name] = values[name].rstrip("/")
+    return Settings(values)
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """Development only: one random key kept in the data folder so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = _secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(name, default, help) rows for documentation; secrets show an empty default."""
+    return [(s.name, "" if s.secret else str(s.default), s.help) for s in SETTINGS]
+
+
+__all__ = ["SETTINGS", "Secret", "Setting", "Settings", "SettingsError", "load_settings", "settings_table"]
