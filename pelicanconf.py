@@ -21,7 +21,6 @@ DEFAULT_LANG = "en"
 
 PLUGIN_PATHS = ["."]
 PLUGINS = ["generator"]
-PAGEFIND = True
 
 # The storefront generator owns every page; Pelican's blog machinery is switched off.
 ARTICLE_PATHS: list = []

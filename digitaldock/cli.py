@@ -35,3 +35,7 @@ def _load_commands() -> None:
 
 
 _load_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ has a problem do we compose the YAML again to find the line of each offending ke
 clean catalogue of ten thousand products pays nothing for good error messages.
 
 Floats are never produced: `price: 12.50` stays the string "12.50", because a float would
-already have lost the exact amount before the schema saw it.
+already have lost the exact amount before the schema saw it. Dates stay strings as well.
 """
 
 from __future__ import annotations
@@ -22,11 +22,18 @@ except AttributeError:  # pragma: no cover - libyaml is in the PyYAML wheels we 
     _Base = yaml.SafeLoader
 
 
+_AS_TEXT = ("tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
+
+
 def _without_floats(base: type) -> type:
-    """A loader class whose implicit float resolver is gone: 12.50 loads as "12.50"."""
+    """A loader whose float and timestamp resolvers are gone: 12.50 loads as "12.50".
+
+    Dates stay text too, so the schema parses them and can say which line holds a bad one
+    (libyaml's own date constructor fails without a line number).
+    """
     cls = type(f"NoFloat{base.__name__}", (base,), {})
     cls.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:float"]
+        first: [(tag, rx) for tag, rx in resolvers if tag not in _AS_TEXT]
         for first, resolvers in base.yaml_implicit_resolvers.items()
     }
     return cls

@@ -293,16 +293,22 @@ class _Collector:
             line = frontmatter.line_of(self._lines, field_)
         self.problems.append(Problem(self.path, line, field_, message))
 
-    def take(self, meta: dict, name: str, check: Callable[[Any], Any], required: bool = True) -> Any:
+    def take(self, meta: dict, name: str, check: Callable[[Any], Any], required: bool = True,
+             prefix: str = "") -> Any:
+        field_ = prefix + name
         if name not in meta or meta[name] is None:
             if required:
-                self.add(name, "is required", 1 if name not in meta else None)
+                # a missing key has no line of its own: point at its parent, or the file's top
+                self.add(field_, "is required", None if prefix or name in meta else 1)
             return None
         try:
             return check(meta[name])
         except (ValueError, MoneyError) as exc:
-            self.add(name, str(exc))
+            self.add(field_, str(exc))
             return None
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: (p.line, p.field))
 
 
 def _unknown_fields(c: _Collector, meta: dict, known: Iterable[str], prefix: str = "") -> None:
@@ -363,7 +369,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
         c.add("description", f"body must be {DESCRIPTION_LEN[0]} to {DESCRIPTION_LEN[1]} characters, "
                              f"got {len(description)}", doc.body_line)
     if c.problems:
-        return None, c.problems
+        return None, c.sorted()
     return Product(slug=slug, title=title, seller=seller, category=category, tags=tuple(tags),
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
@@ -423,11 +429,11 @@ def _files(c: _Collector, v: Any) -> tuple[ProductFile, ...]:
             continue
         _unknown_fields(c, item, FILE_FIELDS, prefix=f"{p}.")
         before = len(c.problems)
-        name = c.take(item, "name", check_file_name)
-        size = c.take(item, "size", _size)
-        digest = c.take(item, "sha256", _sha256)
-        key = c.take(item, "key", _key)
-        if name in names:
+        name = c.take(item, "name", check_file_name, prefix=f"{p}.")
+        size = c.take(item, "size", _size, prefix=f"{p}.")
+        digest = c.take(item, "sha256", _sha256, prefix=f"{p}.")
+        key = c.take(item, "key", _key, prefix=f"{p}.")
+        if name is not None and name in names:
             c.add(f"{p}.name", f"{name!r} is listed twice")
         names.add(name)
         if len(c.problems) == before:
@@ -498,7 +504,7 @@ def parse_seller(path: str | Path, text: str) -> tuple[Seller | None, list[Probl
     if not BIO_LEN[0] <= len(bio) <= BIO_LEN[1]:
         c.add("bio", f"body must be {BIO_LEN[0]} to {BIO_LEN[1]} characters", doc.body_line)
     if c.problems:
-        return None, c.problems
+        return None, c.sorted()
     return Seller(slug, name, bio, avatar, payout, location, website, path), []
 
 
@@ -532,7 +538,7 @@ def parse_legal(path: str | Path, text: str) -> tuple[LegalDocument | None, list
         if required.lower() not in have:
             c.add("body", f"missing required section '## {required}'", doc.body_line)
     if c.problems:
-        return None, c.problems
+        return None, c.sorted()
     return LegalDocument(slug, title, version, effective, summary, doc.body.strip(), headings, path), []
 
 
@@ -568,16 +574,22 @@ def parse_ratings(path: str | Path, text: str) -> tuple[dict[str, Rating], list[
     path = str(path)
     try:
         data = yaml.load(text, Loader=frontmatter.FastLoader) or {}
-    except yaml.YAMLError as exc:
-        return {}, [Problem(path, 1, "ratings", f"invalid YAML: {exc}")]
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        return {}, [Problem(path, line, "ratings", f"invalid YAML: {exc.problem}")]
+    if not isinstance(data, dict):
+        return {}, [Problem(path, 1, "ratings", "must be a mapping of product slug to {average, count}")]
     out, problems = {}, []
-    for slug, item in (data.items() if isinstance(data, dict) else []):
+    lines: dict[str, int] | None = None
+    for slug, item in data.items():
         avg = str(item.get("average", "")) if isinstance(item, dict) else ""
         count = item.get("count") if isinstance(item, dict) else None
-        valid_avg = re.match(r"^[0-5](\.\d)?$", avg) and avg not in ("5.1", "5.2", "5.3", "5.4",
-                                                                       "5.5", "5.6", "5.7", "5.8", "5.9")
+        valid_avg = re.match(r"^([0-4](\.\d)?|5(\.0)?)$", avg)
         if not valid_avg or not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            problems.append(Problem(path, 1, str(slug), "needs average 0.0–5.0 and a count ≥ 1"))
+            if lines is None:
+                lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
+            problems.append(Problem(path, lines.get(str(slug), 1), str(slug),
+                                    "needs average 0.0–5.0 and a count ≥ 1"))
             continue
         out[str(slug)] = Rating(avg, count)
     return out, problems
@@ -655,6 +667,8 @@ def load_catalog(root: str | Path, *, strict: bool = True) -> tuple[Catalog, lis
         problems += found
         if product:
             cat.products[product.slug] = product
+    for slug in sorted(set(cat.ratings) - set(cat.products)):
+        problems.append(Problem(rel(ratings_file), 1, slug, "rated product does not exist"))
     for p in sorted((root / "legal").glob("*.md")):
         doc, found = parse_legal(rel(p), p.read_text("utf-8"))
         problems += found

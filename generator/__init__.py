@@ -44,14 +44,5 @@ def _get_generators(pelican):
     return StorefrontGenerator
 
 
-def _finalized(pelican):
-    # the search index reads the finished HTML, so it runs after everything is written
-    from .search import index_site
-
-    if pelican.settings.get("PAGEFIND", True):
-        index_site(Path(pelican.output_path))
-
-
 def register():
     signals.get_generators.connect(_get_generators)
-    signals.finalized.connect(_finalized)

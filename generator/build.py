@@ -17,8 +17,6 @@ from digitaldock.schema import Catalog
 
 from .site import Settings, write_site
 
-# Folders of the output that other steps own: the search index is rebuilt after rendering.
-OWNED_ELSEWHERE = ("pagefind",)
 
 
 def _write_if_changed(target: Path, data: bytes) -> bool:
@@ -54,8 +52,6 @@ def render_into(catalog: Catalog, settings: Settings, output: Path) -> list[str]
     copy_tree(settings.theme / "static", output / "theme", expected, output)
     for path in sorted(output.rglob("*"), reverse=True):
         rel = path.relative_to(output).as_posix()
-        if rel.split("/", 1)[0] in OWNED_ELSEWHERE:
-            continue
         if path.is_file() and rel not in expected:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):

@@ -10,7 +10,6 @@ import click
 from digitaldock.schema import ContentError
 
 from .build import build as build_site
-from .search import SearchIndexError
 
 
 def run_build(output: Path, settings: Path) -> bool:
@@ -22,9 +21,6 @@ def run_build(output: Path, settings: Path) -> bool:
             click.echo(str(problem), err=True)
         click.echo(f"build failed: {len(exc.problems)} problem(s); the previous site is unchanged",
                    err=True)
-        return False
-    except SearchIndexError as exc:
-        click.echo(f"build failed: {exc}; the previous site is unchanged", err=True)
         return False
     return True
 

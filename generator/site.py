@@ -39,6 +39,7 @@ from digitaldock.schema import (
 
 from . import formatting
 from .markup import heading_id, plain_text, render_markdown
+from .search import search_index
 
 CATALOG_SCHEMA_VERSION = 1
 
@@ -57,6 +58,10 @@ PRICE_BANDS: tuple[tuple[int, int | None, str], ...] = (
     (2500, 5000, "$25 to $50"),
     (5000, None, "$50 and over"),
 )
+
+
+def rating_label(stars: int) -> str:
+    return f"{stars} star{'' if stars == 1 else 's'} and up"
 
 
 @dataclass
@@ -160,7 +165,7 @@ class ProductView:
         r = self.rating
         if not r:
             return []
-        return [f"{n} stars and up" for n in (4, 3, 2, 1) if r.stars_x10 >= n * 10]
+        return [rating_label(n) for n in (4, 3, 2, 1) if r.stars_x10 >= n * 10]
 
     @property
     def published_display(self) -> str:
@@ -318,6 +323,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
     }))
     add(OutputFile("404.html", "404.html", {"canonical": None}))
     add(OutputFile("catalog.json", data=catalog_json(m), depends=("*",)))
+    add(OutputFile("search/index.json", data=search_index(m), depends=("*",)))
     add(OutputFile("feeds/all.atom.xml", data=atom_feed(m, m.products, "All products",
                                                         "/feeds/all.atom.xml"), depends=("*",)))
     for c in m.site.categories:

@@ -91,14 +91,22 @@ def content(tmp_path: Path) -> Path:
     return make_content(tmp_path)
 
 
-def build_to(content: Path, output: Path, pagefind: bool = False) -> Path:
+def build_to(content: Path, output: Path) -> Path:
     from generator.build import build
 
     return build(output, ROOT / "pelicanconf.py",
                  overrides={"PATH": str(content), "THEME": str(ROOT / "themes" / "digitaldock"),
-                            "PAGEFIND": pagefind, "PLUGIN_PATHS": [str(ROOT)]})
+                            "PLUGIN_PATHS": [str(ROOT)]})
 
 
 @pytest.fixture
 def built(content: Path, tmp_path: Path) -> Path:
     return build_to(content, tmp_path / "output")
+
+
+@pytest.fixture
+def kit():
+    """The helpers above, for tests (conftest modules are not importable under importlib mode)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(ROOT=ROOT, build_to=build_to, write_product=write_product)

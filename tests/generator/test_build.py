@@ -1,0 +1,302 @@
+"""The built site: every page, link, data file and guarantee a visitor or the edge relies on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from digitaldock.schema import LEGAL_DOCUMENTS, ContentError
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs: list[str] = []
+        self.jsonld: list[str] = []
+        self.meta: dict[str, str] = {}
+        self.imgs: list[dict] = []
+        self.forms: list[dict] = []
+        self._in_ld = False
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k in ("href", "src"):
+            if a.get(k):
+                self.refs.append(a[k])
+        if tag == "script" and a.get("type") == "application/ld+json":
+            self._in_ld = True
+        if tag == "meta" and (a.get("property") or a.get("name")):
+            self.meta[a.get("property") or a.get("name")] = a.get("content", "")
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "form":
+            self.forms.append(a)
+
+    def handle_endtag(self, tag):
+        self._in_ld = False
+
+    def handle_data(self, data):
+        if self._in_ld:
+            self.jsonld.append(data)
+        self.text.append(data)
+
+
+def parse(path: Path) -> _Page:
+    p = _Page()
+    p.feed(path.read_text("utf-8"))
+    return p
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_pages_exist_for_public_products_only(built: Path):
+    assert (built / "products/first-guide/index.html").exists()
+    assert (built / "products/naira-pack/index.html").exists()
+    assert not (built / "products/draft-thing").exists()
+    assert not (built / "products/old-thing").exists()
+    for path in ("index.html", "products/index.html", "products/sort/price-low/index.html",
+                 "category/fonts/index.html", "category/fonts/sort/rating/index.html",
+                 "tag/design/index.html", "sellers/index.html", "sellers/test-seller/index.html",
+                 "legal/index.html", "search/index.html", "404.html", "catalog.json",
+                 "sitemap.xml", "robots.txt", "feeds/all.atom.xml", "feeds/category/fonts.atom.xml",
+                 "images/cover.png", "theme/css/main.css"):
+        assert (built / path).is_file(), path
+    listing = (built / "products/index.html").read_text()
+    assert "draft-thing" not in listing and "Old Thing" not in listing
+    catalog = json.loads((built / "catalog.json").read_text())
+    assert sorted(catalog["products"]) == ["first-guide", "naira-pack", "second-font"]
+
+
+def test_every_internal_link_and_asset_exists(built: Path):
+    missing = []
+    for page in built.rglob("*.html"):
+        for ref in parse(page).refs:
+            if not ref.startswith("/") or ref.startswith("//"):
+                continue
+            path = ref.split("#")[0].split("?")[0]
+            target = built / path.lstrip("/")
+            if path.endswith("/"):
+                target = target / "index.html"
+            if not target.exists():
+                missing.append(f"{page.relative_to(built)} → {ref}")
+    assert missing == []
+
+
+def test_product_page_shows_price_files_and_buy_form(built: Path):
+    page = parse(built / "products/naira-pack/index.html")
+    text = "".join(page.text)
+    assert "₦15,000" in text and "at least ₦5,000" in text
+    assert "guide.pdf" in text and "1.2 KB" in text
+    buy = [f for f in page.forms if f["action"].endswith("/checkout")]
+    assert buy == [{"class": "buy", "method": "post", "action": "http://127.0.0.1:8001/checkout"}]
+    html = (built / "products/naira-pack/index.html").read_text()
+    assert '<input type="hidden" name="product" value="naira-pack">' in html
+    assert 'name="amount" type="number"' in html and 'min="5000.00"' in html
+    fixed = (built / "products/first-guide/index.html").read_text()
+    assert 'name="amount"' not in fixed
+    assert "4.5" in fixed and "12 ratings" in fixed
+    assert 'rel="canonical" href="http://127.0.0.1:8000/products/first-guide/"' in fixed
+    for img in page.imgs:
+        assert img.get("width") and img.get("height"), img
+
+
+def test_jsonld_is_a_valid_product_offer(built: Path):
+    page = parse(built / "products/first-guide/index.html")
+    data = json.loads("".join(page.jsonld))
+    assert data["@context"] == "https://schema.org" and data["@type"] == "Product"
+    assert data["name"] == "First Guide"
+    assert data["image"] == ["http://127.0.0.1:8000/images/cover.png"]
+    offer = data["offers"]
+    assert offer["@type"] == "Offer" and offer["price"] == "12.50" and offer["priceCurrency"] == "USD"
+    assert offer["availability"] == "https://schema.org/InStock"
+    assert data["aggregateRating"]["ratingValue"] == "4.5" and data["aggregateRating"]["reviewCount"] == 12
+    assert page.meta["og:title"] == "First Guide"
+    assert page.meta["og:image"] == "http://127.0.0.1:8000/images/cover.png"
+    assert page.meta["twitter:card"] == "summary_large_image"
+    unrated = json.loads("".join(parse(built / "products/second-font/index.html").jsonld))
+    assert "aggregateRating" not in unrated
+
+
+def test_catalog_json_is_the_edge_price_list(built: Path):
+    catalog = json.loads((built / "catalog.json").read_text())
+    assert catalog["schema_version"] == 1
+    naira = catalog["products"]["naira-pack"]
+    assert naira["price"] == 1_500_000 and naira["currency"] == "NGN" and naira["pwyw_minimum"] == 500_000
+    assert catalog["products"]["first-guide"]["price"] == 1250
+    assert naira["files"][0] == {"name": "guide.pdf", "size": 1234, "sha256": "a" * 64,
+                                 "key": "sha256/aa/" + "a" * 64}
+    assert catalog["legal"]["privacy"]["version"] == "1.0"
+    assert catalog["sellers"]["test-seller"]["payout_currency"] == "USD"
+    body = {k: v for k, v in catalog.items() if k != "build_hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert catalog["build_hash"] == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_sitemap_lists_every_public_page(built: Path):
+    root = ET.fromstring((built / "sitemap.xml").read_bytes())
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = {e.text for e in root.findall("s:url/s:loc", ns)}
+    pages = {"http://127.0.0.1:8000/" + p.relative_to(built).as_posix().removesuffix("index.html")
+             for p in built.rglob("index.html")}
+    assert locs == pages
+    assert "http://127.0.0.1:8000/products/first-guide/" in locs
+    assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in (built / "robots.txt").read_text()
+
+
+def test_feeds_are_atom(built: Path):
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    feed = ET.fromstring((built / "feeds/all.atom.xml").read_bytes())
+    titles = [e.text for e in feed.findall("a:entry/a:title", ns)]
+    assert titles == ["Second Font", "First Guide", "Naira Pack"]
+    assert feed.find("a:updated", ns).text == "2026-04-01T00:00:00Z"
+    fonts = ET.fromstring((built / "feeds/category/fonts.atom.xml").read_bytes())
+    assert [e.text for e in fonts.findall("a:entry/a:title", ns)] == ["Second Font", "Naira Pack"]
+
+
+def test_legal_pages_and_every_footer(built: Path):
+    for slug, headings in LEGAL_DOCUMENTS.items():
+        html = (built / f"legal/{slug}/index.html").read_text()
+        for h in headings:
+            assert f">{h}</h2>" in html, (slug, h)
+    for page in built.rglob("*.html"):
+        refs = parse(page).refs
+        for slug in LEGAL_DOCUMENTS:
+            assert f"/legal/{slug}/" in refs, (page, slug)
+
+
+def test_sorted_listings_and_pagination(content: Path, tmp_path: Path, kit):
+    ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
+    for i in range(5):
+        write_product(content, f"extra-{i}", price=f'"{30 + i}.00"', published=f"2026-01-0{i + 1}")
+    out = build_to(content, tmp_path / "out")
+    low = (out / "products/sort/price-low/index.html").read_text()
+    assert low.index("First Guide") < low.index("Second Font") < low.index("Extra 0")
+    high = (out / "products/sort/price-high/index.html").read_text()
+    assert high.index("Extra 4") < high.index("Second Font")
+    rating = (out / "products/sort/rating/index.html").read_text()
+    assert rating.index("First Guide") < rating.index("Second Font")
+    from pelican.settings import read_settings  # noqa: F401 - pagination uses the settings below
+    from generator.build import build
+
+    paged = build(tmp_path / "paged", ROOT / "pelicanconf.py",
+                  overrides={"PATH": str(content), "THEME": str(ROOT / "themes/digitaldock"),
+                             "PRODUCTS_PER_PAGE": 3})
+    second = (paged / "products/page/2/index.html").read_text()
+    assert "Page 2 of 3" in second and 'rel="prev" href="/products/"' in second
+    assert 'rel="next" href="/products/page/3/"' in second
+
+
+XSS = [
+    "<script>alert('x')</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    '<a href="javascript:alert(1)">click</a>',
+    '<a href="JaVaScRiPt:alert(1)">click</a>',
+    "<iframe src=https://evil.example></iframe>",
+    '<svg onload="alert(1)"><circle/></svg>',
+    '<div style="background:url(javascript:alert(1))">styled</div>',
+    '<object data="x.swf"></object>',
+    '<p onclick="alert(1)">clicky</p>',
+    '<form action="https://evil.example"><input name="card"></form>',
+    "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+]
+
+
+def test_xss_in_a_description_never_reaches_the_page(content: Path, tmp_path: Path, kit):
+    ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
+    write_product(content, "evil-product", body="Harmless intro text here.\n\n" + "\n\n".join(XSS) + "\n")
+    out = build_to(content, tmp_path / "out")
+    html = (out / "products/evil-product/index.html").read_text().lower()
+    article = html.split('<section class="description prose"', 1)[1].split("</section>", 1)[0]
+    for needle in ("<script", "onerror", "=\"javascript:", "<iframe", "onload", "<object", "onclick",
+                   "<form", "style=", "<svg"):
+        assert needle not in article, needle
+    assert "harmless intro text here." in article
+    assert "alert" not in html.split("<script type=\"application/ld+json\">")[0]
+
+
+def test_builds_are_deterministic(content: Path, tmp_path: Path, kit):
+    ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
+    a = build_to(content, tmp_path / "a")
+    b = build_to(content, tmp_path / "b")
+    assert tree(a) == tree(b)
+    again = build_to(content, tmp_path / "a")
+    assert tree(again) == tree(b)
+
+
+def test_search_index_has_filters_and_sorts(built: Path):
+    index = json.loads((built / "search/index.json").read_text())
+    by_url = {p["url"]: p for p in index["products"]}
+    assert sorted(by_url) == ["/products/first-guide/", "/products/naira-pack/", "/products/second-font/"]
+    guide = by_url["/products/first-guide/"]
+    assert guide["filters"] == {"category": ["Ebooks"], "price": ["$10 to $25"],
+                                "rating": ["4 stars and up", "3 stars and up", "2 stars and up",
+                                           "1 star and up"]}
+    assert guide["price_sort"] == 1250 and guide["rating_sort"] == 45 and guide["published"] == "2026-03-01"
+    assert "design" in guide["text"] and "test seller" in guide["text"]
+    assert by_url["/products/naira-pack/"]["price"] == "from ₦5,000"
+    assert by_url["/products/naira-pack/"]["filters"]["price"] == ["$10 to $25"]  # ₦15,000 ≈ $10
+    assert index["filters"]["category"] == ["Ebooks", "Fonts"]
+
+
+def test_broken_content_reports_every_problem_and_keeps_the_good_site(built: Path, content: Path, kit):
+    ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
+    before = tree(built)
+    write_product(content, "bad-one", category="nope", price='"abc"')
+    write_product(content, "second-font", seller="ghost")  # overwrites a good one
+    (content / "products" / "bad-yaml.md").write_text("---\ntitle: [oops\n---\nbody\n")
+    with pytest.raises(ContentError) as exc:
+        build_to(content, built)
+    lines = [str(p) for p in exc.value.problems]
+    assert any(line.endswith("bad-one.md:4: category: unknown category 'nope'") for line in lines)
+    assert any("bad-one.md:6: price: 'abc' is not a decimal amount" in line for line in lines)
+    assert any("second-font.md:3: seller: unknown seller 'ghost'" in line for line in lines)
+    assert any("bad-yaml.md:" in line and "front matter: invalid YAML" in line for line in lines)
+    assert tree(built) == before
+    assert not list(built.parent.glob(".output.staging-*"))
+
+
+def test_cli_build_prints_problems_and_exits_1(content: Path, tmp_path: Path, kit):
+    ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
+    from click.testing import CliRunner
+
+    from digitaldock.cli import main
+
+    write_product(content, "bad-one", currency="EUR")
+    settings = tmp_path / "conf.py"
+    settings.write_text(f"from pelicanconf import *\nPATH = {str(content)!r}\n"
+                        f"THEME = {str(ROOT / 'themes/digitaldock')!r}\n"
+                        f"PLUGIN_PATHS = [{str(ROOT)!r}]\n")
+    sys.path.insert(0, str(ROOT))
+    try:
+        result = CliRunner().invoke(main, ["build", "-o", str(tmp_path / "o"), "-s", str(settings)])
+    finally:
+        sys.path.remove(str(ROOT))
+    assert result.exit_code == 1
+    assert "bad-one.md:7: currency: 'EUR' is not an accepted currency" in result.output
+    assert "the previous site is unchanged" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_plain_pelican_gives_the_same_site_as_digitaldock_build(tmp_path: Path, kit):
+    ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    ours = tmp_path / "ours"
+    subprocess.run([sys.executable, "-m", "digitaldock.cli", "build", "-o", str(ours)], cwd=ROOT,
+                   check=True, capture_output=True, env=env)
+    plain = tmp_path / "plain"
+    subprocess.run([str(Path(sys.executable).parent / "pelican"), "-s", "pelicanconf.py", "-o", str(plain)],
+                   cwd=ROOT, check=True, capture_output=True, env=env)
+    assert tree(ours) == tree(plain)
+    assert len([p for p in tree(ours) if p.startswith("products/") and p.count("/") == 2]) >= 14
