@@ -175,8 +175,11 @@ def _wait(check, proc: subprocess.Popen, what: str, timeout: float = 30) -> None
 
 
 @pytest.fixture(scope="session")
-def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A real clamd on a unix socket, with the EICAR signature database from clamav/."""
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A real clamd on a unix socket and a loopback port, with the EICAR database from clamav/.
+
+    Returns the environment that points `digitaldock scan` at it through the socket.
+    """
     if not os.path.exists(CLAMD):
         pytest.skip("clamd is not installed (apt-get install clamav-daemon)")
     d = tmp_path_factory.mktemp("clamd")
@@ -184,7 +187,10 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> str:
     shutil.copytree(HERE / "clamav", db, ignore=shutil.ignore_patterns("*.md"))
     sock = d / "clamd.sock"
     conf = d / "clamd.conf"
-    conf.write_text(f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\nUser root\n"
+    port = _free_port()
+    user = "User root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\n{user}"
+                    f"TCPSocket {port}\nTCPAddr 127.0.0.1\n"
                     f"LogFile {d / 'clamd.log'}\nPidFile {d / 'clamd.pid'}\nStreamMaxLength 64M\n")
     proc = subprocess.Popen([CLAMD, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -199,7 +205,7 @@ def clamd_socket(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     try:
         _wait(ready, proc, "clamd")
-        yield str(sock)
+        yield {"CLAMD_SOCKET": str(sock), "port": str(port)}
     finally:
         proc.terminate()
         proc.wait(10)
