@@ -91,6 +91,13 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
                         secure=edge.settings.secure_cookies or request.url.scheme == "https")
 
 
+async def read_form(request: Request) -> Any:
+    """The submitted form; uploaded files are closed at once (these pages take no uploads)."""
+    form = await request.form()
+    await form.close()
+    return form
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     edge = edge_of(request)
     found = current(request)
@@ -126,7 +133,7 @@ async def register_page(request: Request) -> Response:
     edge = edge_of(request)
     if request.method == "GET":
         return render(request, "edge/register.html", form={}, fields={}, **_register_context(edge))
-    form = await request.form()
+    form = await read_form(request)
     values = {k: str(form.get(k, "")) for k in ("email", "display_name", "role")}
     accepted = [str(v) for v in form.getlist("accept")]
     try:
@@ -188,7 +195,7 @@ async def login_page(request: Request) -> Response:
     nxt = safe_next(request.query_params.get("next"))
     if request.method == "GET":
         return render(request, "edge/login.html", form={"next": nxt}, fields={})
-    form = await request.form()
+    form = await read_form(request)
     values = {"email": str(form.get("email", "")), "next": safe_next(str(form.get("next", "")))}
     try:
         user = await authenticate(edge, values["email"], str(form.get("password", "")), client_ip(request), "browser")
@@ -254,7 +261,7 @@ async def consent_page(request: Request) -> Response:
         if not todo:
             return RedirectResponse(nxt, status_code=303)
         return render(request, "edge/consent.html", documents=todo, next=nxt, fields={})
-    form = await request.form()
+    form = await read_form(request)
     nxt = safe_next(str(form.get("next", "")))
     try:
         consent.accept_outstanding(edge, user, [str(v) for v in form.getlist("accept")], client_ip(request))
@@ -268,7 +275,7 @@ async def password_page(request: Request) -> Response:
     user = require_user(request)
     if request.method == "GET":
         return render(request, "edge/password_change.html", fields={})
-    form = await request.form()
+    form = await read_form(request)
     current_pw, new_pw = str(form.get("current_password", "")), str(form.get("new_password", ""))
     try:
         if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], current_pw):
@@ -286,7 +293,7 @@ async def reset_request_page(request: Request) -> Response:
     edge = edge_of(request)
     if request.method == "GET":
         return render(request, "edge/reset_request.html", form={}, fields={})
-    form = await request.form()
+    form = await read_form(request)
     email = accounts.normalize_email(str(form.get("email", "")))
     if not accounts.EMAIL.match(email):
         return form_error(request, "edge/reset_request.html",
@@ -304,7 +311,7 @@ async def reset_confirm_page(request: Request) -> Response:
         token = request.query_params.get("token", "")
         accounts.check_reset_token(edge, token)
         return render(request, "edge/reset_confirm.html", token=token, fields={})
-    form = await request.form()
+    form = await read_form(request)
     token = str(form.get("token", ""))
     user, jti = accounts.check_reset_token(edge, token)
     new_pw = str(form.get("new_password", ""))
@@ -331,7 +338,7 @@ async def delete_page(request: Request) -> Response:
     user = require_user(request, check_consent=False)
     if request.method == "GET":
         return render(request, "edge/delete.html", fields={}, grace=edge.settings.DELETION_GRACE_DAYS)
-    form = await request.form()
+    form = await read_form(request)
     if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], str(form.get("password", ""))):
         exc = ValidationFailed(fields={"password": "Your password is not correct."})
         return form_error(request, "edge/delete.html", exc, grace=edge.settings.DELETION_GRACE_DAYS)
