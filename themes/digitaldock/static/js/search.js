@@ -56,6 +56,7 @@ async function main() {
   if (!response.ok) throw new Error("index " + response.status);
   const index = await response.json();
   root.hidden = false;
+  document.getElementById("search-js-note").hidden = true;
   for (const name of FILTERS) {
     const box = document.getElementById("filter-" + name);
     for (const value of index.filters[name]) {
