@@ -13,7 +13,7 @@ import click
 from . import __version__
 
 # Modules that contribute subcommands, in the order `--help` lists them.
-COMMAND_MODULES = ("generator.commands", "pipelines.commands", "checkout.commands")
+COMMAND_MODULES = ("generator.commands", "pipelines.commands", "checkout.commands", "digitaldock.dev")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
