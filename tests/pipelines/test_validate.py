@@ -203,3 +203,7 @@ def test_the_repository_content_is_valid(repo_root):
                                 env={"STORAGE_BACKEND": None, "STORAGE_DIR": None})
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("content OK: ")
+
+
+def test_all_zero_base_ref_of_a_new_branch_is_skipped(repo):
+    assert repo.invoke("validate", "--base-ref", "0" * 40).exit_code == 0
