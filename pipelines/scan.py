@@ -122,8 +122,12 @@ class Clamd:
         try:
             if self.socket_path:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.settimeout(self.timeout)
-                s.connect(self.socket_path)
+                try:
+                    s.settimeout(self.timeout)
+                    s.connect(self.socket_path)
+                except OSError:
+                    s.close()
+                    raise
             else:
                 s = socket.create_connection((self.host, self.port), timeout=self.timeout)
                 s.settimeout(self.timeout)
@@ -214,8 +218,7 @@ def _product_files(catalog: schema.Catalog) -> dict[str, str]:
     return keys
 
 
-def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None,
-         *, progress: Callable[[str, str | None], None] | None = None) -> ScanReport:
+def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None) -> ScanReport:
     """Scan every product file (from `storage`) and every image under content/images/.
 
     `clamd` None means type checks only. Refused files are quarantined; see ScanReport.
@@ -232,8 +235,6 @@ def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None,
             report.findings.append(Finding(key, source, f"not in storage ({storage.describe()})"))
             continue
         report.scanned += 1
-        if progress:
-            progress(key, reason)
         if reason:
             report.findings.append(Finding(key, source, reason, storage.quarantine(key)))
     images = root / "images"
@@ -243,8 +244,6 @@ def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None,
         rel = p.relative_to(root).as_posix()
         reason = _check(lambda p=p: _file_chunks(p), IMAGE_TYPES, clamd)
         report.scanned += 1
-        if progress:
-            progress(rel, reason)
         if reason:
             dst = f"quarantine/{rel}"
             with p.open("rb") as f:

@@ -155,3 +155,14 @@ def test_wrong_credentials_are_named(moto_endpoint, bucket):
 
 def test_check_key_accepts_nested_keys():
     assert check_key("quarantine/sha256/ab/cd") == "quarantine/sha256/ab/cd"
+
+
+def test_a_failed_local_write_leaves_nothing_behind(tmp_path):
+    class Broken(io.RawIOBase):
+        def readinto(self, b):
+            raise OSError(5, "Input/output error")
+
+    s = LocalStorage(tmp_path)
+    with pytest.raises(StorageError, match=r"^cannot write k/x in .*: Input/output error$"):
+        s.put("k/x", Broken())
+    assert list(s.list()) == [] and list((tmp_path / "k").iterdir()) == []

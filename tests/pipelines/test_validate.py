@@ -207,3 +207,10 @@ def test_the_repository_content_is_valid(repo_root):
 
 def test_all_zero_base_ref_of_a_new_branch_is_skipped(repo):
     assert repo.invoke("validate", "--base-ref", "0" * 40).exit_code == 0
+
+
+def test_broken_seller_files_are_reported_once(tree):
+    (tree.root / "sellers" / "bob.md").write_text("no front matter here")
+    result = tree.invoke("validate")
+    assert result.stdout == ("content/sellers/bob.md:1: front matter: file must start with YAML "
+                             "front matter between '---' lines\n")
