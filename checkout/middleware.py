@@ -35,9 +35,10 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 def security_headers(edge: "Edge", https: bool) -> list[tuple[bytes, bytes]]:
-    site = edge.settings.SITE_URL
+    site, own = edge.settings.SITE_URL, edge.settings.CHECKOUT_URL
     csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
-           f"{site}; font-src 'self'; connect-src 'self'; form-action 'self' {site}; frame-ancestors 'none'; "
+           f"{site}; font-src 'self'; connect-src 'self' {own}; form-action 'self' {own} {site}; "
+           "frame-ancestors 'none'; "
            "base-uri 'self'; object-src 'none'")
     headers = [
         (b"content-security-policy", csp.encode()),

@@ -28,6 +28,7 @@ def base_env(**extra: str) -> dict[str, str]:
 
 def start_edge(cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    env = {**env, "CHECKOUT_URL": env.get("CHECKOUT_URL", f"http://127.0.0.1:{port}")}
     proc = subprocess.Popen([*CLI, "edge", "--port", str(port)], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
