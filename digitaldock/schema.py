@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -622,11 +623,14 @@ def _rel(root: Path, p: Path) -> str:
         return str(p)
 
 
-def load_catalog(root: str | Path, *, strict: bool = True) -> tuple[Catalog, list[Problem]]:
+def load_catalog(root: str | Path, *, strict: bool = True,
+                 cache: dict | None = None) -> tuple[Catalog, list[Problem]]:
     """Read and check all content under `root` (the content/ folder).
 
     Returns the catalogue and every problem; with `strict` (the default) any problem raises
-    ContentError instead, so a build never renders half a catalogue.
+    ContentError instead, so a build never renders half a catalogue. `cache`, when given,
+    maps a product file's path, text hash and the known categories and sellers to its parse
+    result, so an incremental build parses only the files that changed.
     """
     root = Path(root)
     cat = Catalog(root)
@@ -653,6 +657,7 @@ def load_catalog(root: str | Path, *, strict: bool = True) -> tuple[Catalog, lis
     seller_slugs = {p.stem for p in (root / "sellers").glob("*.md")}
     category_slugs = [c.slug for c in cat.categories]
     seen: dict[str, str] = {}
+    names_key = hashlib.sha256(repr((category_slugs, sorted(seller_slugs))).encode()).hexdigest()
     for p in sorted((root / "products").rglob("*.md")):
         if p.stem in seen:
             problems.append(Problem(rel(p), 1, "slug", f"{p.stem!r} is already used by {seen[p.stem]}"))
@@ -663,7 +668,13 @@ def load_catalog(root: str | Path, *, strict: bool = True) -> tuple[Catalog, lis
         except UnicodeDecodeError:
             problems.append(Problem(rel(p), 1, "file", "is not UTF-8 text"))
             continue
-        product, found = parse_product(rel(p), text, category_slugs, seller_slugs)
+        if cache is None:
+            product, found = parse_product(rel(p), text, category_slugs, seller_slugs)
+        else:
+            key = (rel(p), hashlib.sha256(text.encode()).hexdigest(), names_key)
+            if key not in cache:
+                cache[key] = parse_product(rel(p), text, category_slugs, seller_slugs)
+            product, found = cache[key]
         problems += found
         if product:
             cat.products[product.slug] = product

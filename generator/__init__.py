@@ -26,17 +26,28 @@ class StorefrontGenerator:
         self.context = context
         self.settings = Settings.from_pelican(settings)
         self.output_path = Path(output_path)
+        # the cache lives beside the real output; `digitaldock build` names it, since it
+        # renders into a staging folder
+        cache = settings.get("BUILD_CACHE_DIR")
+        self.cache_dir = Path(cache) if cache else self.output_path.with_name(f".{self.output_path.name}.cache")
+        self.jobs = settings.get("BUILD_JOBS")
         self.catalog = None
+        self.stats = None
 
     def generate_context(self) -> None:
         from digitaldock.schema import load_catalog
 
-        self.catalog, _ = load_catalog(self.settings.content)
+        from .build import TrackingCache, load_parse_cache
+
+        cache = TrackingCache(load_parse_cache(self.cache_dir))
+        self.catalog, _ = load_catalog(self.settings.content, cache=cache)
+        self._parse_cache = cache.used()
 
     def generate_output(self, writer) -> None:
-        from .build import render_into
+        from .build import render_into, save_parse_cache
 
-        render_into(self.catalog, self.settings, self.output_path)
+        self.stats = render_into(self.catalog, self.settings, self.output_path, self.cache_dir, self.jobs)
+        save_parse_cache(self.cache_dir, self._parse_cache)
 
 
 def _get_generators(pelican):

@@ -1,25 +1,58 @@
 """Building the site: render into a folder, copy assets, drop stale files, swap atomically.
 
-`render_into` is what the Pelican plugin calls. `build` is what `digitaldock build` calls:
-it runs Pelican with pelicanconf.py into a staging folder beside the output and only swaps
-it in when everything (pages, assets, search index) succeeded, so a failed build never
-leaves a half-written site where a good one was.
+`render_into` is what the Pelican plugin calls. It is incremental: a cache beside the output
+remembers, for each file, the fingerprint of everything it was made from (`OutputFile.key`)
+and re-renders only files whose fingerprint changed, using both cores for large batches. The
+result is byte-identical to a cold build because a fingerprint covers every input.
+
+`build` is what `digitaldock build` calls: it runs Pelican with pelicanconf.py into a staging
+folder (hard links of the previous build, so unchanged files cost nothing) and only swaps it
+in when everything succeeded, so a failed build never leaves a half-written site.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import multiprocessing
 import os
+import pickle
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from digitaldock.schema import Catalog
 
-from .site import Settings, write_site
+from .site import OutputFile, Settings, SiteModel, environment, plan, render
 
+CACHE_VERSION = "1"
+PARALLEL_THRESHOLD = 200  # below this many files, forking costs more than it saves
+
+
+@dataclass
+class BuildStats:
+    rendered: list[str]
+    total: int
+
+
+class TrackingCache(dict):
+    """A parse cache that remembers which entries this build used, to drop the rest."""
+
+    def __init__(self, data: dict):
+        super().__init__(data)
+        self._used: set = set()
+
+    def __contains__(self, key) -> bool:
+        self._used.add(key)
+        return super().__contains__(key)
+
+    def used(self) -> dict:
+        return {k: self[k] for k in self._used if k in self.keys()}
 
 
 def _write_if_changed(target: Path, data: bytes) -> bool:
+    """Replace `target` atomically (a new inode, so hard-linked copies stay untouched)."""
     try:
         if target.stat().st_size == len(data) and target.read_bytes() == data:
             return False
@@ -33,21 +66,87 @@ def _write_if_changed(target: Path, data: bytes) -> bool:
 
 
 def copy_tree(src: Path, dst: Path, expected: set[str], output: Path) -> None:
+    """Copy a folder of assets, skipping files whose size and mtime already match."""
     if not src.is_dir():
         return
     for path in sorted(src.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            target = dst / path.relative_to(src)
-            _write_if_changed(target, path.read_bytes())
-            expected.add(target.relative_to(output).as_posix())
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        target = dst / path.relative_to(src)
+        expected.add(target.relative_to(output).as_posix())
+        st = path.stat()
+        try:
+            tt = target.stat()
+            if tt.st_size == st.st_size and tt.st_mtime_ns == st.st_mtime_ns:
+                continue
+        except FileNotFoundError:
+            pass
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(path, tmp)
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(tmp, target)
 
 
-def render_into(catalog: Catalog, settings: Settings, output: Path) -> list[str]:
-    """Write the whole site into `output`, then remove files no longer part of it."""
+def template_fingerprint(settings: Settings) -> str:
+    """Templates and settings: changing either re-renders every page."""
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    h.update(repr(settings).encode())
+    for path in sorted((settings.theme / "templates").rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(settings.theme).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+# --- rendering, in this process or in forked workers that inherit the model ------------------
+
+_JOB: tuple | None = None
+
+
+def _render_batch(indices: list[int]) -> list[tuple[str, int]]:
+    env, files, site, output = _JOB
+    out = []
+    for i in indices:
+        f = files[i]
+        data = render(env, f, site)
+        _write_if_changed(output / f.path, data)
+        out.append((f.path, len(data)))
+    return out
+
+
+def _render(files: list[OutputFile], todo: list[int], model: SiteModel, output: Path,
+            jobs: int) -> list[tuple[str, int]]:
+    global _JOB
+    _JOB = (environment(model.settings), files, model.site, output)
+    try:
+        if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
+            chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                return [r for batch in pool.map(_render_batch, chunks) for r in batch]
+        return _render_batch(todo)
+    finally:
+        _JOB = None
+
+
+def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: Path | None = None,
+                jobs: int | None = None) -> BuildStats:
+    """Write the whole site into `output`, re-rendering only what changed, then drop stale files."""
     output.mkdir(parents=True, exist_ok=True)
-    expected: set[str] = set()
-    written = write_site(catalog, settings, output, writer=_write_if_changed)
-    expected.update(written)
+    model = SiteModel(catalog, settings)
+    files = plan(model)
+    # every page shows the site's navigation and footer (categories with products, legal documents)
+    base = template_fingerprint(settings) + hashlib.sha256(repr(model.site).encode()).hexdigest()
+    keys = [f.key(base) for f in files]
+    previous = _load_json(cache_dir / "render.json") if cache_dir else {}
+    todo = []
+    for i, f in enumerate(files):
+        entry = previous.get(f.path)
+        if entry and entry[0] == keys[i] and _size(output / f.path) == entry[1]:
+            continue
+        todo.append(i)
+    done = dict(_render(files, todo, model, output, jobs or os.cpu_count() or 1))
+    expected = {f.path for f in files}
     copy_tree(settings.content / "images", output / "images", expected, output)
     copy_tree(settings.theme / "static", output / "theme", expected, output)
     for path in sorted(output.rglob("*"), reverse=True):
@@ -56,7 +155,61 @@ def render_into(catalog: Catalog, settings: Settings, output: Path) -> list[str]
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
-    return written
+    stats = BuildStats(rendered=sorted(files[i].path for i in todo), total=len(files))
+    if cache_dir:
+        cache = {f.path: [keys[i], done[f.path] if f.path in done else previous[f.path][1]]
+                 for i, f in enumerate(files)}
+        _save(cache_dir / "render.json", json.dumps(cache, sort_keys=True).encode())
+        _save(cache_dir / "last-build.json", json.dumps(stats.__dict__, indent=1).encode())
+    return stats
+
+
+def last_build(output: Path) -> BuildStats | None:
+    """What the last build of `output` rendered (the rest it kept from the build before)."""
+    data = _load_json(default_cache_dir(Path(output).resolve()) / "last-build.json")
+    return BuildStats(**data) if data else None
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def load_parse_cache(cache_dir: Path | None) -> dict:
+    if not cache_dir:
+        return {}
+    try:
+        with open(cache_dir / "parse.pickle", "rb") as fh:
+            data = pickle.load(fh)
+        return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else {}
+    except (FileNotFoundError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return {}
+
+
+def save_parse_cache(cache_dir: Path | None, cache: dict) -> None:
+    if cache_dir:
+        cache["version"] = CACHE_VERSION
+        _save(cache_dir / "parse.pickle", pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _save(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def default_cache_dir(output: Path) -> Path:
+    return output.with_name(f".{output.name}.cache")
 
 
 def build(output: str | Path = "output", settings_file: str | Path = "pelicanconf.py",
@@ -69,10 +222,11 @@ def build(output: str | Path = "output", settings_file: str | Path = "pelicancon
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.staging-", dir=output.parent))
     try:
-        if output.is_dir():  # start from the previous build so unchanged files keep their mtime
-            shutil.copytree(output, staging, dirs_exist_ok=True, copy_function=shutil.copy2)
-        settings = read_settings(str(settings_file), override={"OUTPUT_PATH": str(staging),
-                                                               **(overrides or {})})
+        if output.is_dir():  # start from the previous build; links cost nothing and are never written
+            shutil.copytree(output, staging, dirs_exist_ok=True, copy_function=os.link)
+        settings = read_settings(str(settings_file), override={
+            "OUTPUT_PATH": str(staging), "BUILD_CACHE_DIR": str(default_cache_dir(output)),
+            **(overrides or {})})
         Pelican(settings).run()
         previous = output.with_name(f".{output.name}.previous")
         if previous.exists():

@@ -10,6 +10,7 @@ import click
 from digitaldock.schema import ContentError
 
 from .build import build as build_site
+from .build import last_build
 
 
 def run_build(output: Path, settings: Path) -> bool:
@@ -35,7 +36,9 @@ def build(output: Path, settings: Path) -> None:
     """Build the static storefront from content/ (same result as `pelican -s pelicanconf.py`)."""
     if not run_build(output, settings):
         sys.exit(1)
-    click.echo(f"built {output}")
+    stats = last_build(output)
+    click.echo(f"built {output}: rendered {len(stats.rendered)} of {stats.total} files"
+               if stats else f"built {output}")
 
 
 @click.command()

@@ -108,6 +108,12 @@ class ProductView:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.p, name)
 
+    @cached_property
+    def fp(self) -> str:
+        """Everything about this product that any page shows, hashed once per build."""
+        parts = (self.p, self.rating, self.seller_obj, self.category_obj, self.cover_img, self.gallery_imgs)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
     @property
     def url(self) -> str:
         return f"/products/{self.p.slug}/"
@@ -218,14 +224,47 @@ def _sort(products: list[ProductView], order: str) -> list[ProductView]:
 
 @dataclass
 class OutputFile:
-    """One file of the site: a template and its context, or ready bytes."""
+    """One file of the site: a template and its context, or a function producing its bytes."""
 
     path: str  # relative to the output folder, with forward slashes
     template: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
-    data: bytes | None = None
-    # what this file shows, so an incremental build knows when to redo it
-    depends: tuple[str, ...] = ()
+    produce: Callable[[], bytes] | None = None
+    data_key: str = ""  # for produced files: a fingerprint of everything they are made from
+
+    def key(self, base: str) -> str:
+        """A fingerprint of every input of this file: equal keys mean equal bytes.
+
+        `base` covers the templates and settings. An incremental build re-renders a file only
+        when its key changed, so the key must include everything the page shows.
+        """
+        h = hashlib.sha256(base.encode())
+        h.update(self.path.encode())
+        if self.produce is not None:
+            h.update(self.data_key.encode())
+        else:
+            h.update(str(self.template).encode())
+            _feed(h, self.context)
+        return h.hexdigest()
+
+
+def _feed(h: Any, value: Any) -> None:
+    """Hash a template context: view models by their fingerprint, plain values by repr."""
+    if isinstance(value, ProductView):
+        h.update(b"P" + value.fp.encode())
+    elif isinstance(value, dict):
+        for k in sorted(value):
+            h.update(b"K" + str(k).encode())
+            _feed(h, value[k])
+    elif isinstance(value, (list, tuple)):
+        h.update(b"[")
+        for item in value:
+            _feed(h, item)
+        h.update(b"]")
+    elif callable(value) and not isinstance(value, type):
+        h.update(b"F")  # page_url helpers: what they produce is fixed by canonical/page values
+    else:
+        h.update(repr(value).encode())
 
 
 class SiteModel:
@@ -249,6 +288,16 @@ class SiteModel:
             categories=[c for c in catalog.categories if self.by_category(c.slug)],
             legal=legal,
         )
+
+    @cached_property
+    def global_fp(self) -> str:
+        """Fingerprint of the whole public catalogue: the key of catalog.json, feeds and sitemap."""
+        h = hashlib.sha256()
+        for p in sorted(self.products, key=lambda p: p.slug):
+            h.update(p.fp.encode())
+        h.update(repr((sorted(self.catalog.sellers.items()), self.catalog.categories,
+                       self.site.legal, self.settings)).encode())
+        return h.hexdigest()
 
     def by_category(self, slug: str) -> list[ProductView]:
         return [p for p in self.products if p.category == slug]
@@ -283,7 +332,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
         "featured": featured, "newest": m.products[:8],
         "categories": [(c, len(m.by_category(c.slug))) for c in m.site.categories],
         "canonical": "/",
-    }, depends=("*",)))
+    }))
 
     files += _listing(m, "All products", "products", m.products, settings.per_page,
                       intro="Everything on DigitalDock, from every seller.")
@@ -299,7 +348,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
         "sellers": [(s, len([p for p in m.products if p.seller == s.slug])) for s in sellers],
         "canonical": "/sellers/",
         "avatars": {s.slug: m.image(s.avatar) for s in sellers},
-    }, depends=("*",)))
+    }))
     for s in sellers:
         items = [p for p in m.products if p.seller == s.slug]
         files += _listing(m, s.name, f"sellers/{s.slug}", items, settings.per_page, sorts=("newest",),
@@ -307,8 +356,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
     for p in m.products:
         related = [q for q in m.by_category(p.category) if q.slug != p.slug][:4]
         add(OutputFile(f"products/{p.slug}/index.html", "product.html",
-                       {"product": p, "related": related, "canonical": p.url},
-                       depends=(p.slug, *[q.slug for q in related])))
+                       {"product": p, "related": related, "canonical": p.url}))
     add(OutputFile("legal/index.html", "legal_index.html",
                    {"documents": m.site.legal, "canonical": "/legal/"}))
     for doc in m.site.legal:
@@ -322,16 +370,18 @@ def plan(m: SiteModel) -> list[OutputFile]:
         "canonical": "/search/", "sorts": SORTS, "bands": [b[2] for b in PRICE_BANDS],
     }))
     add(OutputFile("404.html", "404.html", {"canonical": None}))
-    add(OutputFile("catalog.json", data=catalog_json(m), depends=("*",)))
-    add(OutputFile("search/index.json", data=search_index(m), depends=("*",)))
-    add(OutputFile("feeds/all.atom.xml", data=atom_feed(m, m.products, "All products",
-                                                        "/feeds/all.atom.xml"), depends=("*",)))
+    key = m.global_fp
+    add(OutputFile("catalog.json", produce=lambda: catalog_json(m), data_key=key))
+    add(OutputFile("search/index.json", produce=lambda: search_index(m), data_key=key))
+    add(OutputFile("feeds/all.atom.xml", data_key=key,
+                   produce=lambda: atom_feed(m, m.products, "All products", "/feeds/all.atom.xml")))
     for c in m.site.categories:
-        add(OutputFile(f"feeds/category/{c.slug}.atom.xml",
-                       data=atom_feed(m, m.by_category(c.slug), c.name, f"/feeds/category/{c.slug}.atom.xml"),
-                       depends=("*",)))
-    add(OutputFile("sitemap.xml", data=sitemap(m, files), depends=("*",)))
-    add(OutputFile("robots.txt", data=robots(settings)))
+        add(OutputFile(f"feeds/category/{c.slug}.atom.xml", data_key=key,
+                       produce=lambda c=c: atom_feed(m, m.by_category(c.slug), c.name,
+                                                     f"/feeds/category/{c.slug}.atom.xml")))
+    pages = [f.path for f in files if f.template]
+    add(OutputFile("sitemap.xml", produce=lambda: sitemap(m, pages), data_key=key + repr(pages)))
+    add(OutputFile("robots.txt", produce=lambda: robots(settings), data_key=settings.site_url))
     return files
 
 
@@ -354,7 +404,7 @@ def _listing(m: SiteModel, title: str, base: str, products: list[ProductView], p
                 "sort": order, "sorts": [(s, SORTS[s][0], f"/{base}/" + (f"{SORTS[s][1]}/" if SORTS[s][1] else ""))
                                          for s in sorts] if len(sorts) > 1 else [],
                 "canonical": url, **extra,
-            }, depends=("*",)))
+            }))
     return out
 
 
@@ -423,15 +473,15 @@ def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: s
     return xml.encode()
 
 
-def sitemap(m: SiteModel, files: list[OutputFile]) -> bytes:
+def sitemap(m: SiteModel, pages: list[str]) -> bytes:
     """Every public HTML page (not the 404), with lastmod for product pages."""
     base = m.settings.site_url
     lastmod = {p.url: p.published.isoformat() for p in m.products}
     rows = []
-    for f in files:
-        if f.template is None or f.path == "404.html":
+    for path in pages:
+        if path == "404.html":
             continue
-        url = "/" + f.path.removesuffix("index.html")
+        url = "/" + path.removesuffix("index.html")
         mod = f"<lastmod>{lastmod[url]}</lastmod>" if url in lastmod else ""
         rows.append(f"<url><loc>{escape(base + url)}</loc>{mod}</url>")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -462,8 +512,8 @@ def environment(settings: Settings) -> Environment:
 
 
 def render(env: Environment, f: OutputFile, site: SimpleNamespace) -> bytes:
-    if f.data is not None:
-        return f.data
+    if f.produce is not None:
+        return f.produce()
     tpl = env.get_template(f.template)
     return tpl.render(site=site, **f.context).encode()
 

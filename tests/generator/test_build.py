@@ -300,3 +300,70 @@ def test_plain_pelican_gives_the_same_site_as_digitaldock_build(tmp_path: Path, 
                    cwd=ROOT, check=True, capture_output=True, env=env)
     assert tree(ours) == tree(plain)
     assert len([p for p in tree(ours) if p.startswith("products/") and p.count("/") == 2]) >= 14
+
+
+def test_incremental_builds_render_only_what_changed(content: Path, tmp_path: Path, kit):
+    from generator.build import last_build
+
+    out = tmp_path / "out"
+    kit.build_to(content, out)
+    first = last_build(out)
+    assert len(first.rendered) == first.total
+    kit.build_to(content, out)
+    assert last_build(out).rendered == []
+    # one product changes its price: its page, the listings and data files showing it
+    kit.write_product(content, "second-font", category="fonts", price='"21.00"', published="2026-04-01",
+                      tags=["type"])
+    kit.build_to(content, out)
+    rendered = set(last_build(out).rendered)
+    assert "products/second-font/index.html" in rendered
+    assert {"catalog.json", "search/index.json", "sitemap.xml", "feeds/all.atom.xml", "index.html",
+            "products/index.html", "category/fonts/index.html", "tag/type/index.html",
+            "sellers/test-seller/index.html"} <= rendered
+    assert "legal/terms/index.html" not in rendered
+    assert "category/ebooks/index.html" not in rendered
+    assert "tag/design/index.html" not in rendered
+    assert "products/first-guide/index.html" not in rendered  # not related: another category
+    cold = kit.build_to(content, tmp_path / "cold")
+    assert tree(out) == tree(cold)
+    assert json.loads((out / "catalog.json").read_text())["products"]["second-font"]["price"] == 2100
+
+
+def test_incremental_build_follows_template_changes_and_removals(content: Path, tmp_path: Path, kit):
+    from generator.build import last_build
+
+    out = tmp_path / "out"
+    kit.build_to(content, out)
+    (content / "products" / "naira-pack.md").unlink()
+    kit.build_to(content, out)
+    assert not (out / "products/naira-pack").exists()
+    assert "naira-pack" not in json.loads((out / "catalog.json").read_text())["products"]
+    assert tree(out) == tree(kit.build_to(content, tmp_path / "cold"))
+    assert last_build(out).rendered  # the listings that showed it
+
+
+def test_parallel_rendering_gives_the_same_bytes(content: Path, tmp_path: Path, kit):
+    from generator import build as build_mod
+
+    for i in range(12):
+        kit.write_product(content, f"bulk-{i:02d}", tags=[f"t{i}", "bulk"], published=f"2026-01-{i + 1:02d}")
+    serial = build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={
+        "PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock"), "BUILD_JOBS": 1})
+    old = build_mod.PARALLEL_THRESHOLD
+    build_mod.PARALLEL_THRESHOLD = 1
+    try:
+        parallel = build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={
+            "PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock"), "BUILD_JOBS": 2})
+    finally:
+        build_mod.PARALLEL_THRESHOLD = old
+    assert tree(serial) == tree(parallel)
+
+
+def test_a_new_category_in_the_navigation_reaches_every_page(content: Path, tmp_path: Path, kit):
+    out = tmp_path / "out"
+    kit.build_to(content, out)
+    assert "/category/audio/" not in (out / "legal/terms/index.html").read_text()
+    kit.write_product(content, "first-loop", category="audio")
+    kit.build_to(content, out)
+    assert "/category/audio/" in (out / "legal/terms/index.html").read_text()
+    assert tree(out) == tree(kit.build_to(content, tmp_path / "cold"))
