@@ -123,6 +123,21 @@ def user_create(email: str, name: str, admin: bool, role: str, password: str) ->
     click.echo(json.dumps({"id": uid, "email": email, "role": role}))
 
 
+@user.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["buyer", "seller", "admin"]))
+def user_role(email: str, role: str) -> None:
+    """Change the role of an account (recorded in the audit log)."""
+    from . import accounts
+
+    e = _edge()
+    found = accounts.get_by_email(e, email)
+    if found is None:
+        raise click.ClickException(f"no account with email {email!r}")
+    accounts.set_role(e, found["id"], role, actor_id=None)
+    click.echo(json.dumps({"id": found["id"], "email": found["email"], "role": role}))
+
+
 @click.command("outbox")
 @click.option("--once", is_flag=True, help="Send what is due now and exit.")
 def outbox_cmd(once: bool) -> None:

@@ -72,3 +72,24 @@ def test_edge_runs_uvicorn_with_defaults(env, monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
     r = run(edge, ["--port", "9999"], env)
     assert r.exit_code == 0 and seen["host"] == "127.0.0.1" and seen["port"] == 9999
+
+
+def test_user_role_change_is_audited(env):
+    run(user, ["create", "sam@example.com", "--password", "tall-granite-window-8"], env)
+    r = run(user, ["role", "sam@example.com", "seller"], env)
+    assert r.exit_code == 0 and json.loads(r.stdout)["role"] == "seller"
+    r = run(user, ["role", "ghost@example.com", "admin"], env)
+    assert r.exit_code == 1 and "no account" in r.output
+    from checkout.context import Edge
+    from checkout.settings import load_settings
+    e = Edge(load_settings(environ=env, dotenv=None))
+    assert e.db.execute("SELECT action FROM audit_log ORDER BY id DESC").fetchone()[0] == "user.role_changed"
+    e.close()
+
+
+def test_set_role_refuses_unknown_roles(client):
+    import pytest
+    from checkout import accounts
+    from checkout.errors import ValidationFailed
+    with pytest.raises(ValidationFailed):
+        accounts.set_role(client.app.state.edge, 1, "wizard", None)
