@@ -5,9 +5,11 @@ remembers, for each file, the fingerprint of everything it was made from (`Outpu
 and re-renders only files whose fingerprint changed, using both cores for large batches. The
 result is byte-identical to a cold build because a fingerprint covers every input.
 
-`build` is what `digitaldock build` calls: it runs Pelican with pelicanconf.py into a staging
-folder (hard links of the previous build, so unchanged files cost nothing) and only swaps it
-in when everything succeeded, so a failed build never leaves a half-written site.
+Nothing is written until every content file has parsed, so a broken file leaves the previous
+site as it was. Changed files are first rendered into a staging folder beside the output and
+moved into place (one rename each) only when all of them rendered; the cache is saved after
+that, so a build interrupted while moving files is simply redone by the next one. A
+no-change rebuild writes nothing at all.
 """
 
 from __future__ import annotations
@@ -51,20 +53,6 @@ class TrackingCache(dict):
         return {k: self[k] for k in self._used if k in self.keys()}
 
 
-def _write_if_changed(target: Path, data: bytes) -> bool:
-    """Replace `target` atomically (a new inode, so hard-linked copies stay untouched)."""
-    try:
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
-    return True
-
-
 def copy_tree(src: Path, dst: Path, expected: set[str], output: Path) -> None:
     """Copy a folder of assets, skipping files whose size and mtime already match."""
     if not src.is_dir():
@@ -105,12 +93,14 @@ _JOB: tuple | None = None
 
 
 def _render_batch(indices: list[int]) -> list[tuple[str, int]]:
-    env, files, site, output = _JOB
+    env, files, site, staging = _JOB
     out = []
     for i in indices:
         f = files[i]
         data = render(env, f, site)
-        _write_if_changed(output / f.path, data)
+        target = staging / f.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
         out.append((f.path, len(data)))
     return out
 
@@ -145,7 +135,17 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
         if entry and entry[0] == keys[i] and _size(output / f.path) == entry[1]:
             continue
         todo.append(i)
-    done = dict(_render(files, todo, model, output, jobs or os.cpu_count() or 1))
+    done: dict[str, int] = {}
+    if todo:
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.staging-", dir=output.parent))
+        try:
+            done = dict(_render(files, todo, model, staging, jobs or os.cpu_count() or 1))
+            for path in sorted(done):  # every file rendered: now move them into place
+                target = output / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / path, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     expected = {f.path for f in files}
     copy_tree(settings.content / "images", output / "images", expected, output)
     copy_tree(settings.theme / "static", output / "theme", expected, output)
@@ -214,27 +214,14 @@ def default_cache_dir(output: Path) -> Path:
 
 def build(output: str | Path = "output", settings_file: str | Path = "pelicanconf.py",
           overrides: dict | None = None) -> Path:
-    """Build the site with Pelican into a staging folder and swap it in on success."""
+    """Build the site with Pelican and the settings file, exactly as `pelican -s` would."""
+    import logging
+
     from pelican import Pelican
     from pelican.settings import read_settings
 
     output = Path(output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.staging-", dir=output.parent))
-    try:
-        if output.is_dir():  # start from the previous build; links cost nothing and are never written
-            shutil.copytree(output, staging, dirs_exist_ok=True, copy_function=os.link)
-        settings = read_settings(str(settings_file), override={
-            "OUTPUT_PATH": str(staging), "BUILD_CACHE_DIR": str(default_cache_dir(output)),
-            **(overrides or {})})
-        Pelican(settings).run()
-        previous = output.with_name(f".{output.name}.previous")
-        if previous.exists():
-            shutil.rmtree(previous)
-        if output.exists():
-            os.replace(output, previous)
-        os.replace(staging, output)
-        shutil.rmtree(previous, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    settings = read_settings(str(settings_file), override={"OUTPUT_PATH": str(output), **(overrides or {})})
+    logging.getLogger("pelican").setLevel(logging.WARNING)  # its article counts are always zero here
+    Pelican(settings).run()
     return output

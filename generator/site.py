@@ -102,11 +102,10 @@ class ProductView:
     """A product as the templates see it: URLs, display prices, images with their sizes."""
 
     def __init__(self, product: Product, site: SiteModel):
+        # the product's fields become plain attributes: templates read them thousands of times
+        self.__dict__.update(product.__dict__)
         self.p = product
         self._site = site
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.p, name)
 
     @cached_property
     def fp(self) -> str:
@@ -300,7 +299,25 @@ class SiteModel:
         return h.hexdigest()
 
     def by_category(self, slug: str) -> list[ProductView]:
-        return [p for p in self.products if p.category == slug]
+        return self._index("category").get(slug, [])
+
+    def by_tag(self, tag: str) -> list[ProductView]:
+        return self._index("tags").get(tag, [])
+
+    def by_seller(self, slug: str) -> list[ProductView]:
+        return self._index("seller").get(slug, [])
+
+    def _index(self, attr: str) -> dict[str, list[ProductView]]:
+        """Products grouped by an attribute, newest first, built once per build."""
+        cache = self.__dict__.setdefault("_indexes", {})
+        if attr not in cache:
+            index: dict[str, list[ProductView]] = {}
+            for p in self.products:
+                values = getattr(p, attr)
+                for v in (values if isinstance(values, tuple) else (values,)):
+                    index.setdefault(v, []).append(p)
+            cache[attr] = index
+        return cache[attr]
 
     def image(self, rel: str) -> ImageRef:
         if rel not in self._images:
@@ -339,18 +356,17 @@ def plan(m: SiteModel) -> list[OutputFile]:
     for c in m.site.categories:
         files += _listing(m, c.name, f"category/{c.slug}", m.by_category(c.slug), settings.per_page,
                           intro=c.description, feed=f"/feeds/category/{c.slug}.atom.xml")
-    tags = sorted({t for p in m.products for t in p.tags})
-    for t in tags:
-        items = [p for p in m.products if t in p.tags]
+    for t in sorted(m._index("tags")):
+        items = m.by_tag(t)
         files += _listing(m, f"Tagged “{t}”", f"tag/{t}", items, settings.per_page, sorts=("newest",))
     sellers = sorted(catalog.sellers.values(), key=lambda s: s.name.lower())
     add(OutputFile("sellers/index.html", "sellers.html", {
-        "sellers": [(s, len([p for p in m.products if p.seller == s.slug])) for s in sellers],
+        "sellers": [(s, len(m.by_seller(s.slug))) for s in sellers],
         "canonical": "/sellers/",
         "avatars": {s.slug: m.image(s.avatar) for s in sellers},
     }))
     for s in sellers:
-        items = [p for p in m.products if p.seller == s.slug]
+        items = m.by_seller(s.slug)
         files += _listing(m, s.name, f"sellers/{s.slug}", items, settings.per_page, sorts=("newest",),
                           seller=s, seller_bio=render_markdown(s.bio), avatar=m.image(s.avatar))
     for p in m.products:
