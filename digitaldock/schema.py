@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -616,6 +617,14 @@ class Catalog:
                       key=lambda p: (-p.published.toordinal(), p.slug))
 
 
+def _markdown_files(folder: Path) -> list[Path]:
+    """Every .md file under `folder`, sorted by path (os.walk and strings: fast for 10,000s)."""
+    found = []
+    for dirpath, _, names in os.walk(folder):
+        found += [os.path.join(dirpath, n) for n in names if n.endswith(".md")]
+    return [Path(f) for f in sorted(found)]
+
+
 def _rel(root: Path, p: Path) -> str:
     try:
         return str(p.relative_to(root.parent)) if root.parent != Path(".") else str(p)
@@ -623,21 +632,51 @@ def _rel(root: Path, p: Path) -> str:
         return str(p)
 
 
-def load_catalog(root: str | Path, *, strict: bool = True,
-                 cache: dict | None = None) -> tuple[Catalog, list[Problem]]:
+_PARSE_ARGS: tuple = ()
+
+
+def _parse_chunk(chunk: list[tuple[str, str]]) -> list[tuple[Product | None, list[Problem]]]:
+    categories, sellers = _PARSE_ARGS
+    return [parse_product(path, text, categories, sellers) for path, text in chunk]
+
+
+def _parse_products(todo: list[tuple[str, str]], categories: list[str], sellers: set[str],
+                    jobs: int) -> list[tuple[Product | None, list[Problem]]]:
+    """Parse product files, forking `jobs` workers when there are enough to be worth it."""
+    global _PARSE_ARGS
+    _PARSE_ARGS = (categories, sellers)
+    try:
+        import multiprocessing
+
+        if jobs > 1 and len(todo) >= 1000 and "fork" in multiprocessing.get_all_start_methods():
+            size = -(-len(todo) // (jobs * 4))
+            chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                return [r for part in pool.map(_parse_chunk, chunks) for r in part]
+        return _parse_chunk(todo)
+    finally:
+        _PARSE_ARGS = ()
+
+
+def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = None,
+                 jobs: int = 1) -> tuple[Catalog, list[Problem]]:
     """Read and check all content under `root` (the content/ folder).
 
     Returns the catalogue and every problem; with `strict` (the default) any problem raises
     ContentError instead, so a build never renders half a catalogue. `cache`, when given,
     maps a product file's path, text hash and the known categories and sellers to its parse
-    result, so an incremental build parses only the files that changed.
+    result, so an incremental build parses only the files that changed; `jobs` > 1 parses
+    large batches on that many processes.
     """
     root = Path(root)
     cat = Catalog(root)
     problems: list[Problem] = []
 
+    prefix = str(root.parent) + os.sep if root.parent != Path(".") else ""
+
     def rel(p: Path) -> str:
-        return _rel(root, p)
+        text = str(p)
+        return text[len(prefix):] if prefix and text.startswith(prefix) else _rel(root, p)
 
     cats_file = root / "categories.yml"
     if cats_file.exists():
@@ -658,7 +697,8 @@ def load_catalog(root: str | Path, *, strict: bool = True,
     category_slugs = [c.slug for c in cat.categories]
     seen: dict[str, str] = {}
     names_key = hashlib.sha256(repr((category_slugs, sorted(seller_slugs))).encode()).hexdigest()
-    for p in sorted((root / "products").rglob("*.md")):
+    pending: list[tuple[str, str, tuple | None]] = []  # (relative path, text, cache key)
+    for p in _markdown_files(root / "products"):
         if p.stem in seen:
             problems.append(Problem(rel(p), 1, "slug", f"{p.stem!r} is already used by {seen[p.stem]}"))
             continue
@@ -668,13 +708,18 @@ def load_catalog(root: str | Path, *, strict: bool = True,
         except UnicodeDecodeError:
             problems.append(Problem(rel(p), 1, "file", "is not UTF-8 text"))
             continue
-        if cache is None:
-            product, found = parse_product(rel(p), text, category_slugs, seller_slugs)
-        else:
-            key = (rel(p), hashlib.sha256(text.encode()).hexdigest(), names_key)
-            if key not in cache:
-                cache[key] = parse_product(rel(p), text, category_slugs, seller_slugs)
+        key = (rel(p), hashlib.sha256(text.encode()).hexdigest(), names_key) if cache is not None else None
+        pending.append((rel(p), text, key))
+    todo = [(path, text) for path, text, key in pending if key is None or key not in cache]
+    parsed = dict(zip((path for path, _ in todo),
+                      _parse_products(todo, category_slugs, seller_slugs, jobs)))
+    for path, _, key in pending:
+        if key is not None:
+            if path in parsed:
+                cache[key] = parsed[path]
             product, found = cache[key]
+        else:
+            product, found = parsed[path]
         problems += found
         if product:
             cat.products[product.slug] = product

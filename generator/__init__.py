@@ -40,7 +40,9 @@ class StorefrontGenerator:
         from .build import TrackingCache, load_parse_cache
 
         cache = TrackingCache(load_parse_cache(self.cache_dir))
-        self.catalog, _ = load_catalog(self.settings.content, cache=cache)
+        import os
+
+        self.catalog, _ = load_catalog(self.settings.content, cache=cache, jobs=self.jobs or os.cpu_count() or 1)
         self._parse_cache = cache.used()
 
     def generate_output(self, writer) -> None:

@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
+
 from digitaldock.schema import Catalog
 
 from .site import OutputFile, Settings, SiteModel, environment, plan, render
@@ -76,6 +78,19 @@ def copy_tree(src: Path, dst: Path, expected: set[str], output: Path) -> None:
         os.replace(tmp, target)
 
 
+def remove_stale(output: Path, expected: set[str]) -> None:
+    """Delete files the new site no longer has, and folders left empty (plain strings: fast)."""
+    root = str(output)
+    cut = len(root) + 1
+    for folder, dirs, names in os.walk(root, topdown=False):
+        for name in names:
+            full = os.path.join(folder, name)
+            if full[cut:].replace(os.sep, "/") not in expected:
+                os.unlink(full)
+        if folder != root and not os.listdir(folder):
+            os.rmdir(folder)
+
+
 def template_fingerprint(settings: Settings) -> str:
     """Templates and settings: changing either re-renders every page."""
     h = hashlib.sha256(CACHE_VERSION.encode())
@@ -95,11 +110,14 @@ _JOB: tuple | None = None
 def _render_batch(indices: list[int]) -> list[tuple[str, int]]:
     env, files, site, staging = _JOB
     out = []
+    made: set[Path] = set()
     for i in indices:
         f = files[i]
         data = render(env, f, site)
         target = staging / f.path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
         target.write_bytes(data)
         out.append((f.path, len(data)))
     return out
@@ -108,7 +126,11 @@ def _render_batch(indices: list[int]) -> list[tuple[str, int]]:
 def _render(files: list[OutputFile], todo: list[int], model: SiteModel, output: Path,
             jobs: int) -> list[tuple[str, int]]:
     global _JOB
-    _JOB = (environment(model.settings), files, model.site, output)
+    env = model.env = environment(model.settings)
+    # the header and footer are the same on every page: render them once
+    model.site.header_html = Markup(env.get_template("_header.html").render(site=model.site))
+    model.site.footer_html = Markup(env.get_template("_footer.html").render(site=model.site))
+    _JOB = (env, files, model.site, output)
     try:
         if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
             chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
@@ -136,25 +158,27 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
             continue
         todo.append(i)
     done: dict[str, int] = {}
-    if todo:
+    jobs = jobs or os.cpu_count() or 1
+    if todo and not previous and not any(output.iterdir()):
+        # a first build into an empty folder has no previous site to protect: write in place
+        done = dict(_render(files, todo, model, output, jobs))
+    elif todo:
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.staging-", dir=output.parent))
         try:
-            done = dict(_render(files, todo, model, staging, jobs or os.cpu_count() or 1))
+            done = dict(_render(files, todo, model, staging, jobs))
+            made: set[Path] = set()
             for path in sorted(done):  # every file rendered: now move them into place
                 target = output / path
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.parent not in made:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(target.parent)
                 os.replace(staging / path, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     expected = {f.path for f in files}
     copy_tree(settings.content / "images", output / "images", expected, output)
     copy_tree(settings.theme / "static", output / "theme", expected, output)
-    for path in sorted(output.rglob("*"), reverse=True):
-        rel = path.relative_to(output).as_posix()
-        if path.is_file() and rel not in expected:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    remove_stale(output, expected)
     stats = BuildStats(rendered=sorted(files[i].path for i in todo), total=len(files))
     if cache_dir:
         cache = {f.path: [keys[i], done[f.path] if f.path in done else previous[f.path][1]]

@@ -24,6 +24,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from PIL import Image
 
 from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
@@ -106,6 +107,11 @@ class ProductView:
         self.__dict__.update(product.__dict__)
         self.p = product
         self._site = site
+
+    @cached_property
+    def card_html(self) -> Markup:
+        """The product's card, rendered once: listings show it on thousands of pages."""
+        return Markup(self._site.env.get_template("_card.html").render(p=self, site=self._site.site))
 
     @cached_property
     def fp(self) -> str:
@@ -353,8 +359,13 @@ def plan(m: SiteModel) -> list[OutputFile]:
 
     files += _listing(m, "All products", "products", m.products, settings.per_page,
                       intro="Everything on DigitalDock, from every seller.")
+    add(OutputFile("category/index.html", "categories.html", {
+        "categories": [(c, len(m.by_category(c.slug))) for c in m.site.categories],
+        "canonical": "/category/",
+    }))
     for c in m.site.categories:
         files += _listing(m, c.name, f"category/{c.slug}", m.by_category(c.slug), settings.per_page,
+                          sorts=("newest", "price-low"),
                           intro=c.description, feed=f"/feeds/category/{c.slug}.atom.xml")
     for t in sorted(m._index("tags")):
         items = m.by_tag(t)
@@ -370,7 +381,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
         files += _listing(m, s.name, f"sellers/{s.slug}", items, settings.per_page, sorts=("newest",),
                           seller=s, seller_bio=render_markdown(s.bio), avatar=m.image(s.avatar))
     for p in m.products:
-        related = [q for q in m.by_category(p.category) if q.slug != p.slug][:4]
+        related = [q for q in m.by_category(p.category)[:5] if q.slug != p.slug][:4]
         add(OutputFile(f"products/{p.slug}/index.html", "product.html",
                        {"product": p, "related": related, "canonical": p.url}))
     add(OutputFile("legal/index.html", "legal_index.html",
@@ -455,7 +466,8 @@ def catalog_json(m: SiteModel) -> bytes:
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     body["build_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
-    return (json.dumps(body, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+    # compact: the C encoder is ten times faster than the indenting one on large catalogues
+    return (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
 def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: str) -> bytes:
@@ -532,17 +544,3 @@ def render(env: Environment, f: OutputFile, site: SimpleNamespace) -> bytes:
         return f.produce()
     tpl = env.get_template(f.template)
     return tpl.render(site=site, **f.context).encode()
-
-
-def write_site(catalog: Catalog, settings: Settings, output: Path,
-               writer: Callable[[Path, bytes], Any]) -> list[str]:
-    """Render every planned file into `output` through `writer`; returns their relative paths."""
-    model = SiteModel(catalog, settings)
-    files = plan(model)
-    env = environment(settings)
-    site = model.site
-    written = []
-    for f in files:
-        writer(output / f.path, render(env, f, site))
-        written.append(f.path)
-    return written
