@@ -16,13 +16,13 @@ import time
 
 import click
 
-from .cli import main
-
 SITE_PORT, EDGE_PORT, SANDBOX_PORT = 8000, 8001, 8002
 
 
 def stack(host: str = "127.0.0.1") -> list[tuple[str, list[str]]]:
     """The processes of the local stack, as (name, argv), skipping commands not installed."""
+    from .cli import main  # imported here: the CLI imports this module while it starts
+
     exe = [sys.executable, "-m", "digitaldock.cli"]
     procs = [("storefront", exe + ["serve", "--host", host, "--port", str(SITE_PORT)])]
     if "edge" in main.commands:
@@ -33,6 +33,8 @@ def stack(host: str = "127.0.0.1") -> list[tuple[str, list[str]]]:
 
 
 def stack_env(host: str = "127.0.0.1") -> dict[str, str]:
+    from .cli import main
+
     env = dict(os.environ)
     env.setdefault("SITE_URL", f"http://{host}:{SITE_PORT}")
     env.setdefault("CHECKOUT_URL", f"http://{host}:{EDGE_PORT}")

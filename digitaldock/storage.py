@@ -111,6 +111,15 @@ class Storage(abc.ABC):
         self.move(key, dst)
         return dst
 
+    def local_path(self, key: str) -> Path | None:
+        """The file on local disk holding `key` (streamed with Range by the edge), or None."""
+        return None
+
+    def presigned_url(self, key: str, filename: str, expires: int) -> str | None:
+        """A short-lived URL that downloads `key` as an attachment named `filename`, or None
+        when this backend cannot presign (the edge then streams the file itself)."""
+        return None
+
 
 class LocalStorage(Storage):
     """Files on disk at ``root/<key>``; writes go through a temporary file and a rename."""
@@ -162,6 +171,10 @@ class LocalStorage(Storage):
             raise NotFound(src, self.describe())
         d.parent.mkdir(parents=True, exist_ok=True)
         os.replace(s, d)
+
+    def local_path(self, key: str) -> Path | None:
+        p = self._path(key)
+        return p if p.is_file() else None
 
     def list(self, prefix: str = "") -> Iterator[str]:
         if not self.root.is_dir():
@@ -287,6 +300,13 @@ class S3Storage(Storage):
             self.client.copy({"Bucket": self.bucket, "Key": self._key(src)}, self.bucket, self._key(dst))
             self.client.delete_object(Bucket=self.bucket, Key=self._key(src))
 
+    def presigned_url(self, key: str, filename: str, expires: int) -> str | None:
+        with self._errors(key):
+            return self.client.generate_presigned_url(
+                "get_object", ExpiresIn=int(expires),
+                Params={"Bucket": self.bucket, "Key": self._key(key),
+                        "ResponseContentDisposition": content_disposition(filename)})
+
     def list(self, prefix: str = "") -> Iterator[str]:
         keys = []
         with self._errors():
@@ -295,6 +315,56 @@ class S3Storage(Storage):
             for page in pages:
                 keys += [o["Key"][len(self.prefix):] for o in page.get("Contents", ())]
         return iter(sorted(keys))
+
+
+class ReadThroughStorage(Storage):
+    """Writes go to `primary`; reads fall back to `fallback` when `primary` lacks the key.
+
+    The edge keeps uploads under its data folder while the committed catalogue's product
+    files stay in content/storage: both are found through one storage.
+    """
+
+    def __init__(self, primary: Storage, fallback: Storage):
+        self.primary, self.fallback = primary, fallback
+
+    def describe(self) -> str:
+        return f"{self.primary.describe()} (then {self.fallback.describe()})"
+
+    def _for(self, key: str) -> Storage:
+        return self.primary if self.primary.stat(key) is not None or self.fallback.stat(key) is None \
+            else self.fallback
+
+    def stat(self, key: str) -> int | None:
+        return self._for(key).stat(key)
+
+    def open(self, key: str) -> BinaryIO:
+        return self._for(key).open(key)
+
+    def put(self, key: str, fileobj: IO[bytes]) -> int:
+        return self.primary.put(key, fileobj)
+
+    def delete(self, key: str) -> None:
+        self.primary.delete(key)
+
+    def move(self, src: str, dst: str) -> None:
+        self.primary.move(src, dst)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        return iter(sorted(set(self.primary.list(prefix)) | set(self.fallback.list(prefix))))
+
+    def local_path(self, key: str) -> Path | None:
+        return self._for(key).local_path(key)
+
+    def presigned_url(self, key: str, filename: str, expires: int) -> str | None:
+        return self._for(key).presigned_url(key, filename, expires)
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment; filename=...` safe for any name: an ASCII fallback plus RFC 5987 UTF-8."""
+    from urllib.parse import quote
+
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def storage_from_env(env: Mapping[str, str] | None = None) -> Storage:

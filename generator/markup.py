@@ -65,14 +65,3 @@ def _anchor_headings(html: str) -> str:
     return re.sub(r"<h2>(.*?)</h2>",
                   lambda m: f'<h2 id="{heading_id(re.sub(r"<[^>]+>", "", m.group(1)))}">{m.group(1)}</h2>',
                   html)
-
-
-def plain_text(text: str, limit: int = 300) -> str:
-    """Markdown reduced to plain text, for meta descriptions and feeds."""
-    html = _md.render(text)
-    stripped = nh3.clean(html, tags=set())
-    stripped = re.sub(r"\s+", " ", stripped).strip()
-    import html as _html
-
-    stripped = _html.unescape(stripped)
-    return stripped if len(stripped) <= limit else stripped[: limit - 1].rsplit(" ", 1)[0] + "…"

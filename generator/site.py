@@ -4,9 +4,10 @@ Everything here is a pure function of the catalogue and the settings: the same i
 byte-identical output (no clocks, no unordered iteration), which is what lets a build be
 verified, cached and published by content hash.
 
-`plan()` lists every output file with the template and context that make it; `write_site()`
-renders the plan. The Pelican plugin (`generator/__init__.py`) calls these, so plain
-`pelican -s pelicanconf.py` and `digitaldock build` produce the same tree.
+`plan()` lists every output file with the template and context that make it (or the
+function that produces it); `generator/build.py` renders the plan. The Pelican plugin
+(`generator/__init__.py`) calls these, so plain `pelican -s pelicanconf.py` and
+`digitaldock build` produce the same tree.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from digitaldock.schema import (
 )
 
 from . import formatting
-from .markup import heading_id, plain_text, render_markdown
+from .markup import heading_id, render_markdown
 from .search import search_index
 
 CATALOG_SCHEMA_VERSION = 1
@@ -535,7 +536,6 @@ def environment(settings: Settings) -> Environment:
     env.filters["human_size"] = formatting.human_size
     env.filters["long_date"] = formatting.long_date
     env.filters["stars"] = formatting.stars
-    env.filters["plain"] = plain_text
     return env
 
 
