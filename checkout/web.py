@@ -289,6 +289,32 @@ async def password_page(request: Request) -> Response:
                    links=[("/account", "Back to your account")])
 
 
+async def email_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    if request.method == "GET":
+        return render(request, "edge/email_change.html", fields={})
+    form = await read_form(request)
+    try:
+        if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"],
+                                       str(form.get("current_password", ""))):
+            raise ValidationFailed(fields={"current_password": "Your current password is not correct."})
+        new_email = accounts.request_email_change(edge, user, str(form.get("email", "")), client_ip(request))
+    except EdgeError as exc:
+        return form_error(request, "edge/email_change.html", exc)
+    return message(request, "Check your new inbox",
+                   f"We sent a confirmation link to {new_email}. Your address changes when you open it; "
+                   "until then you keep signing in with your current one.",
+                   links=[("/account", "Back to your account")])
+
+
+async def email_confirm_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = accounts.confirm_email_change(edge, request.query_params.get("token", ""), client_ip(request))
+    return message(request, "Email address changed", f"Your account now uses {user['email']}.",
+                   links=[("/account", "Your account")])
+
+
 async def reset_request_page(request: Request) -> Response:
     edge = edge_of(request)
     if request.method == "GET":
@@ -390,6 +416,8 @@ ROUTES = [
     Route("/account", account_page),
     Route("/account/consent", consent_page, methods=["GET", "POST"]),
     Route("/account/password", password_page, methods=["GET", "POST"]),
+    Route("/account/email", email_page, methods=["GET", "POST"]),
+    Route("/account/email/confirm", email_confirm_page),
     Route("/account/export", export_download),
     Route("/account/delete", delete_page, methods=["GET", "POST"]),
     Route("/password-reset", reset_request_page, methods=["GET", "POST"]),
