@@ -120,32 +120,32 @@ class ProductView:
         parts = (self.p, self.rating, self.seller_obj, self.category_obj, self.cover_img, self.gallery_imgs)
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
-    @property
+    @cached_property
     def url(self) -> str:
         return f"/products/{self.p.slug}/"
 
-    @property
+    @cached_property
     def seller_obj(self) -> Seller:
         return self._site.catalog.sellers[self.p.seller]
 
-    @property
+    @cached_property
     def category_obj(self) -> Category:
         return self._site.categories[self.p.category]
 
-    @property
+    @cached_property
     def rating(self):
         return self._site.catalog.ratings.get(self.p.slug)
 
-    @property
+    @cached_property
     def price_display(self) -> str:
         return format_money(self.p.price.minor, self.p.price.currency)
 
-    @property
+    @cached_property
     def pwyw_display(self) -> str | None:
         m = self.p.pwyw_minimum
         return format_money(m.minor, m.currency) if m else None
 
-    @property
+    @cached_property
     def usd_cents(self) -> int:
         return usd_equivalent_cents(self.p.price.minor, self.p.price.currency)
 
@@ -161,25 +161,25 @@ class ProductView:
     def description_html(self) -> str:
         return render_markdown(self.p.description)
 
-    @property
+    @cached_property
     def files_view(self) -> list[SimpleNamespace]:
         return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size),
                                 kind=f.name.rsplit(".", 1)[-1].upper() if "." in f.name else "FILE")
                 for f in self.p.files]
 
-    @property
+    @cached_property
     def price_band(self) -> str:
         cents = self.usd_cents
         return next(label for lo, hi, label in PRICE_BANDS if cents >= lo and (hi is None or cents < hi))
 
-    @property
+    @cached_property
     def rating_filters(self) -> list[str]:
         r = self.rating
         if not r:
             return []
         return [rating_label(n) for n in (4, 3, 2, 1) if r.stars_x10 >= n * 10]
 
-    @property
+    @cached_property
     def published_display(self) -> str:
         return formatting.long_date(self.p.published)
 
