@@ -6,9 +6,10 @@ the same site. Values marked "env" can be overridden from the environment.
 
 import os
 
-AUTHOR = "DigitalDock"
-SITENAME = "DigitalDock"
-SITE_TAGLINE = "Templates, ebooks, fonts, audio and courses from independent creators."
+from digitaldock import SITE_NAME as SITENAME
+from digitaldock import TAGLINE as SITE_TAGLINE
+
+AUTHOR = SITENAME
 SITEURL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # env
 CHECKOUT_URL = os.environ.get("CHECKOUT_URL", "http://127.0.0.1:8001")  # env
 PRODUCTS_PER_PAGE = int(os.environ.get("PRODUCTS_PER_PAGE", "24"))  # env

@@ -78,9 +78,14 @@ class Edge:
 
     def site(self) -> SiteInfo:
         state = self.catalog.current()
-        return SiteInfo("DigitalDock", "Digital goods from independent makers.", self.settings.SITE_URL,
+        from digitaldock import SITE_NAME, TAGLINE
+        from digitaldock.schema import LEGAL_DOCUMENTS
+
+        order = list(LEGAL_DOCUMENTS)  # the footer lists them in the storefront's order
+        return SiteInfo(SITE_NAME, TAGLINE, self.settings.SITE_URL,
                         "", self.settings.CHECKOUT_URL, list(state.categories),
-                        sorted(state.legal.values(), key=lambda d: d.slug))
+                        sorted(state.legal.values(),
+                               key=lambda d: order.index(d.slug) if d.slug in order else len(order)))
 
     def render(self, template: str, **context: Any) -> str:
         context.setdefault("site", self.site())

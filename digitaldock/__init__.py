@@ -5,3 +5,7 @@ the generator, the pipelines and the checkout edge import one definition of each
 """
 
 __version__ = "0.1.0"
+
+# One name and one tagline, shared by the static storefront and the checkout edge's pages.
+SITE_NAME = "DigitalDock"
+TAGLINE = "Templates, ebooks, fonts, audio and courses from independent creators."

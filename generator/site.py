@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from PIL import Image
 
+from digitaldock import SITE_NAME, TAGLINE
 from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
 from digitaldock.schema import (
     Catalog,
@@ -70,8 +71,8 @@ def rating_label(stars: int) -> str:
 class Settings:
     """The subset of Pelican settings the storefront reads, with their defaults."""
 
-    site_name: str = "DigitalDock"
-    tagline: str = "Templates, ebooks, fonts, audio and courses from independent creators."
+    site_name: str = SITE_NAME
+    tagline: str = TAGLINE
     site_url: str = "http://127.0.0.1:8000"  # absolute: canonical URLs, feeds, sitemap
     checkout_url: str = "http://127.0.0.1:8001"
     per_page: int = 24
