@@ -367,3 +367,29 @@ def test_a_new_category_in_the_navigation_reaches_every_page(content: Path, tmp_
     kit.build_to(content, out)
     assert "/category/audio/" in (out / "legal/terms/index.html").read_text()
     assert tree(out) == tree(kit.build_to(content, tmp_path / "cold"))
+
+
+def test_the_real_catalogue_builds_with_every_link_and_price_right(tmp_path: Path, repo_root: Path):
+    from digitaldock.schema import load_catalog
+    from generator.build import build
+
+    out = build(tmp_path / "site", repo_root / "pelicanconf.py",
+                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "themes/digitaldock"),
+                           "PLUGIN_PATHS": [str(repo_root)]})
+    catalog, _ = load_catalog(repo_root / "content")
+    prices = json.loads((out / "catalog.json").read_text())["products"]
+    assert sorted(prices) == sorted(p.slug for p in catalog.public_products)
+    for product in catalog.public_products:
+        assert prices[product.slug]["price"] == product.price.minor
+        page = parse(out / "products" / product.slug / "index.html")
+        offer = json.loads("".join(page.jsonld))["offers"]
+        assert offer["priceCurrency"] == product.price.currency
+        assert offer["price"] == product.price.decimal
+    for page_path in out.rglob("*.html"):
+        for ref in parse(page_path).refs:
+            if ref.startswith("/") and not ref.startswith("//"):
+                path = ref.split("#")[0].split("?")[0]
+                target = out / path.lstrip("/")
+                assert (target / "index.html" if path.endswith("/") else target).exists(), (page_path, ref)
+    html = "".join(p.read_text() for p in out.rglob("*.html")).lower()
+    assert "lorem" not in html and "ipsum" not in html
