@@ -94,8 +94,12 @@ async def readyz(request: Request) -> Response:
         checks["database"] = {"ok": False, "error": type(exc).__name__}
     state = edge.catalog.current()
     checks["catalog"] = {"ok": bool(state.legal), "source": state.source, "legal": sorted(state.legal)}
+    from .alerts import readiness
+    checks["backups"] = readiness(edge)  # issue #8: backups at risk make the edge "degraded", not unready
     ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    detail = "degraded" if checks["backups"]["degraded"] else "ok"
+    return JSONResponse({"status": "ready" if ok else "not_ready", "detail": detail, "checks": checks},
+                        status_code=200 if ok else 503)
 
 
 async def metrics(request: Request) -> Response:

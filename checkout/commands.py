@@ -149,3 +149,7 @@ def outbox_cmd(once: bool) -> None:
 
 
 COMMANDS = [edge, migrate, seed, retention, user, outbox_cmd]
+
+from .ops_commands import COMMANDS as _OPS_COMMANDS  # noqa: E402 - issue #8: backup, restore, drill, alerts, uptime
+
+COMMANDS += _OPS_COMMANDS

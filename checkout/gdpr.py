@@ -13,6 +13,7 @@ Retention table (mirrors the Privacy Policy's "Data retention" section):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -28,6 +29,9 @@ log = structlog.get_logger("checkout.gdpr")
 EXPORT_VERSION = 1
 # Tables later issues add; exported when present so the export stays complete as the edge grows.
 OPTIONAL_USER_TABLES = {"orders": "buyer_id", "downloads": "user_id"}
+# Extra retention steps: `hook(edge, now) -> {kind: count}`, run by run_retention after the
+# built-in ones; their counts join the report and the run's audit entry.
+RETENTION_HOOKS: list[Callable[["Edge", float], dict[str, int]]] = []
 
 _USER_FIELDS = ("id", "email", "display_name", "role", "created_at", "email_verified_at",
                 "password_changed_at", "disabled_at", "deletion_requested_at")
@@ -110,5 +114,9 @@ def run_retention(edge: "Edge") -> dict[str, int]:
         report["emails_deleted"] = edge.db.execute(
             "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?",
             (iso(now - s.EMAIL_RETENTION_DAYS * 86400),)).rowcount
+    for hook in RETENTION_HOOKS:  # e.g. files of deleted products (issue #7)
+        report.update(hook(edge, now))
+    with atomic(edge.db):
+        audit.record(edge, "retention.run", **report)
     log.info("retention_run", **report)
     return report

@@ -12,9 +12,9 @@ def test_pragmas_and_migrations(tmp_path):
     assert d.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert d.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert d.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
-    assert db.migrate(d) == ["0001_accounts.sql"]
+    assert db.migrate(d) == [name for _, name, _ in db.migration_files()]
     assert db.migrate(d) == []
-    assert db.schema_version(d) == 1
+    assert db.schema_version(d) == db.migration_files()[-1][0]
     assert {"users", "consents", "sessions", "outbox", "audit_log"} <= set(d.table_names())
 
 
