@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from digitaldock.schema import Catalog
 
-from .site import OutputFile, Settings, SiteModel, environment, plan, render
+from .site import OutputFile, Settings, SiteModel, environment, plan, render, theme_assets
 
 CACHE_VERSION = "1"
 PARALLEL_THRESHOLD = 200  # below this many files, forking costs more than it saves
@@ -55,14 +55,19 @@ class TrackingCache(dict):
         return {k: self[k] for k in self._used if k in self.keys()}
 
 
-def copy_tree(src: Path, dst: Path, expected: set[str], output: Path) -> None:
-    """Copy a folder of assets, skipping files whose size and mtime already match."""
+def copy_tree(src: Path, dst: Path, expected: set[str], output: Path,
+              rename: dict[str, str] | None = None) -> None:
+    """Copy a folder of assets, skipping files whose size and mtime already match.
+
+    `rename` maps a file's path under `src` to the name it gets under `dst` (fingerprints).
+    """
     if not src.is_dir():
         return
     for path in sorted(src.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
             continue
-        target = dst / path.relative_to(src)
+        rel = path.relative_to(src).as_posix()
+        target = dst / (rename or {}).get(rel, rel)
         expected.add(target.relative_to(output).as_posix())
         st = path.stat()
         try:
@@ -91,10 +96,11 @@ def remove_stale(output: Path, expected: set[str]) -> None:
             os.rmdir(folder)
 
 
-def template_fingerprint(settings: Settings) -> str:
-    """Templates and settings: changing either re-renders every page."""
+def template_fingerprint(settings: Settings, assets: dict[str, str]) -> str:
+    """Templates, settings and theme asset names: changing any re-renders every page."""
     h = hashlib.sha256(CACHE_VERSION.encode())
     h.update(repr(settings).encode())
+    h.update(repr(sorted(assets.items())).encode())
     for path in sorted((settings.theme / "templates").rglob("*")):
         if path.is_file():
             h.update(path.relative_to(settings.theme).as_posix().encode())
@@ -126,7 +132,7 @@ def _render_batch(indices: list[int]) -> list[tuple[str, int]]:
 def _render(files: list[OutputFile], todo: list[int], model: SiteModel, output: Path,
             jobs: int) -> list[tuple[str, int]]:
     global _JOB
-    env = model.env = environment(model.settings)
+    env = model.env = environment(model.settings, model.assets)
     # the header and footer are the same on every page: render them once
     model.site.header_html = Markup(env.get_template("_header.html").render(site=model.site))
     model.site.footer_html = Markup(env.get_template("_footer.html").render(site=model.site))
@@ -148,7 +154,8 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
     model = SiteModel(catalog, settings)
     files = plan(model)
     # every page shows the site's navigation and footer (categories with products, legal documents)
-    base = template_fingerprint(settings) + hashlib.sha256(repr(model.site).encode()).hexdigest()
+    model.assets = theme_assets(settings)
+    base = template_fingerprint(settings, model.assets) + hashlib.sha256(repr(model.site).encode()).hexdigest()
     keys = [f.key(base) for f in files]
     previous = _load_json(cache_dir / "render.json") if cache_dir else {}
     todo = []
@@ -177,7 +184,7 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
             shutil.rmtree(staging, ignore_errors=True)
     expected = {f.path for f in files}
     copy_tree(settings.content / "images", output / "images", expected, output)
-    copy_tree(settings.theme / "static", output / "theme", expected, output)
+    copy_tree(settings.theme / "static", output / "theme", expected, output, rename=model.assets)
     remove_stale(output, expected)
     stats = BuildStats(rendered=sorted(files[i].path for i in todo), total=len(files))
     if cache_dir:

@@ -283,6 +283,7 @@ class SiteModel:
         self.categories = {c.slug: c for c in catalog.categories}
         self.products = [ProductView(p, self) for p in catalog.public_products]
         self._images: dict[str, ImageRef] = {}
+        self.assets: dict[str, str] = {}  # theme file → fingerprinted name, set by the build
         self.problems: list[Problem] = []
         legal = [catalog.legal[s] for s in sorted(catalog.legal, key=_legal_order)]
         self.site = SimpleNamespace(
@@ -525,7 +526,24 @@ def robots(settings: Settings) -> bytes:
 
 # --- rendering ----------------------------------------------------------------------------------
 
-def environment(settings: Settings) -> Environment:
+def theme_assets(settings: Settings) -> dict[str, str]:
+    """Theme files and their fingerprinted names: css/main.css → css/main.1a2b3c4d.css.
+
+    Pages link the fingerprinted names, so the CDN may cache them for a year: a changed file
+    gets a new name, and the pages that use it are re-rendered with the new link.
+    """
+    static = settings.theme / "static"
+    names = {}
+    for path in sorted(static.rglob("*")) if static.is_dir() else ():
+        if path.is_file() and not path.name.startswith("."):
+            rel = path.relative_to(static).as_posix()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            stem, dot, ext = rel.rpartition(".")
+            names[rel] = f"{stem}.{digest}.{ext}" if dot else f"{rel}.{digest}"
+    return names
+
+
+def environment(settings: Settings, assets: dict[str, str] | None = None) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(settings.theme / "templates")),
         autoescape=select_autoescape(["html", "xml"]),
@@ -537,6 +555,8 @@ def environment(settings: Settings) -> Environment:
     env.filters["human_size"] = formatting.human_size
     env.filters["long_date"] = formatting.long_date
     env.filters["stars"] = formatting.stars
+    names = assets if assets is not None else theme_assets(settings)
+    env.globals["asset"] = lambda path: "/theme/" + names.get(path, path)
     return env
 
 

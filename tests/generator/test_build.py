@@ -70,12 +70,23 @@ def test_pages_exist_for_public_products_only(built: Path):
                  "tag/design/index.html", "sellers/index.html", "sellers/test-seller/index.html",
                  "legal/index.html", "search/index.html", "404.html", "catalog.json",
                  "sitemap.xml", "robots.txt", "feeds/all.atom.xml", "feeds/category/fonts.atom.xml",
-                 "images/cover.png", "theme/css/main.css"):
+                 "images/cover.png"):
         assert (built / path).is_file(), path
     listing = (built / "products/index.html").read_text()
     assert "draft-thing" not in listing and "Old Thing" not in listing
     catalog = json.loads((built / "catalog.json").read_text())
     assert sorted(catalog["products"]) == ["first-guide", "naira-pack", "second-font"]
+
+
+def test_theme_assets_are_fingerprinted_and_cached_for_a_year(built: Path):
+    from pipelines.publish import cache_control
+
+    [css] = (built / "theme/css").glob("main.*.css")
+    assert css.read_bytes() == (Path(__file__).resolve().parents[2] / "themes/digitaldock/static/css/main.css").read_bytes()
+    assert f'href="/theme/css/{css.name}"' in (built / "index.html").read_text()
+    assert not (built / "theme/css/main.css").exists()
+    assert cache_control(f"theme/css/{css.name}") == "public, max-age=31536000, immutable"
+    assert cache_control("index.html") == "public, max-age=300"
 
 
 def test_every_internal_link_and_asset_exists(built: Path):
