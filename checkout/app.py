@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from . import api, gdpr, logs, outbox, web
+from . import api, delivery_web, gdpr, logs, outbox, web
 from .clock import Clock
 from .context import Edge
 from .errors import HTTP_STATUS_ERRORS, EdgeError
@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Route("/metrics", metrics),
         *api.ROUTES,
         *web.ROUTES,
+        *delivery_web.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 

@@ -150,6 +150,10 @@ def outbox_cmd(once: bool) -> None:
 
 COMMANDS = [edge, migrate, seed, retention, user, outbox_cmd]
 
+from .delivery_commands import COMMANDS as _DELIVERY_COMMANDS  # noqa: E402 - issue #7
+
+COMMANDS += _DELIVERY_COMMANDS
+
 from .ops_commands import COMMANDS as _OPS_COMMANDS  # noqa: E402 - issue #8: backup, restore, drill, alerts, uptime
 
 COMMANDS += _OPS_COMMANDS

@@ -41,6 +41,8 @@ class CatalogState:
     categories: list[Category] = field(default_factory=list)
     build_hash: str = ""
     source: str = ""
+    products: dict = field(default_factory=dict)  # catalog.json `products[slug]`, as loaded
+    sellers: dict = field(default_factory=dict)  # catalog.json `sellers[slug]`
 
 
 def required_documents(role: str) -> tuple[str, ...]:
@@ -91,7 +93,10 @@ class Catalog:
             log.warning("catalog_unreadable", path=str(self.catalog_path), error=str(exc))
             return None
         log.info("catalog_loaded", path=str(self.catalog_path), documents=sorted(legal))
-        return CatalogState(legal, cats, str(data.get("build_hash", "")), str(self.catalog_path))
+        products = data.get("products") if isinstance(data.get("products"), dict) else {}
+        sellers = data.get("sellers") if isinstance(data.get("sellers"), dict) else {}
+        return CatalogState(legal, cats, str(data.get("build_hash", "")), str(self.catalog_path),
+                            products, sellers)
 
     def _load_content(self) -> CatalogState:
         legal = {}

@@ -107,6 +107,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERT_REPEAT_MINUTES", 60.0, "An alert of the same kind is mailed again at most this often.", float),
     Setting("DISK_ALERT_PERCENT", 90.0, "Alert when the database's disk is fuller than this.", float),
     Setting("WEBHOOK_FAILURE_THRESHOLD", 10, "Alert when more webhooks than this failed their signature check in the last hour.", int),
+    # delivery and uploads (issue #7)
+    Setting("STORAGE_BACKEND", "local", "Where product files and uploads live: `local` (STORAGE_DIR, reading through to `<CONTENT_DIR>/storage`) or `s3` (S3_BUCKET at S3_ENDPOINT_URL, AWS_* keys from the environment)."),
+    Setting("STORAGE_DIR", "", "Local storage root of the edge; empty means `<DATA_DIR>/storage`."),
+    Setting("S3_ENDPOINT_URL", "", "S3-compatible endpoint (Cloudflare R2 in production); empty means AWS."),
+    Setting("S3_BUCKET", "", "Bucket of product files and uploads when STORAGE_BACKEND=s3."),
+    Setting("S3_PREFIX", "", "Folder inside S3_BUCKET (default: none)."),
+    Setting("DOWNLOAD_LINK_HOURS", 24, "Lifetime of a signed download link.", int),
+    Setting("DOWNLOADS_PER_FILE", 5, "Downloads each purchase allows per file.", int),
+    Setting("DOWNLOADS_PER_HOUR", 10, "Downloads one user may start per hour.", int),
+    Setting("PRESIGN_SECONDS", 300, "Lifetime of the presigned S3/R2 URL a download redirects to.", int),
+    Setting("UPLOAD_MAX_FILE_BYTES", 500 * 1024 * 1024, "Largest product file a seller may upload (413 above).", int),
+    Setting("UPLOAD_MAX_IMAGE_BYTES", 10 * 1024 * 1024, "Largest cover or gallery image (413 above).", int),
+    Setting("UPLOAD_MAX_IMAGES", 10, "Most gallery images per product.", int),
+    Setting("UPLOAD_SPOOL_DIR", "", "Where uploads are spooled while hashed and scanned; empty means `<DATA_DIR>/uploads`."),
+    Setting("CLAMD_SOCKET", "", "Unix socket of clamd; uploads are scanned through it (or CLAMD_HOST)."),
+    Setting("CLAMD_HOST", "", "clamd host when it listens on TCP."),
+    Setting("CLAMD_PORT", 3310, "clamd TCP port.", int),
+    Setting("APPROVAL_MODE", "write", "What approving a submission does: `write` the product Markdown into CONTENT_DIR and rebuild, or `pull-request` (commit it on a new branch of the content repository)."),
+    Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode).", bool),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

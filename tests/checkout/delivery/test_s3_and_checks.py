@@ -1,0 +1,120 @@
+"""Downloads from S3/R2 (a real moto server): a 302 to a presigned URL naming the file; new
+versions reach owners by email; the daily delivery check names what is broken."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+
+from checkout import delivery
+from digitaldock.storage import ReadThroughStorage, S3Storage
+
+
+def test_s3_download_redirects_to_a_presigned_attachment(make_client, shop, helpers, moto_url, s3_bucket):
+    client = make_client(STORAGE_BACKEND="s3", S3_BUCKET=s3_bucket, S3_ENDPOINT_URL=moto_url, PRESIGN_SECONDS=120)
+    edge = client.app.state.edge
+    store = delivery.storage(edge)
+    assert isinstance(store, S3Storage)
+    f = shop.products["budget-planner"]["files"][0]
+    store.put(f["key"], io.BytesIO(helpers.PDF))
+    uid = helpers.make_user(client, "ann@example.com")
+    pid = helpers.buy(edge, uid, "budget-planner")
+    r = client.get(helpers.link_for(client, pid, f["sha256"]))
+    assert r.status_code == 302
+    url = r.headers["location"]
+    assert url.startswith(moto_url) and "Expires" in url
+    got = httpx.get(url)
+    assert got.status_code == 200 and got.content == helpers.PDF
+    assert 'filename="planner.pdf"' in got.headers["content-disposition"]
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert delivery.check(edge) == []
+
+
+def test_local_storage_reads_through_to_the_content_folder(make_client, shop):
+    client = make_client()
+    store = delivery.storage(client.app.state.edge)
+    assert isinstance(store, ReadThroughStorage)
+    f = shop.products["budget-planner"]["files"][0]
+    assert store.stat(f["key"]) == f["size"] and store.local_path(f["key"]).is_file()
+    store.put("sha256/00/new", io.BytesIO(b"abc"))
+    assert store.stat("sha256/00/new") == 3 and "sha256/00/new" in list(store.list("sha256/"))
+    assert store.presigned_url(f["key"], "x.pdf", 60) is None
+    store.move("sha256/00/new", "quarantine/new")
+    store.delete("quarantine/new")
+    assert store.stat("quarantine/new") is None and "then" in store.describe()
+    with store.open(f["key"]) as fh:
+        assert fh.read(4) == b"%PDF"
+
+
+def test_unknown_storage_backend_is_unavailable(make_client):
+    client = make_client(STORAGE_BACKEND="floppy")
+    r = client.get("/download/x")
+    assert r.status_code in (303, 400)
+    import pytest
+    from checkout.errors import ServiceUnavailable
+    with pytest.raises(ServiceUnavailable):
+        delivery.storage(client.app.state.edge)
+
+
+def test_owners_are_emailed_once_about_a_new_version(make_client, shop, helpers):
+    client = make_client()
+    edge = client.app.state.edge
+    ann = helpers.make_user(client, "ann@example.com")
+    bob = helpers.make_user(client, "bob@example.com", name="Bob")
+    helpers.buy(edge, ann, "budget-planner")
+    refunded = helpers.buy(edge, bob, "budget-planner", status="refunded")
+    assert refunded
+    assert delivery.notify_new_versions(edge) == 0  # first sighting only records
+    shop.add_product("budget-planner", [("planner-v2.pdf", helpers.PDF + b"v2")], version="2.0")
+    assert delivery.notify_new_versions(edge) == 1
+    assert delivery.notify_new_versions(edge) == 0
+    rows = edge.db.execute("SELECT to_addr, text_body FROM outbox WHERE template = 'new_version'").fetchall()
+    assert [r["to_addr"] for r in rows] == ["ann@example.com"]
+    assert "version 2.0" in rows[0]["text_body"] and "/library" in rows[0]["text_body"]
+    helpers.sign_in(client, "ann@example.com")
+    page = client.get("/library")
+    assert "planner-v2.pdf" in page.text and "version 2.0" in page.text
+
+
+def test_daily_check_names_missing_files_and_orders_without_downloads(make_client, shop, helpers):
+    client = make_client()
+    edge = client.app.state.edge
+    uid = helpers.make_user(client, "ann@example.com")
+    helpers.buy(edge, uid, "budget-planner")
+    helpers.buy(edge, uid, "gone-product")
+    assert len(delivery.check(edge)) == 2  # gone-product: not in catalogue, no working download
+    f = shop.products["budget-planner"]["files"][0]
+    (shop.content / "storage" / f["key"]).unlink()
+    problems = delivery.check(edge)
+    assert any("planner.pdf is missing from storage" in p for p in problems)
+    assert sum("no working download" in p for p in problems) == 2
+
+
+def test_seller_counts(make_client, shop, helpers):
+    client = make_client()
+    edge = client.app.state.edge
+    uid = helpers.make_user(client, "ann@example.com")
+    pid = helpers.buy(edge, uid, "budget-planner")
+    client.get(helpers.link_for(client, pid, shop.products["budget-planner"]["files"][0]["sha256"]))
+    assert delivery.seller_counts(edge, "ada") == {"budget-planner": 1}
+
+
+def test_delivery_check_command(make_client, shop, helpers, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from digitaldock.cli import main
+
+    client = make_client()
+    edge = client.app.state.edge
+    uid = helpers.make_user(client, "ann@example.com")
+    helpers.buy(edge, uid, "budget-planner")
+    env = {"DIGITALDOCK_DATA_DIR": str(tmp_path / "data"), "CATALOG_PATH": str(shop.catalog_path),
+           "CONTENT_DIR": str(shop.content)}
+    monkeypatch.chdir(tmp_path)
+    ok = CliRunner().invoke(main, ["delivery", "check"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "every paid order has a working download" in ok.output
+    (shop.content / "storage" / shop.products["budget-planner"]["files"][0]["key"]).unlink()
+    bad = CliRunner().invoke(main, ["delivery", "check"], env=env)
+    assert bad.exit_code == 1 and "missing from storage" in bad.output
