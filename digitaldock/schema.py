@@ -247,7 +247,7 @@ def _hint(value: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _image_path(v: Any) -> str:
+def check_image_path(v: Any) -> str:
     if not isinstance(v, str) or not v.startswith("images/"):
         raise ValueError(f"{v!r} must be a path under images/, such as images/my-cover.png")
     if ".." in v.split("/") or "\\" in v:
@@ -358,7 +358,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     elif "price" not in meta:
         c.add("price", "is required", 1)
     summary = c.take(meta, "summary", _text(*SUMMARY_LEN))
-    cover = c.take(meta, "cover", _image_path)
+    cover = c.take(meta, "cover", check_image_path)
     gallery = c.take(meta, "gallery", lambda v: _gallery(c, v), required=False) or ()
     files = c.take(meta, "files", lambda v: _files(c, v))
     license_ = c.take(meta, "license", _text(2, 200))
@@ -412,7 +412,7 @@ def _gallery(c: _Collector, v: Any) -> tuple[str, ...]:
     out = []
     for i, item in enumerate(v):
         try:
-            out.append(_image_path(item))
+            out.append(check_image_path(item))
         except ValueError as exc:
             c.add(f"gallery[{i}]", str(exc))
     return tuple(out)
@@ -432,9 +432,9 @@ def _files(c: _Collector, v: Any) -> tuple[ProductFile, ...]:
         _unknown_fields(c, item, FILE_FIELDS, prefix=f"{p}.")
         before = len(c.problems)
         name = c.take(item, "name", check_file_name, prefix=f"{p}.")
-        size = c.take(item, "size", _size, prefix=f"{p}.")
-        digest = c.take(item, "sha256", _sha256, prefix=f"{p}.")
-        key = c.take(item, "key", _key, prefix=f"{p}.")
+        size = c.take(item, "size", check_file_size, prefix=f"{p}.")
+        digest = c.take(item, "sha256", check_sha256, prefix=f"{p}.")
+        key = c.take(item, "key", check_storage_key, prefix=f"{p}.")
         if name is not None and name in names:
             c.add(f"{p}.name", f"{name!r} is listed twice")
         names.add(name)
@@ -456,7 +456,7 @@ def check_file_name(v: Any) -> str:
     return v
 
 
-def _size(v: Any) -> int:
+def check_file_size(v: Any) -> int:
     if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
         raise ValueError(f"must be a positive number of bytes, got {v!r}")
     if v > MAX_FILE_BYTES:
@@ -464,13 +464,13 @@ def _size(v: Any) -> int:
     return v
 
 
-def _sha256(v: Any) -> str:
+def check_sha256(v: Any) -> str:
     if not isinstance(v, str) or not SHA256.match(v):
         raise ValueError("must be 64 lowercase hexadecimal characters")
     return v
 
 
-def _key(v: Any) -> str:
+def check_storage_key(v: Any) -> str:
     if not isinstance(v, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$", v) or ".." in v:
         raise ValueError(f"{v!r} is not a storage key (letters, digits, . _ / -)")
     return v
@@ -498,7 +498,7 @@ def parse_seller(path: str | Path, text: str) -> tuple[Seller | None, list[Probl
         c.add("slug", f"file name {slug!r} is not a slug", 1)
     _unknown_fields(c, doc.meta, SELLER_FIELDS)
     name = c.take(doc.meta, "name", _text(2, 80))
-    avatar = c.take(doc.meta, "avatar", _image_path)
+    avatar = c.take(doc.meta, "avatar", check_image_path)
     payout = c.take(doc.meta, "payout_currency", _currency)
     location = c.take(doc.meta, "location", _text(2, 80), required=False) or ""
     website = c.take(doc.meta, "website", _website, required=False) or ""
@@ -625,7 +625,7 @@ def _markdown_files(folder: Path) -> list[Path]:
     return [Path(f) for f in sorted(found)]
 
 
-def _rel(root: Path, p: Path) -> str:
+def relative_path(root: Path, p: Path) -> str:
     try:
         return str(p.relative_to(root.parent)) if root.parent != Path(".") else str(p)
     except ValueError:
@@ -676,7 +676,7 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
 
     def rel(p: Path) -> str:
         text = str(p)
-        return text[len(prefix):] if prefix and text.startswith(prefix) else _rel(root, p)
+        return text[len(prefix):] if prefix and text.startswith(prefix) else relative_path(root, p)
 
     cats_file = root / "categories.yml"
     if cats_file.exists():

@@ -249,7 +249,7 @@ def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None) -> Scan
             with p.open("rb") as f:
                 storage.put(dst, f)
             p.unlink()
-            report.findings.append(Finding(schema._rel(root, p), "", reason, dst))
+            report.findings.append(Finding(schema.relative_path(root, p), "", reason, dst))
     return report
 
 

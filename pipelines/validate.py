@@ -105,7 +105,7 @@ def _product_assets(root: Path, path: Path, storage: Storage | None) -> list[Pro
     doc = _meta(path)
     if doc is None:
         return []
-    rel, line, meta, out = schema._rel(root, path), _Lines(doc), doc.meta, []
+    rel, line, meta, out = schema.relative_path(root, path), _Lines(doc), doc.meta, []
     images = [("cover", meta.get("cover"))]
     gallery = meta.get("gallery")
     if isinstance(gallery, list) and len(gallery) <= schema.MAX_IMAGES:
@@ -129,7 +129,7 @@ def _seller_assets(root: Path, path: Path) -> list[Problem]:
     message = check_image(root, doc.meta.get("avatar"))
     if not message:
         return []
-    return [Problem(schema._rel(root, path), _Lines(doc)("avatar"), "avatar", message)]
+    return [Problem(schema.relative_path(root, path), _Lines(doc)("avatar"), "avatar", message)]
 
 
 def check_image(root: Path, value: object) -> str | None:
@@ -138,7 +138,7 @@ def check_image(root: Path, value: object) -> str | None:
     A value the schema already refuses (not a path under images/) is not checked again.
     """
     try:
-        value = schema._image_path(value)
+        value = schema.check_image_path(value)
     except ValueError:
         return None
     p = root / value
@@ -185,7 +185,7 @@ def _valid(check, value: object) -> bool:
 
 def _check_file(storage: Storage, rel: str, line: _Lines, prefix: str, item: dict) -> list[Problem]:
     key = item.get("key")
-    if not _valid(schema._key, key):
+    if not _valid(schema.check_storage_key, key):
         return []
     actual = storage.stat(key)
     if actual is None:
@@ -193,11 +193,11 @@ def _check_file(storage: Storage, rel: str, line: _Lines, prefix: str, item: dic
                         f"{key} is not in storage ({storage.describe()})")]
     out = []
     size = item.get("size")
-    if _valid(schema._size, size) and size != actual:
+    if _valid(schema.check_file_size, size) and size != actual:
         out.append(Problem(rel, line(f"{prefix}.size"), f"{prefix}.size",
                            f"declared {size} bytes but the stored file is {actual} bytes"))
     digest = item.get("sha256")
-    if _valid(schema._sha256, digest):
+    if _valid(schema.check_sha256, digest):
         real = storage.sha256(key)
         if real != digest:
             out.append(Problem(rel, line(f"{prefix}.sha256"), f"{prefix}.sha256",
