@@ -174,6 +174,9 @@ class LegalDocument:
 # --- field checkers -------------------------------------------------------------------------
 # Each takes the raw YAML value and returns the clean value or raises ValueError(message).
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # tab and newline are text
+
+
 def _text(lo: int, hi: int) -> Callable[[Any], str]:
     def check(v: Any) -> str:
         if not isinstance(v, str):
@@ -181,7 +184,7 @@ def _text(lo: int, hi: int) -> Callable[[Any], str]:
         v = v.strip()
         if not lo <= len(v) <= hi:
             raise ValueError(f"must be {lo} to {hi} characters, got {len(v)}")
-        if any(ord(c) < 32 and c not in "\n\t" for c in v):
+        if _CONTROL.search(v):
             raise ValueError("must not contain control characters")
         return v
     return check
