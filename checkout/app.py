@@ -30,6 +30,7 @@ from .clock import Clock
 from .context import Edge
 from .errors import HTTP_STATUS_ERRORS, EdgeError
 from .middleware import BodySizeLimitMiddleware, CsrfMiddleware, RequestContextMiddleware
+from .uploads import UploadMiddleware
 from .settings import Settings, load_settings
 
 log = structlog.get_logger("checkout.app")
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     middleware = [
         Middleware(RequestContextMiddleware, edge=edge, route_name=route_name, error_response=error_response),
+        Middleware(UploadMiddleware),  # streams POST /seller/products before any body-buffering middleware
         Middleware(CORSMiddleware, allow_origins=[settings.SITE_URL], allow_methods=["GET", "POST"],
                    allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
                    allow_credentials=True, expose_headers=["X-Request-ID"], max_age=600),

@@ -77,7 +77,10 @@ async def download(request: Request) -> Response:
                         headers={"etag": f'"{grant.sha256}"', "cache-control": "private, no-store"})
 
 
+from .seller_web import ROUTES as SELLER_ROUTES  # noqa: E402 - one list for app.py
+
 ROUTES = [
+    *SELLER_ROUTES,
     Route("/library", library_page),
     Route("/library/link", mint_link, methods=["POST"]),
     Route("/download/{token}", download, methods=["GET", "HEAD"]),

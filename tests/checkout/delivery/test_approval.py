@@ -1,0 +1,132 @@
+"""The approval queue: approving writes a product file that passes the schema (or commits it on
+a branch), rejecting emails the reason, and the seller's dashboard follows the status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from checkout import approval
+from digitaldock import schema
+
+@pytest.fixture
+def submitted(make_client, shop, helpers, tmp_path):
+    """A seller's pending submission; returns (client, edge, submission id, content folder)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_uploads_tests", Path(__file__).with_name("test_uploads.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    content = tmp_path / "content"
+    content.mkdir(exist_ok=True)
+    (content / "categories.yml").write_text("- slug: fonts\n  name: Fonts\n  description: Type families.\n")
+    (content / "sellers").mkdir(exist_ok=True)
+
+    def make(**settings):
+        client = make_client(**{"REBUILD_ON_APPROVAL": False, **settings})
+        helpers.make_user(client, "sam@example.com", role="seller", name="Sam Seller")
+        r = mod.post(client, helpers, mod.good_files())
+        assert r.status_code == 303, r.text
+        helpers.make_user(client, "admin@example.com", role="admin", name="Ada Admin")
+        edge = client.app.state.edge
+        return client, edge, edge.db.execute("SELECT id FROM submissions").fetchone()[0], content
+    return make
+
+
+def decide(client, helpers, sub_id, action, **data):
+    page = client.get("/account")
+    return client.post(f"/admin/submissions/{sub_id}/{action}", data={"csrf_token": helpers.csrf_from(page.text), **data})
+
+
+def test_admin_sees_the_queue_with_preview_and_scan_results(submitted, helpers):
+    client, edge, sub_id, _ = submitted()
+    page = client.get("/admin/submissions")
+    assert "Harbour Sans" in page.text and "<strong>Four weights.</strong>" in page.text
+    assert "harbour-sans.pdf" in page.text and "virus scan not configured" in page.text
+    img = client.get(f"/admin/submissions/{sub_id}/images/0")
+    assert img.status_code == 200 and img.headers["content-type"] == "image/png"
+    assert client.get(f"/admin/submissions/{sub_id}/images/9").status_code == 404
+    helpers.sign_in(client, "sam@example.com")
+    assert client.get("/admin/submissions").status_code == 403
+
+
+def test_approval_writes_a_valid_product_file_and_a_new_seller(submitted, helpers, shop):
+    client, edge, sub_id, content = submitted()
+    r = decide(client, helpers, sub_id, "approve")
+    assert r.status_code == 303 and "Approved" in client.get(r.headers["location"]).text
+    text = (content / "products" / "harbour-sans.md").read_text()
+    seller_text = (content / "sellers" / "sam-seller.md").read_text()
+    seller, problems = schema.parse_seller("sellers/sam-seller.md", seller_text)
+    assert problems == [] and seller.name == "Sam Seller"
+    product, problems = schema.parse_product("products/harbour-sans.md", text, ["fonts"], {"sam-seller"})
+    assert problems == [], problems
+    assert product.seller == "sam-seller" and product.price.minor == 1250 and product.tags == ("sans", "display")
+    assert (content / product.cover).is_file() and all((content / g).is_file() for g in product.gallery)
+    for f in product.files:  # product files reach content/storage, where `digitaldock validate` looks
+        assert (content / "storage" / f.key).stat().st_size == f.size
+    row = edge.db.execute("SELECT status, seller_slug, published_as FROM submissions").fetchone()
+    assert tuple(row) == ("approved", "sam-seller", "products/harbour-sans.md")
+    mail = edge.db.execute("SELECT * FROM outbox WHERE template = 'submission_decided'").fetchone()
+    assert mail["to_addr"] == "sam@example.com" and "was approved" in mail["text_body"]
+    assert decide(client, helpers, sub_id, "approve").headers["location"].find("not%20pending") > 0
+    # once the catalogue carries it, the seller sees it published
+    shop.add_product("harbour-sans", [("harbour-sans.pdf", b"%PDF-1.4 x")], seller="sam-seller")
+    helpers.sign_in(client, "sam@example.com")
+    assert "published" in client.get("/seller").text
+
+
+def test_second_approval_reuses_the_sellers_slug(submitted, helpers):
+    client, edge, sub_id, content = submitted()
+    decide(client, helpers, sub_id, "approve")
+    slug, files = approval.seller_for(edge, edge.db.execute("SELECT user_id FROM submissions").fetchone()[0], "Sam Seller", "USD")
+    assert slug == "sam-seller" and files == {}
+    assert approval.slugify("Ade & Co. Studio!!") == "ade-co-studio" and approval.slugify("A") == "seller-a"
+
+
+def test_rejection_needs_a_reason_and_emails_it(submitted, helpers):
+    client, edge, sub_id, content = submitted()
+    r = decide(client, helpers, sub_id, "reject", reason="")
+    assert "Tell%20the%20seller%20why" in r.headers["location"]
+    r = decide(client, helpers, sub_id, "reject", reason="The cover is blurry; please upload a sharper one.")
+    assert r.status_code == 303
+    assert not (content / "products" / "harbour-sans.md").exists()
+    mail = edge.db.execute("SELECT * FROM outbox WHERE template = 'submission_decided'").fetchone()
+    assert "cover is blurry" in mail["text_body"]
+    helpers.sign_in(client, "sam@example.com")
+    page = client.get("/seller")
+    assert "rejected" in page.text and "cover is blurry" in page.text
+    assert decide.__name__ and client.post("/admin/submissions/x/approve").status_code in (403, 404)
+
+
+def test_pull_request_mode_commits_on_a_branch_and_leaves_the_tree_alone(submitted, helpers, tmp_path):
+    client, edge, sub_id, content = submitted(APPROVAL_MODE="pull-request")
+    git = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, capture_output=True, text=True, check=True).stdout  # noqa: E731
+    git("init", "-q", "-b", "main")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "start")
+    r = decide(client, helpers, sub_id, "approve")
+    assert "submissions%2Fharbour-sans-" in r.headers["location"] or "submissions/harbour-sans-" in r.headers["location"]
+    branch = f"submissions/harbour-sans-{sub_id}"
+    listed = git("ls-tree", "-r", "--name-only", branch).split()
+    assert "content/products/harbour-sans.md" in listed and "content/sellers/sam-seller.md" in listed
+    assert any(p.startswith("content/storage/sha256/") for p in listed)
+    assert not (content / "products" / "harbour-sans.md").exists()
+    assert git("status", "--porcelain", "--", "content/products") == ""
+    text = git("show", f"{branch}:content/products/harbour-sans.md")
+    assert schema.parse_product("products/harbour-sans.md", text, ["fonts"], {"sam-seller"})[1] == []
+
+
+def test_rebuild_runs_after_approval_in_write_mode(submitted, helpers, monkeypatch):
+    calls = []
+    monkeypatch.setattr(approval, "rebuild", lambda edge: calls.append(edge) or "SyntaxError: boom")
+    client, edge, sub_id, content = submitted(REBUILD_ON_APPROVAL=True)
+    r = decide(client, helpers, sub_id, "approve")
+    assert len(calls) == 1 and "rebuild%20failed" in r.headers["location"]
+
+
+def test_rebuild_reports_a_broken_build(make_client, tmp_path):
+    client = make_client(CONTENT_DIR=str(tmp_path / "nowhere"), CATALOG_PATH=str(tmp_path / "out" / "catalog.json"))
+    problem = approval.rebuild(client.app.state.edge)
+    assert problem and "Error" in problem.split(":")[0]
