@@ -192,4 +192,26 @@ def uptime_cmd(urls: tuple[str, ...], timeout: float, alert: bool) -> None:
     click.echo(f"ok: {len(results)} URL(s) up" + (" (edge degraded)" if any(p.detail for p in results) else ""))
 
 
-COMMANDS = [backup, restore_cmd, restore_drill, alerts_cmd, uptime_cmd]
+@click.command("deploy")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/digitaldock/deploy"),
+              show_default=True, help="Where the current port and pid are kept.")
+@click.option("--caddy-admin", default="http://127.0.0.1:2019", show_default=True, help="Caddy's admin API.")
+@click.option("--ports", default="8001,8002", show_default=True, help="The two ports the edge alternates between.")
+@click.option("--manager", type=click.Choice(["process", "systemd"]), default="process", show_default=True,
+              help="Run edges as detached processes or as digitaldock-edge@PORT systemd units.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the new /readyz.")
+def deploy_cmd(state_dir: Path, caddy_admin: str, ports: str, manager: str, timeout: float) -> None:
+    """Zero-downtime deploy: new edge beside the old, wait for /readyz, switch Caddy, drain the old."""
+    from .deploy import DeployError, deploy
+
+    try:
+        a, b = (int(p) for p in ports.split(","))
+    except ValueError:
+        raise click.BadParameter("--ports takes two ports, e.g. 8001,8002") from None
+    try:
+        deploy(state_dir, caddy_admin, (a, b), manager, ready_timeout=timeout, say=click.echo)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+COMMANDS = [backup, restore_cmd, restore_drill, alerts_cmd, uptime_cmd, deploy_cmd]
