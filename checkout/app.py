@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from . import api, delivery_web, gdpr, logs, outbox, web
+from . import api, delivery_web, gdpr, logs, outbox, shop, web
 from .clock import Clock
 from .context import Edge
 from .errors import HTTP_STATUS_ERRORS, EdgeError
@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             tasks.append(asyncio.create_task(_outbox_worker(edge, stop)))
         if settings.RETENTION_INTERVAL_SECONDS > 0:
             tasks.append(asyncio.create_task(_retention_schedule(edge, stop)))
+        tasks += shop.background_tasks(edge, stop)
         log.info("edge_started", env=settings.DIGITALDOCK_ENV, database=str(settings.database_path))
         try:
             yield
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *api.ROUTES,
         *web.ROUTES,
         *delivery_web.ROUTES,
+        *shop.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
@@ -182,7 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                    allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
                    allow_credentials=True, expose_headers=["X-Request-ID"], max_age=600),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES),
-        Middleware(CsrfMiddleware, edge=edge),
+        Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT)),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={EdgeError: _edge_error, HTTPException: _http_error,

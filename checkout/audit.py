@@ -21,6 +21,8 @@ ACTIONS = (
     "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
+    "payment.refund_requested", "payment.refund_decided", "payment.seller_linked", "payment.guest_claimed",
+    "payment.payouts_run",
 )
 
 

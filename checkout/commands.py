@@ -157,3 +157,7 @@ COMMANDS += _DELIVERY_COMMANDS
 from .ops_commands import COMMANDS as _OPS_COMMANDS  # noqa: E402 - issue #8: backup, restore, drill, alerts, uptime
 
 COMMANDS += _OPS_COMMANDS
+
+from .payment_commands import COMMANDS as _PAYMENT_COMMANDS  # noqa: E402 - issue #6: sandbox, ledger, reconcile, payouts, seller
+
+COMMANDS += _PAYMENT_COMMANDS

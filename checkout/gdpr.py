@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("checkout.gdpr")
 EXPORT_VERSION = 1
 # Tables later issues add; exported when present so the export stays complete as the edge grows.
-OPTIONAL_USER_TABLES = {"orders": "buyer_id", "downloads": "user_id"}
+OPTIONAL_USER_TABLES = {"orders": "user_id", "purchases": "user_id", "refunds": "user_id",
+                        "wishlist_items": "user_id", "downloads": "user_id"}
 # Extra retention steps: `hook(edge, now) -> {kind: count}`, run by run_retention after the
 # built-in ones; their counts join the report and the run's audit entry.
 RETENTION_HOOKS: list[Callable[["Edge", float], dict[str, int]]] = []
@@ -84,6 +85,10 @@ def anonymise(edge: "Edge", user_id: int) -> None:
         edge.db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
         edge.db.execute("DELETE FROM refresh_tokens WHERE user_id = ?", (user_id,))
         edge.db.execute("DELETE FROM outbox WHERE user_id = ? AND status IN ('sent', 'dead')", (user_id,))
+        if "orders" in edge.db.table_names():  # orders are kept (accounting) but lose the address
+            edge.db.execute("UPDATE orders SET email = ? WHERE user_id = ?", (f"deleted-{user_id}@deleted.invalid", user_id))
+            edge.db.execute("DELETE FROM cart_items WHERE owner = ?", (f"u:{user_id}",))
+            edge.db.execute("DELETE FROM wishlist_items WHERE user_id = ?", (user_id,))
         audit.record(edge, "user.anonymised", subject_id=user_id)
 
 

@@ -107,6 +107,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERT_REPEAT_MINUTES", 60.0, "An alert of the same kind is mailed again at most this often.", float),
     Setting("DISK_ALERT_PERCENT", 90.0, "Alert when the database's disk is fuller than this.", float),
     Setting("WEBHOOK_FAILURE_THRESHOLD", 10, "Alert when more webhooks than this failed their signature check in the last hour.", int),
+    # payments (issue #6)
+    Setting("PAYSTACK_BASE_URL", "http://127.0.0.1:8002", "Paystack API base URL: the local sandbox by default, `https://api.paystack.co` for real payments."),
+    Setting("PAYSTACK_SECRET_KEY", "sk_test_digitaldock_sandbox", "Paystack secret key (Bearer auth and webhook signatures); the default is the sandbox's test key. Required in production.", secret=True, required_in_production=True),
+    Setting("PAYSTACK_WEBHOOK_URL", "http://127.0.0.1:8001/webhooks/paystack", "Sandbox only: where `digitaldock sandbox` posts its webhooks."),
+    Setting("PAYSTACK_CHECK_SOURCE_IP", False, "Accept webhooks only from Paystack's published IP addresses.", bool),
+    Setting("PAYSTACK_TIMEOUT_SECONDS", 10.0, "Timeout of one Paystack API call.", float),
+    Setting("PAYSTACK_RETRIES", 3, "Retries of a Paystack API call after a network error or 5xx (exponential backoff).", int),
+    Setting("PLATFORM_FEE_BPS", 1000, "Platform fee in basis points of each sale (1000 = 10%); a seller can have its own (`digitaldock seller link --fee-bps`).", int),
+    Setting("REFUND_WINDOW_DAYS", 7, "Days after payment a buyer may ask for a refund; seller earnings become available after it.", int),
+    Setting("PAYOUT_MINIMUM", 100000, "Smallest payout, in minor units of the payout currency.", int),
+    Setting("PAYOUT_INTERVAL_SECONDS", 86400.0, "How often the edge releases earnings and pays sellers out (0 disables the schedule).", float),
+    Setting("RECONCILE_INTERVAL_SECONDS", 600.0, "How often the edge verifies orders left pending (0 disables it).", float),
+    Setting("RECONCILE_AFTER_SECONDS", 300.0, "Age after which a pending order is verified by the reconciliation job.", float),
+    Setting("ORDER_ABANDON_HOURS", 24, "A pending order that Paystack does not know after this long is marked abandoned.", int),
     # delivery and uploads (issue #7)
     Setting("STORAGE_BACKEND", "local", "Where product files and uploads live: `local` (STORAGE_DIR, reading through to `<CONTENT_DIR>/storage`) or `s3` (S3_BUCKET at S3_ENDPOINT_URL, AWS_* keys from the environment)."),
     Setting("STORAGE_DIR", "", "Local storage root of the edge; empty means `<DATA_DIR>/storage`."),
@@ -237,6 +251,8 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: str | Path |
     production = values["DIGITALDOCK_ENV"] == "production"
     if production:
         missing = [s.name for s in SETTINGS if s.required_in_production and not values[s.name]]
+        if values["PAYSTACK_SECRET_KEY"].reveal() == "sk_test_digitaldock_sandbox":
+            missing.append("PAYSTACK_SECRET_KEY")  # the sandbox's documented test key is not a real key
         if values["EMAIL_BACKEND"] == "resend" and not values["RESEND_API_KEY"]:
             missing.append("RESEND_API_KEY")
         if missing:

@@ -55,7 +55,7 @@ def test_unknown_override_and_wrong_types(tmp_path):
 
 def test_production_with_secrets(tmp_path):
     s = load_settings(environ={"DIGITALDOCK_ENV": "production", "SECRET_KEY": "k" * 40, "JWT_SECRET": "j" * 40,
-                               "DIGITALDOCK_DATA_DIR": str(tmp_path)}, dotenv=None)
+                               "PAYSTACK_SECRET_KEY": "sk_live_" + "p" * 32, "DIGITALDOCK_DATA_DIR": str(tmp_path)}, dotenv=None)
     assert s.production and not (tmp_path / "secret_key").exists()
 
 

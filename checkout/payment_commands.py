@@ -1,0 +1,118 @@
+"""`digitaldock` subcommands for payments: sandbox, ledger check, reconcile, payouts, seller link."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _edge():
+    from .commands import _edge as make
+
+    return make()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8002, show_default=True, type=int, help="Port to listen on.")
+@click.option("--public-url", default="", help="URL buyers reach the sandbox at (default: as requested).")
+def sandbox(host: str, port: int, public_url: str) -> None:
+    """Run the local Paystack sandbox (key: PAYSTACK_SECRET_KEY; webhooks to PAYSTACK_WEBHOOK_URL)."""
+    import uvicorn
+
+    from .sandbox import Sandbox
+    from .settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    box = Sandbox(settings.PAYSTACK_SECRET_KEY.reveal(), settings.PAYSTACK_WEBHOOK_URL, public_url)
+    uvicorn.run(box.app(), host=host, port=port, log_level="warning", server_header=False)
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """Inspect the double-entry ledger."""
+
+
+@ledger_group.command("check")
+def ledger_check() -> None:
+    """Verify every ledger invariant; exit 1 on any breach."""
+    from .ledger import check
+
+    problems = check(_edge())
+    for p in problems:
+        click.echo(f"BREACH: {p}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo("ledger ok")
+
+
+@ledger_group.command("balances")
+@click.option("--prefix", default="", help="Only accounts starting with this.")
+def ledger_balances(prefix: str) -> None:
+    """Print every account balance (per currency) derived from the entries."""
+    from .ledger import balances
+
+    for (account, currency), total in sorted(balances(_edge(), prefix).items()):
+        click.echo(f"{account:48} {currency} {total}")
+
+
+@click.command()
+@click.option("--older-than", type=float, default=None, help="Seconds a pending order must be old (default: RECONCILE_AFTER_SECONDS).")
+def reconcile(older_than: float | None) -> None:
+    """Verify orders left pending with Paystack and apply the outcome (heals missed webhooks)."""
+    from .payments import reconcile as run
+
+    click.echo(json.dumps(run(_edge(), older_than)))
+
+
+@click.group()
+def payouts() -> None:
+    """Seller payouts."""
+
+
+@payouts.command("run")
+def payouts_run() -> None:
+    """Release earnings past the refund window and pay out available balances."""
+    from .payments import run_payouts
+
+    click.echo(json.dumps(run_payouts(_edge())))
+
+
+@click.group()
+def seller() -> None:
+    """Link user accounts to catalogue sellers."""
+
+
+@seller.command("link")
+@click.argument("email")
+@click.argument("seller_slug")
+@click.option("--fee-bps", type=int, default=None, help="A platform fee for this seller (basis points), e.g. 500 for premium.")
+def seller_link(email: str, seller_slug: str, fee_bps: int | None) -> None:
+    """Let the account EMAIL manage the catalogue seller SELLER_SLUG (and see its earnings)."""
+    from . import accounts, audit
+    from .db import atomic
+    from .errors import EdgeError
+    from .payments import link_seller
+
+    e = _edge()
+    user = accounts.get_by_email(e, email)
+    if user is None:
+        raise click.ClickException(f"no account with email {email!r}")
+    if seller_slug not in e.catalog.current().sellers:
+        click.echo(f"warning: {seller_slug!r} is not a seller in the loaded catalogue", err=True)
+    try:
+        link_seller(e, user["id"], seller_slug, fee_bps)
+    except EdgeError as exc:
+        raise click.ClickException(exc.message) from None
+    with atomic(e.db):
+        if user["role"] == "buyer":
+            accounts.set_role(e, user["id"], "seller", actor_id=None)
+        audit.record(e, "payment.seller_linked", subject_id=user["id"], seller=seller_slug, fee_bps=fee_bps)
+    click.echo(json.dumps({"email": user["email"], "seller": seller_slug, "fee_bps": fee_bps}))
+
+
+COMMANDS = [sandbox, ledger_group, reconcile, payouts, seller]
