@@ -446,7 +446,7 @@ async def admin_orders(request: Request) -> Response:
     unknown = [dict(r) for r in edge.db.execute(
         "SELECT id, event, reference, received_at, outcome FROM payment_events WHERE outcome IN"
         " ('unknown_reference', 'unmatched_refund', 'amount_mismatch', 'flagged') ORDER BY id DESC LIMIT 100")]
-    return render(request, "edge/admin_orders.html", orders=orders, status=status or "", unknown=unknown,
+    return render(request, "edge/admin_orders.html", orders=orders, filter_status=status or "", unknown=unknown,
                   problems=ledger.check(edge))
 
 
