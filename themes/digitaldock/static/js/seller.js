@@ -62,7 +62,7 @@
     showList();
     var data = new FormData(form);
     var xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
+    xhr.open("POST", form.getAttribute("action"));  // not form.action: a field is named "action"
     xhr.setRequestHeader("X-CSRF-Token", csrf);
     xhr.setRequestHeader("Accept", "application/json");
     xhr.upload.addEventListener("progress", function (ev) {
