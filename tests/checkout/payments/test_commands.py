@@ -1,0 +1,117 @@
+"""`digitaldock ledger check|balances`, `reconcile`, `payouts run`, `seller link`, and the
+Paystack client's signature and source-address checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from checkout import ledger, payments
+from checkout.context import Edge
+from checkout.db import atomic
+from checkout.payment_commands import ledger_group, payouts, reconcile, seller
+from checkout.paystack import Paystack, PaystackError, ip_allowed, signature_ok
+from checkout.settings import load_settings
+
+from .conftest import make_buyer
+
+
+@pytest.fixture
+def env(tmp_path, catalog_path, sandbox):
+    return {"DIGITALDOCK_DATA_DIR": str(tmp_path / "data"), "CATALOG_PATH": str(catalog_path),
+            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
+            "PAYSTACK_BASE_URL": sandbox.url, "PAYSTACK_RETRIES": "0"}
+
+
+@pytest.fixture
+def edge(env):
+    e = Edge(load_settings(environ=env, dotenv=None))
+    e.migrate()
+    yield e
+    e.close()
+
+
+def last(output: str):
+    return json.loads(output.strip().splitlines()[-1])  # log lines come before the command's own line
+
+
+def run(cmd, args, env):
+    return CliRunner().invoke(cmd, args, env=env, catch_exceptions=False)
+
+
+def test_ledger_check_passes_then_fails_on_a_breach(env, edge):
+    r = run(ledger_group, ["check"], env)
+    assert r.exit_code == 0 and "ledger ok" in r.output
+    with atomic(edge.db):
+        ledger.post(edge, "payout", [("seller:ada:available", "NGN", 5, None), (ledger.RECEIVABLE, "NGN", -5, None)])
+    r = run(ledger_group, ["check"], env)
+    assert r.exit_code == 1 and "BREACH: seller:ada:available is negative" in r.output
+    r = run(ledger_group, ["balances", "--prefix", "seller:"], env)
+    assert "seller:ada:available" in r.output and "NGN 5" in r.output
+
+
+def test_reconcile_heals_a_missed_webhook(env, edge, sandbox):
+    user = make_buyer(edge)
+    order = payments.create_order(edge, user, [("lagos-grotesk", None)])
+    payments.start_payment(edge, order)
+    sandbox.pay(order["reference"])
+    sandbox.take_held()  # the webhook is lost
+    unknown = payments.create_order(edge, user, [("kente-template", None)])  # never reached Paystack
+    r = run(reconcile, ["--older-than", "0"], env)
+    assert r.exit_code == 0
+    assert last(r.output) == {"paid": 1, "still_pending": 1}
+    assert payments.get_order(edge, order["reference"])["status"] == "paid"
+    assert payments.get_order(edge, unknown["reference"])["status"] == "pending"
+    sandbox.faults(fail_api=1)
+    assert payments.reconcile(edge, older_than=0) == {"unreachable": 1}
+    assert ledger.check(edge) == []
+
+
+def test_payouts_run_and_seller_link(env, edge):
+    make_buyer(edge, "ada@example.com")
+    r = run(seller, ["link", "ada@example.com", "ada", "--fee-bps", "500"], env)
+    assert r.exit_code == 0 and last(r.output)["fee_bps"] == 500
+    assert edge.db.execute("SELECT role FROM users WHERE email = 'ada@example.com'").fetchone()[0] == "seller"
+    assert payments.fee_bps_for(edge, "ada") == 500 and payments.fee_bps_for(edge, "kofi") == 1000
+    assert run(seller, ["link", "nobody@example.com", "ada"], env).exit_code == 1
+    r = run(seller, ["link", "ada@example.com", "ada", "--fee-bps", "20000"], env)
+    assert r.exit_code == 1
+    r = run(seller, ["link", "ada@example.com", "not-in-catalogue"], env)
+    assert r.exit_code == 0 and "warning" in r.output
+    r = run(payouts, ["run"], env)
+    assert r.exit_code == 0 and last(r.output)["queued"] == 0
+
+
+def test_bank_account_errors(edge, sandbox):
+    with pytest.raises(Exception, match="Cannot resolve account"):
+        payments.add_bank_account(edge, "ada", "Ada", "0123456789", "999", "NGN")
+    with pytest.raises(Exception):
+        payments.add_bank_account(edge, "ada", "Ada", "0123456789", "058", "EUR")
+    sandbox.faults(fail_api=5)
+    with pytest.raises(Exception, match="not reachable"):
+        payments.add_bank_account(edge, "ada", "Ada", "0123456789", "058", "NGN")
+
+
+def test_client_talks_to_the_sandbox_and_reports_errors(sandbox):
+    client = Paystack(sandbox.url, "sk_test_digitaldock_sandbox", retries=0)
+    assert {b["code"] for b in client.banks()} >= {"058"}
+    with pytest.raises(PaystackError) as err:
+        client.verify("missing")
+    assert err.value.status == 400 and err.value.message == "Transaction reference not found"
+    with pytest.raises(PaystackError) as err:
+        Paystack(sandbox.url, "sk_test_wrong", retries=0).verify("x")
+    assert err.value.status == 401 and err.value.message == "Invalid key"
+    with pytest.raises(PaystackError) as err:
+        Paystack("http://127.0.0.1:9", "k", retries=1, backoff=0.01).verify("x")
+    assert err.value.retryable
+
+
+def test_signature_and_ip_checks():
+    from checkout.sandbox import sign
+    body = b'{"event":"charge.success"}'
+    assert signature_ok("k", body, sign("k", body))
+    assert signature_ok("k", body, sign("k", body).upper())
+    assert not signature_ok("k", body, None) and not signature_ok("k", body + b" ", sign("k", body))
+    assert ip_allowed("52.31.139.75") and not ip_allowed("10.0.0.1") and not ip_allowed("nonsense") and not ip_allowed(None)
