@@ -14,8 +14,6 @@ from .conftest import PASSWORD, bump_catalog, read_eml, write_catalog
 from .test_server import FAST_ENV, base_env, start_edge, stop
 
 pytestmark = pytest.mark.browser
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run", "--disable-sync"]
 
 
 @pytest.fixture
@@ -28,16 +26,13 @@ def edge_server(tmp_path):
 
 
 @pytest.fixture
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
-        context = browser.new_context(accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(15000)
-        yield pg
-        context.close()
-        browser.close()
+def page(chromium):
+    # the session's one Playwright instance: a second sync_playwright() in the same process fails
+    context = chromium.new_context(accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
 
 
 def wait_for_email(folder, count: int):
