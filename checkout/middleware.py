@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from starlette.requests import Request
@@ -36,8 +36,10 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 def security_headers(edge: "Edge", https: bool) -> list[tuple[bytes, bytes]]:
     site, own = edge.settings.SITE_URL, edge.settings.CHECKOUT_URL
+    # checkout forms redirect to Paystack's pay page (the sandbox's in development)
+    pay = " ".join(sorted({"https://checkout.paystack.com", _origin(edge.settings.PAYSTACK_BASE_URL)}))
     csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
-           f"{site}; font-src 'self'; connect-src 'self' {own}; form-action 'self' {own} {site}; "
+           f"{site}; font-src 'self'; connect-src 'self' {own}; form-action 'self' {own} {site} {pay}; "
            "frame-ancestors 'none'; "
            "base-uri 'self'; object-src 'none'")
     headers = [
@@ -51,6 +53,11 @@ def security_headers(edge: "Edge", https: bool) -> list[tuple[bytes, bytes]]:
     if https:
         headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains; preload"))
     return headers
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class RequestContextMiddleware:

@@ -34,8 +34,8 @@ from . import accounts, audit, consent, ledger, payments
 from .db import atomic
 from .errors import BadRequest, EdgeError, Forbidden, NotFound, ValidationFailed
 from .paystack import ip_allowed, signature_ok
-from .web import (client_ip, current, edge_of, message, read_form, render, require_admin, require_user, set_cookie,
-                  SESSION_COOKIE)
+from .web import (SESSION_COOKIE, Redirect, client_ip, current, edge_of, message, read_form, render, require_admin,
+                  require_user, set_cookie)
 
 log = structlog.get_logger("checkout.shop")
 CSRF_EXEMPT = ("/checkout", "/cart/add", "/webhooks/")
@@ -63,14 +63,14 @@ def check_origin(request: Request) -> None:
         raise Forbidden("This form must be sent from the DigitalDock store.", code="cross_site")
 
 
-def signed_in(request: Request) -> Any | None:
-    """The signed-in user when their consents are up to date, else None."""
+def signed_in(request: Request, back_to: str = "/buy") -> Any | None:
+    """The signed-in user (None for a guest); one with outstanding legal updates accepts them first."""
     found = current(request)
     if found is None:
         return None
     user = found[1]
     if consent.outstanding(edge_of(request), user):
-        return None
+        raise Redirect("/account/consent?next=" + quote(back_to, safe=""))
     return user
 
 
@@ -141,10 +141,10 @@ async def checkout_post(request: Request) -> Response:
     form = await read_form(request)
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     payments.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
-    user = signed_in(request)
+    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {})})
+    user = signed_in(request, here)
     if user is None:
-        query = {"product": slug, **({"amount": amount} if amount else {})}
-        return _redirect_to("/buy?" + urlencode(query))
+        return _redirect_to(here)
     return await _pay(request, user, [(slug, amount)])
 
 
@@ -166,7 +166,7 @@ async def checkout_start(request: Request) -> Response:
     params = request.query_params if request.method == "GET" else await read_form(request)
     lines, keep = _start_items(request, params)
     here = "/buy?" + urlencode(keep)
-    user = signed_in(request)
+    user = signed_in(request, here)
     if request.method == "GET" or not lines:
         return _start_page(request, lines, keep, here, user)
     items = [(x["product_slug"], x["amount"] if x["pwyw_minimum"] is not None else None) for x in lines]

@@ -215,3 +215,13 @@ def test_prices_follow_the_reloaded_catalogue(shop, catalog_path):
     buy(shop, "lagos-grotesk")
     row = edge_of(shop).db.execute("SELECT amount, catalog_hash FROM orders").fetchone()
     assert tuple(row) == (600000, "cat-2")
+
+
+def test_a_buyer_with_outstanding_legal_updates_accepts_them_first(shop, catalog_path):
+    from checkout import accounts
+    edge = edge_of(shop)
+    accounts.create_user(edge, "old@example.com", "Old Buyer", "buyer", edge.hasher.hash(PASSWORD), verified=True,
+                         send_verification=False, actor_id=0)
+    login(shop, "old@example.com", PASSWORD)
+    r = buy(shop, "lagos-grotesk")
+    assert r.status_code == 303 and r.headers["location"].startswith("/account/consent?next=%2Fbuy%3Fproduct%3Dlagos-grotesk")
