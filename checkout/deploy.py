@@ -147,7 +147,8 @@ def migrate() -> str:
 
 
 def deploy(state_dir: Path, caddy_admin: str, ports: tuple[int, int] = (8001, 8002), manager: str = "process",
-           host: str = "127.0.0.1", ready_timeout: float = 60.0, say: Any = print) -> dict[str, Any]:
+           host: str = "127.0.0.1", ready_timeout: float = 60.0, say: Any = print,
+           settle: float = 2.0) -> dict[str, Any]:
     """Start the new edge beside the old, switch Caddy, drain the old. Returns the new state."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +169,9 @@ def deploy(state_dir: Path, caddy_admin: str, ports: tuple[int, int] = (8001, 80
         raise
     say(f"caddy now proxies to port {new_port} ({changed} upstream(s) switched)")
     if old_port is not None:
+        # Requests Caddy accepted under the old config may still be on their way to the old
+        # edge: give them a moment to arrive before it stops accepting connections.
+        time.sleep(settle)
         say(f"draining the old edge on port {old_port}")
         stop_edge(old_port, old_pid, manager)
     new_state = {"port": new_port, "pid": pid, "previous_port": old_port, "deployed_at": time.time()}

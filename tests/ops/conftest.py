@@ -127,11 +127,20 @@ def populate():
                         "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash,"
                         " created_at, paid_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (f"DD-{i}", uid, f"user{i}@example.com", "NGN", 1000 + i, "paid", "h", now, now, now)).lastrowid
+                    amount = 1000 + i
+                    fee = (amount * 1000 + 5000) // 10000
+                    lid = edge.db.execute(
+                        "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps,"
+                        " fee, net) VALUES (?, 'font', 's', 'Font', ?, 'NGN', 1000, ?, ?)",
+                        (oid, amount, fee, amount - fee)).lastrowid
+                    edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller,"
+                                    " status, created_at) VALUES (?, ?, ?, 'font', 's', 'active', ?)", (uid, oid, lid, now))
                     jid = edge.db.execute("INSERT INTO ledger_journals (kind, order_id, memo, created_at)"
                                           " VALUES ('sale', ?, 'test', ?)", (oid, now)).lastrowid
-                    for account, amount in (("paystack_clearing", 1000 + i), ("seller_pending:s", -(1000 + i))):
+                    for account, value in (("paystack:receivable", amount), ("platform:fees", -fee),
+                                           ("seller:s:pending", fee - amount)):
                         eid = edge.db.execute("INSERT INTO ledger_entries (journal_id, account, currency, amount)"
-                                              " VALUES (?,?,?,?)", (jid, account, "NGN", amount)).lastrowid
+                                              " VALUES (?,?,?,?)", (jid, account, "NGN", value)).lastrowid
                         made["ledger_entries"].append(eid)
                     edge.db.execute("UPDATE ledger_journals SET posted = 1 WHERE id = ?", (jid,))
                     made["orders"].append(f"DD-{i}")

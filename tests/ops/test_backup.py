@@ -62,7 +62,8 @@ def test_snapshot_records_ledger_totals_when_the_ledger_exists(ops_env, make_edg
     populate(edge, 2)
     manifest = backup.take_snapshot(edge)
     if "ledger_entries" in edge.db.table_names():
-        assert manifest["ledger_totals"] == {"NGN": {"paystack_clearing": 2001, "seller_pending:s": -2001}}
+        assert manifest["ledger_totals"] == {"NGN": {"paystack:receivable": 2001, "platform:fees": -200,
+                                                     "seller:s:pending": -1801}}
     else:
         assert manifest["ledger_totals"] == {}
 
@@ -307,6 +308,7 @@ def test_litestream_replicates_and_a_deleted_database_comes_back_whole(s3_env, m
         assert rows(db, "SELECT reference FROM orders ORDER BY id") == orders
         assert rows(db, "SELECT id FROM ledger_entries ORDER BY id") == entries
         assert sum(rows(db, "SELECT amount FROM ledger_entries")) == 0
+        assert len(rows(db, "SELECT id FROM purchases")) == 10
     # point in time: before any write there was nothing to restore
     with pytest.raises(backup.BackupError, match="litestream restore failed"):
         backup.restore(settings, tmp_path / "past.sqlite3", at=time.time() - 3600, source="litestream")

@@ -127,6 +127,9 @@ http://127.0.0.1:{port} {{
 \treverse_proxy 127.0.0.1:{a} {{
 \t\tlb_try_duration 10s
 \t\tlb_try_interval 100ms
+\t\ttransport http {{
+\t\t\tkeepalive off
+\t\t}}
 \t}}
 }}
 """
