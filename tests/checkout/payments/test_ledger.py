@@ -108,3 +108,25 @@ def test_seller_stats_come_from_the_ledger(client):
     assert ledger.seller_stats(edge, "kofi")["NGN"]["net"] == 1080000
     assert ledger.seller_stats(edge, "nobody") == {}
     assert {j["kind"] for j in ledger.journals_for(edge, 1)} == {"sale", "paystack_fee"}
+
+
+def test_check_reports_missing_purchases_refunds_and_payout_journals(client):
+    edge = edge_of(client)
+    order = pending_order(edge)
+    deliver(client, charge(order))
+    db = edge.db
+    db.execute("DELETE FROM purchases")
+    assert any("have no purchase" in p for p in ledger.check(edge))
+    other = pending_order(edge, "other@example.com")
+    db.execute("UPDATE orders SET status = 'paid' WHERE id = ?", (other["id"],))
+    assert any("has 0 sale journals" in p for p in ledger.check(edge))
+    line = db.execute("SELECT id FROM order_lines WHERE order_id = ?", (order["id"],)).fetchone()[0]
+    db.execute("INSERT INTO refunds (order_id, order_line_id, user_id, amount, currency, status, requested_at)"
+               " VALUES (?, ?, ?, 1, 'NGN', 'processed', 'x')", (order["id"], line, order["user_id"]))
+    assert any("0 refund journals for 1 processed" in p for p in ledger.check(edge))
+    for status in ("queued", "reversed"):
+        db.execute("INSERT INTO payouts (reference, seller_slug, currency, amount, recipient_code, status, created_at,"
+                   " updated_at) VALUES (?, 'ada', 'NGN', 5, 'RCP_x', ?, 'x', 'x')", (f"po_{status}_0123456789", status))
+    problems = ledger.check(edge)
+    assert any("is queued but its journals are (0, 0, 0)" in p for p in problems)
+    assert any("is reversed but its journals are (0, 0, 0)" in p for p in problems)

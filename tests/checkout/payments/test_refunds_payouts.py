@@ -75,6 +75,8 @@ def test_refund_from_request_to_revoked_access_exactly_once(shop, sandbox):
     assert ledger.balance(edge, "seller:ada:pending", "NGN") == 0
     assert ledger.balance(edge, "platform:fees", "NGN") == -120000  # only the kente fee is left
     assert len(outbox_rows(shop, "refund_processed")) == 1
+    ada = ledger.seller_stats(edge, "ada")["NGN"]
+    assert (ada["gross"], ada["refunded"], ada["fees"], ada["net"], ada["pending"]) == (500000, 500000, 0, 0, 0)
     # a refund.processed replayed with another refund reference matches nothing more
     data = json.loads(held[1]["body"])
     data["data"]["refund_reference"] = "RFN-replayed"

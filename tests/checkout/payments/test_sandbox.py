@@ -194,3 +194,67 @@ def test_webhooks_are_retried_until_200_and_can_be_duplicated_or_reordered():
     finally:
         sb.stop()
         rx.stop()
+
+
+@pytest.mark.parametrize("path, body, message", [
+    ("/transferrecipient", {"type": "nuban", "name": "A"}, "account_number is required"),
+    ("/transferrecipient", {"type": "bogus", "name": "A", "account_number": "0123456789", "bank_code": "058"},
+     "Recipient type is invalid"),
+    ("/transfer", {"source": "balance", "amount": "x"}, "Invalid Amount Sent"),
+    ("/transfer", {"source": "card", "amount": 5}, "Invalid transfer source"),
+    ("/transfer", {"source": "balance", "amount": 5, "recipient": "RCP_none"}, "Recipient specified is invalid"),
+    ("/refund", {}, "Transaction reference or id is required"),
+])
+def test_more_validation_errors(api, path, body, message):
+    r = api.post(path, json=body)
+    assert r.status_code == 400 and r.json()["message"] == message
+
+
+def test_form_bodies_ids_metadata_and_non_json(api, sandbox):
+    r = api.post("/transaction/initialize", data={"email": "f@example.com", "amount": "2000", "metadata": '{"a": 1}'})
+    ref = r.json()["data"]["reference"]
+    assert sandbox.box.transactions[ref]["metadata"] == {"a": 1}
+    sandbox.pay(ref)
+    tid = sandbox.box.transactions[ref]["id"]
+    assert api.post("/refund", json={"transaction": tid, "amount": "0"}).json()["message"] == "Invalid Amount Sent"
+    assert api.post("/refund", json={"transaction": tid}).status_code == 200
+    for path in ("/transaction/initialize", "/refund", "/transferrecipient", "/transfer"):
+        r = api.post(path, content=b"{nope", headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["message"] == "Invalid JSON body"
+    assert api.get("/nowhere").json()["status"] is False
+    assert api.get("/bank", params={"country": "ghana"}).json()["data"] == []
+    assert api.get("/").json()["status"] is True
+
+
+def test_control_endpoints_hold_release_and_show_state(api, sandbox):
+    init(api)
+    sandbox.pay("ref-1")
+    held = api.get("/_sandbox/webhooks").json()["data"]
+    assert [h["event"] for h in held] == ["charge.success"]
+    assert api.post("/_sandbox/webhooks/release").json()["data"]["released"] == 1
+    state = api.get("/_sandbox/state").json()["data"]
+    assert state["transactions"][0]["status"] == "success" and state["balance"]["NGN"] == 500000 - 17500
+    assert api.post("/_sandbox/pay/missing").status_code == 400
+    assert api.post("/_sandbox/faults", json={"drop_webhooks": 1, "hold_webhooks": False}).status_code == 200
+    init(api, reference="ref-2")
+    sandbox.pay("ref-2")
+    dropped = api.get("/_sandbox/state").json()["data"]["deliveries"][-1]
+    assert dropped["status"] == "dropped"
+
+
+def test_abandon_keeps_abandoned_and_shows_the_result(api):
+    url = init(api).json()["data"]["authorization_url"]
+    r = httpx.post(url, data={"action": "abandon"})
+    assert r.status_code == 303
+    page = httpx.get(url)
+    assert 'id=status>abandoned' in page.text and "<button" not in page.text
+    assert api.get("/transaction/verify/ref-1").json()["data"]["status"] == "abandoned"
+
+
+def test_reorder_buffer_is_flushed_when_the_fault_is_cleared(sandbox, api):
+    sandbox.faults(hold_webhooks=False, reorder_webhooks=True, webhook_url="http://127.0.0.1:9/none", max_attempts=1)
+    init(api)
+    sandbox.pay("ref-1")
+    assert len(sandbox.box.reorder_buffer) == 1
+    sandbox.faults(reorder_webhooks=False)
+    assert sandbox.box.reorder_buffer == []
