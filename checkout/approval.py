@@ -218,13 +218,24 @@ def commit_branch(content: Path, branch: str, files: dict[str, bytes | Path], me
 
 
 def rebuild(edge: "Edge") -> str | None:
-    """Rebuild the storefront into the folder of CATALOG_PATH; returns an error message or None."""
-    from generator.build import build
+    """Rebuild the storefront into the folder of CATALOG_PATH; returns an error message or None.
+
+    The build runs in its own process: the generator forks workers, which is unsafe from a
+    threaded server, and a build's memory is returned to the system when it ends.
+    """
+    import sys
 
     output = Path(edge.settings.CATALOG_PATH).resolve().parent
+    code = ("import sys; from generator.build import build; "
+            "build(sys.argv[1], sys.argv[2], {'PATH': sys.argv[3]})")
     try:
-        build(output, REPO_ROOT / "pelicanconf.py", {"PATH": str(_content(edge).resolve())})
-    except Exception as exc:  # noqa: BLE001 - the approval stands; the admin sees why the build failed
-        log.exception("rebuild_failed")
-        return f"{type(exc).__name__}: {exc}"
+        done = subprocess.run([sys.executable, "-c", code, str(output), str(REPO_ROOT / "pelicanconf.py"),
+                               str(_content(edge).resolve())], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=900, check=False)
+    except subprocess.TimeoutExpired:
+        return "the build took longer than 15 minutes"
+    if done.returncode != 0:
+        last = [line for line in done.stderr.strip().splitlines() if line.strip()][-1:] or [f"exit {done.returncode}"]
+        log.error("rebuild_failed", stderr=done.stderr[-2000:])
+        return last[0][:300]
     return None

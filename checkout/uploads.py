@@ -263,7 +263,8 @@ def check_part(edge: "Edge", part: Part, clamd: Clamd | None) -> str | None:
     problem = type_problem(head, IMAGE_TYPES if part.kind == "image" else PRODUCT_TYPES, rest)
     if problem is None and clamd is not None:
         try:
-            signature = clamd.instream(_chunks(part.path))
+            with contextlib.closing(_chunks(part.path)) as chunks:
+                signature = clamd.instream(chunks)
         except ScanError as exc:
             log.error("clamd_failed", error=str(exc))
             raise EdgeError("The virus scanner is not available right now; please try again later.",

@@ -126,7 +126,8 @@ def test_seller_uploads_admin_approves_buyer_downloads(stack, chromium, helpers)
     page.goto(f"{url}/admin/submissions")
     assert "Vector source included." in page.inner_text(".dd-submission")
     page.click(".dd-submission form[action$='/approve'] button")
-    page.wait_for_selector("text=The storefront was rebuilt.")
+    notice = page.wait_for_selector(".edge-alert", timeout=60000).inner_text()
+    assert "The storefront was rebuilt." in notice, notice
     context.close()
     assert (output / "products" / "lagos-night-market-poster" / "index.html").is_file()
     assert "lagos-night-market-poster" in edge.catalog.current().products
