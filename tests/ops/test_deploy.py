@@ -246,3 +246,32 @@ def test_switch_fails_clearly_without_caddy_or_a_matching_upstream(caddy):
 def test_deploy_rejects_bad_ports():
     r = CliRunner().invoke(main, ["deploy", "--ports", "8001"])
     assert r.exit_code == 2 and "two ports" in r.output
+
+
+def test_env_example_is_what_the_generator_renders_for_every_setting():
+    rendered = deploy_mod.env_example()
+    names = {line.split("=", 1)[0] for line in rendered.splitlines() if line and not line.startswith("#")}
+    in_file = {line.split("=", 1)[0] for line in (DEPLOY / "env.example").read_text().splitlines()
+               if line and not line.startswith("#")}
+    assert names <= in_file
+    assert "# --- edge ---" in rendered and "BACKUP_S3_BUCKET=" in rendered
+
+
+def test_systemd_manager_drives_the_template_unit(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    fake = bin_dir / "systemctl"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    assert deploy_mod.start_edge(8002, "systemd", tmp_path) is None
+    deploy_mod.stop_edge(8001, None, "systemd")
+    assert calls.read_text().splitlines() == ["start digitaldock-edge@8002.service", "stop digitaldock-edge@8001.service"]
+
+
+def test_a_failing_migration_stops_the_deploy_before_anything_starts(ops_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path))  # a folder: SQLite cannot open it
+    with pytest.raises(deploy_mod.DeployError, match="migration failed"):
+        deploy_mod.deploy(tmp_path / "state", "http://127.0.0.1:9", say=lambda *_: None)
+    assert not (tmp_path / "state" / "deploy.json").exists()
