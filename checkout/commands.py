@@ -158,6 +158,8 @@ from .ops_commands import COMMANDS as _OPS_COMMANDS  # noqa: E402 - issue #8: ba
 
 COMMANDS += _OPS_COMMANDS
 
-from .payment_commands import COMMANDS as _PAYMENT_COMMANDS  # noqa: E402 - issue #6: sandbox, ledger, reconcile, payouts, seller
+from .payment_commands import COMMANDS as _PAYMENT_COMMANDS, USER_COMMANDS as _PAYMENT_USER_COMMANDS  # noqa: E402 - issue #6
 
 COMMANDS += _PAYMENT_COMMANDS
+for _command in _PAYMENT_USER_COMMANDS:
+    user.add_command(_command)

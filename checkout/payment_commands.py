@@ -115,4 +115,9 @@ def seller_link(email: str, seller_slug: str, fee_bps: int | None) -> None:
     click.echo(json.dumps({"email": user["email"], "seller": seller_slug, "fee_bps": fee_bps}))
 
 
+# `digitaldock user link-seller EMAIL SLUG`: the same link beside the other account commands
+# (checkout.commands adds it to its `user` group).
+user_link_seller = click.Command("link-seller", callback=seller_link.callback, params=seller_link.params,
+                                 help=seller_link.help)
+USER_COMMANDS = [user_link_seller]
 COMMANDS = [sandbox, ledger_group, reconcile, payouts, seller]

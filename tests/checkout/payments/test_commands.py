@@ -115,3 +115,11 @@ def test_signature_and_ip_checks():
     assert signature_ok("k", body, sign("k", body).upper())
     assert not signature_ok("k", body, None) and not signature_ok("k", body + b" ", sign("k", body))
     assert ip_allowed("52.31.139.75") and not ip_allowed("10.0.0.1") and not ip_allowed("nonsense") and not ip_allowed(None)
+
+
+def test_user_link_seller_is_the_same_command(env, edge):
+    from checkout.commands import user
+    make_buyer(edge, "kofi@example.com")
+    r = run(user, ["link-seller", "kofi@example.com", "kofi"], env)
+    assert r.exit_code == 0 and last(r.output)["seller"] == "kofi"
+    assert payments.sellers_of(edge, edge.db.execute("SELECT id FROM users WHERE email = 'kofi@example.com'").fetchone()[0]) == ["kofi"]
