@@ -124,8 +124,24 @@ def _redirect_to(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
+    """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago."""
+    lines = payments.price_items(edge, items)
+    want = sorted((x["product_slug"], x["amount"]) for x in lines)
+    for o in edge.db.execute("SELECT id, authorization_url FROM orders WHERE user_id = ? AND status = 'pending'"
+                             " AND authorization_url IS NOT NULL AND created_at >= ? ORDER BY id DESC LIMIT 5",
+                             (user["id"], edge.clock.iso(-1800))).fetchall():
+        have = sorted((x["product_slug"], x["amount"]) for x in payments.order_lines(edge, o["id"]))
+        if have == want:
+            return str(o["authorization_url"])
+    return None
+
+
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
     edge = edge_of(request)
+    again = _recent_same_order(edge, user, items)
+    if again:
+        return _redirect_to(again)
     order = payments.create_order(edge, user, items, guest=guest)
     result = await run_in_threadpool(payments.call_initialize, edge, order)
     url = payments.record_authorization(edge, order, result)

@@ -225,3 +225,11 @@ def test_a_buyer_with_outstanding_legal_updates_accepts_them_first(shop, catalog
     login(shop, "old@example.com", PASSWORD)
     r = buy(shop, "lagos-grotesk")
     assert r.status_code == 303 and r.headers["location"].startswith("/account/consent?next=%2Fbuy%3Fproduct%3Dlagos-grotesk")
+
+
+def test_a_double_clicked_buy_reuses_the_pending_order(shop, sandbox):
+    signed_in_buyer(shop)
+    first = buy(shop, "lagos-grotesk").headers["location"]
+    assert buy(shop, "lagos-grotesk").headers["location"] == first
+    assert buy(shop, "kente-template").headers["location"] != first
+    assert edge_of(shop).db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2
