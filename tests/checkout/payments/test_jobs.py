@@ -28,14 +28,15 @@ def test_reconcile_and_payout_schedules_run_inside_the_edge(make_client, sandbox
     on_loop(payments.start_payment, edge, order)
     sandbox.pay(order["reference"])
     sandbox.take_held()  # the webhook never arrives
-    assert wait_for(lambda: payments.get_order(edge, order["reference"])["status"] == "paid")
-    assert edge.db.execute("SELECT source FROM payment_events").fetchone()[0] == "reconcile"
+    assert wait_for(lambda: on_loop(lambda: [tuple(r) for r in edge.db.execute(
+        "SELECT source, outcome FROM payment_events")]) == [("reconcile", "paid")])
+    assert on_loop(payments.get_order, edge, order["reference"])["status"] == "paid"
     on_loop(payments.add_bank_account, edge, "ada", "Ada Obi", "0123456789", "058", "NGN")
     clock.advance(8 * 86400)
-    assert wait_for(lambda: edge.db.execute("SELECT COUNT(*) FROM payouts").fetchone()[0] == 1)
+    assert wait_for(lambda: on_loop(lambda: edge.db.execute("SELECT COUNT(*) FROM payouts").fetchone()[0]) == 1)
     assert wait_for(lambda: bool(sandbox.box.held))
     assert deliver_held(client, sandbox.take_held()) == ["payout_success"]
-    assert ledger.check(edge) == []
+    assert on_loop(ledger.check, edge) == []
 
 
 def test_a_failing_round_does_not_stop_the_schedule():
