@@ -4,7 +4,7 @@ bare baseline in the same run; and the edge's RSS while a 500 MB upload streams 
     .venv/bin/python benchmarks/downloads.py [--requests 3000] [--concurrency 32] [--upload-mb 500]
 
 1. Starts the real edge (`digitaldock edge`, uvicorn, one worker) on a temp data folder with
-   STORAGE_BACKEND=s3 (presigning is local computation, so no bucket is contacted) and limits
+   STORAGE_BACKEND=s3 on a moto server (presigning itself is local computation) and limits
    raised out of the way, signs a buyer in and buys one product.
 2. **mint**: `POST /library/link` (JSON) N times: the edge checks the purchase and the file and
    signs a token.
@@ -14,8 +14,9 @@ bare baseline in the same run; and the edge's RSS while a 500 MB upload streams 
 4. **baseline**: a bare Starlette app under the same uvicorn: itsdangerous check + one SELECT +
    302, no middleware.
 5. **upload**: a seller streams one file of `--upload-mb` MB to `POST /seller/products` while
-   the edge's RSS is sampled from /proc every 20 ms; the file's limit is raised above its size
-   when it is 500 MB exactly, so the run measures a full, accepted upload.
+   the edge's RSS is sampled from /proc every 20 ms; the file's limit is raised above its size,
+   so the run measures a full, accepted upload: spooled and hashed, type-checked, then sent to
+   the bucket with boto3's multipart upload.
 
 Nothing here is a test: numbers depend on the machine (see benchmarks/README.md for ours).
 """
@@ -89,7 +90,7 @@ def setup(tmp: Path) -> dict[str, str]:
     (tmp / "content" / "categories.yml").write_text("- slug: fonts\n  name: Fonts\n")
     return {"DIGITALDOCK_DATA_DIR": str(tmp / "data"), "CATALOG_PATH": str(tmp / "catalog.json"),
             "CONTENT_DIR": str(tmp / "content"), "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-            "STORAGE_BACKEND": "s3", "S3_BUCKET": "bench-bucket", "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+            "STORAGE_BACKEND": "s3", "S3_BUCKET": "bench-bucket",
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
             "DOWNLOADS_PER_FILE": "100000000", "DOWNLOADS_PER_HOUR": "100000000", "LOG_LEVEL": "WARNING",
             "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
@@ -157,7 +158,12 @@ async def hammer(base: str, cookies, requests: list, concurrency: int) -> tuple[
             while queue:
                 method, url, kwargs = queue.pop()
                 t = time.perf_counter()
-                r = await client.request(method, url, **kwargs)
+                try:
+                    r = await client.request(method, url, **kwargs)
+                except httpx.TransportError:  # counted as status 0: the connection failed
+                    latencies.append(time.perf_counter() - t)
+                    statuses.append(0)
+                    continue
                 latencies.append(time.perf_counter() - t)
                 statuses.append(r.status_code)
                 if method == "POST" and r.status_code == 200:
@@ -174,9 +180,9 @@ def report(name: str, wall: float, lat: list[float], statuses: list[int]) -> dic
     lat = sorted(lat)
     p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else 0
     row = {"name": name, "requests": len(lat), "rps": len(lat) / wall, "p50_ms": statistics.median(lat) * 1000,
-           "p99_ms": p99, "statuses": sorted(set(statuses))}
+           "p99_ms": p99, "statuses": sorted(set(statuses)), "failed": statuses.count(0)}
     print(f"{name:10} {row['requests']:6d} req  {row['rps']:8.0f} req/s  p50 {row['p50_ms']:6.1f} ms  "
-          f"p99 {p99:6.1f} ms  statuses {row['statuses']}")
+          f"p99 {p99:6.1f} ms  statuses {row['statuses']}  connection errors {row['failed']}")
     return row
 
 
@@ -239,9 +245,13 @@ def upload_rss(base: str, pid: int, mb: int) -> dict:
     before = peak[0]
     stop = threading.Event()
 
+    timeline: list[tuple[float, float]] = []
+
     def sample() -> None:
+        t0 = time.perf_counter()
         while not stop.is_set():
             peak.append(rss_mb(pid))
+            timeline.append((time.perf_counter() - t0, peak[-1]))
             time.sleep(0.02)
 
     t = threading.Thread(target=sample)
@@ -254,6 +264,8 @@ def upload_rss(base: str, pid: int, mb: int) -> dict:
     t.join()
     print(f"upload     {mb} MB in {wall:.1f} s ({mb / wall:.0f} MB/s) -> {r.status_code}; edge RSS before "
           f"{before:.0f} MB, peak {max(peak):.0f} MB")
+    if os.environ.get("BENCH_TIMELINE"):
+        print(" ".join(f"{t:.1f}s:{m:.0f}" for t, m in timeline[::25]))
     return {"mb": mb, "seconds": wall, "status": r.status_code, "rss_before": before, "rss_peak": max(peak)}
 
 
@@ -266,6 +278,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         env = setup(tmp)
+        mport = free_port()
+        moto = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(mport)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(mport, moto)
+        env["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{mport}"
+        os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+        from digitaldock.storage import s3_client
+        s3_client(env["S3_ENDPOINT_URL"]).create_bucket(Bucket="bench-bucket")
         seed(env)
         port, bport = free_port(), free_port()
         edge = subprocess.Popen([sys.executable, "-m", "digitaldock.cli", "edge", "--port", str(port)],
@@ -301,7 +321,7 @@ def main() -> None:
             up = upload_rss(base, edge.pid, args.upload_mb) if args.upload_mb else None
             print(json.dumps({"rows": rows, "recorded": recorded, "upload": up}))
         finally:
-            for p in (edge, base_proc):
+            for p in (edge, base_proc, moto):
                 p.terminate()
                 p.wait(30)
 

@@ -38,12 +38,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from digitaldock import schema
-from digitaldock.storage import QUARANTINE
+from digitaldock.storage import QUARANTINE, StorageError
 from pipelines.scan import IMAGE_TYPES, PRODUCT_TYPES, Clamd, ScanError, sniff, type_problem
 
 from . import consent, delivery, outbox
 from .db import atomic
-from .errors import BadRequest, CsrfFailed, EdgeError, Forbidden, NotAuthenticated, PayloadTooLarge, ValidationFailed
+from .errors import (BadRequest, CsrfFailed, EdgeError, Forbidden, NotAuthenticated, PayloadTooLarge,
+                     ServiceUnavailable, ValidationFailed)
 from .middleware import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
 
 if TYPE_CHECKING:
@@ -442,7 +443,11 @@ async def handle(request: Request) -> Response:
                                     "an administrator informed.", fields={part.field: f"{_printable(part.name)}: {reason}"},
                                     extra={"file": part.name, "reason": reason, "quarantined_as": key})
             scan[part.name] = "clean" if clamd is not None else "type checked (virus scan not configured)"
-        stored = await run_in_threadpool(_store, edge, up)
+        try:
+            stored = await run_in_threadpool(_store, edge, up)
+        except StorageError as exc:
+            log.error("upload_storage_failed", error=str(exc))
+            raise ServiceUnavailable("File storage is not available right now; please try again later.") from None
         slug = fields["slug"]
         new_files = [s for s in stored if s["kind"] == "file"]
         new_images = [{**s, "role": "cover" if s["field"] == "cover" else "gallery"} for s in stored if s["kind"] == "image"]

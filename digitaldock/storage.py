@@ -285,10 +285,30 @@ class S3Storage(Storage):
             yield from body.iter_chunks(size)
 
     def put(self, key: str, fileobj: IO[bytes]) -> int:
+        """Stream `fileobj` up in 8 MB parts, one part in memory at a time (flat memory for any size)."""
         k = self._key(key)
+        part_size = 8 * CHUNK
         with self._errors(key):
-            self.client.upload_fileobj(fileobj, self.bucket, k)
-            return int(self.client.head_object(Bucket=self.bucket, Key=k)["ContentLength"])
+            chunk = fileobj.read(part_size)
+            if len(chunk) < part_size:
+                self.client.put_object(Bucket=self.bucket, Key=k, Body=chunk)
+                return len(chunk)
+            upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=k)["UploadId"]
+            try:
+                parts, size, number = [], 0, 1
+                while chunk:
+                    etag = self.client.upload_part(Bucket=self.bucket, Key=k, UploadId=upload, PartNumber=number,
+                                                   Body=chunk)["ETag"]
+                    parts.append({"ETag": etag, "PartNumber": number})
+                    size, number = size + len(chunk), number + 1
+                    chunk = fileobj.read(part_size)
+                self.client.complete_multipart_upload(Bucket=self.bucket, Key=k, UploadId=upload,
+                                                      MultipartUpload={"Parts": parts})
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=k, UploadId=upload)
+                raise
+            return size
 
     def delete(self, key: str) -> None:
         with self._errors(key):

@@ -118,3 +118,25 @@ def test_delivery_check_command(make_client, shop, helpers, tmp_path, monkeypatc
     (shop.content / "storage" / shop.products["budget-planner"]["files"][0]["key"]).unlink()
     bad = CliRunner().invoke(main, ["delivery", "check"], env=env)
     assert bad.exit_code == 1 and "missing from storage" in bad.output
+
+
+def test_s3_put_streams_large_files_in_parts(moto_url, s3_bucket):
+    import hashlib
+
+    store = S3Storage(s3_bucket, moto_url)
+    data = bytes(range(256)) * (17 * 4096)  # 17 MB: three parts
+    assert store.put("sha256/aa/big", io.BytesIO(data)) == len(data)
+    assert store.stat("sha256/aa/big") == len(data)
+    assert store.sha256("sha256/aa/big") == hashlib.sha256(data).hexdigest()
+
+    class Broken(io.BytesIO):
+        def read(self, n=-1):
+            if self.tell() >= 8 * 1024 * 1024:
+                raise OSError("disk went away")
+            return super().read(n)
+
+    import pytest
+    with pytest.raises(OSError):
+        store.put("sha256/aa/broken", Broken(data))
+    assert store.stat("sha256/aa/broken") is None
+    assert store.client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
