@@ -2,8 +2,8 @@
 progress; an admin approves it and the storefront is rebuilt; a buyer who owns it downloads the
 file from the library and gets the same bytes.
 
-Issue #6's checkout was not in the tree when this test was written, so the purchase is created
-with the contract's plain SQL (the `buy` fixture helper) rather than through the sandbox."""
+The buyer pays through issue #6's checkout and the Paystack sandbox (a real server on loopback),
+exactly as a customer would."""
 
 from __future__ import annotations
 
@@ -46,10 +46,17 @@ def stack(tmp_path, make_settings, helpers):
     shutil.copytree(ROOT / "content", tmp_path / "site" / "content")
     content, output = tmp_path / "site" / "content", tmp_path / "site" / "output"
     build(output, ROOT / "pelicanconf.py", {"PATH": str(content)})
-    port = _port()
+    from checkout.sandbox import Sandbox
+
+    port, sandbox_port = _port(), _port()
     url = f"http://127.0.0.1:{port}"
+    box = Sandbox(webhook_url=f"{url}/webhooks/paystack")
+    sandbox = uvicorn.Server(uvicorn.Config(box.app(), host="127.0.0.1", port=sandbox_port, log_config=None,
+                                            lifespan="on"))
+    threading.Thread(target=sandbox.run, daemon=True).start()
     settings = make_settings(CATALOG_PATH=str(output / "catalog.json"), CONTENT_DIR=str(content), CHECKOUT_URL=url,
-                             REBUILD_ON_APPROVAL=True)
+                             REBUILD_ON_APPROVAL=True, PAYSTACK_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
+                             PAYSTACK_RETRIES=1)
     app = create_app(settings)
     edge = app.state.edge
     state = edge.legal()
@@ -62,11 +69,11 @@ def stack(tmp_path, make_settings, helpers):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
-        if server.started:
+        if server.started and sandbox.started:
             break
         time.sleep(0.05)
     yield url, edge, output
-    server.should_exit = True
+    server.should_exit = sandbox.should_exit = True
     thread.join(30)
 
 
@@ -132,9 +139,14 @@ def test_seller_uploads_admin_approves_buyer_downloads(stack, chromium, helpers)
     assert (output / "products" / "lagos-night-market-poster" / "index.html").is_file()
     assert "lagos-night-market-poster" in edge.catalog.current().products
 
-    buyer = edge.db.execute("SELECT id FROM users WHERE email = 'bea@example.com'").fetchone()[0]
-    helpers.buy(edge, buyer, "lagos-night-market-poster", seller="sam-okafor")
     context, page = sign_in(chromium, url, "bea@example.com", helpers.PASSWORD)
+    page.goto(f"{url}/buy?product=lagos-night-market-poster")
+    assert "Lagos Night Market Poster" in page.content()
+    page.get_by_role("button", name="Pay with Paystack").click()
+    page.wait_for_url(re.compile(r".*/pay/[0-9a-f]+$"))
+    page.get_by_role("button", name="Pay", exact=True).click()
+    page.wait_for_url(re.compile(r".*/checkout/callback\?trxref=.*"))
+    assert page.locator("#order-status").get_attribute("data-status") == "paid"
     page.goto(f"{url}/library")
     assert "Lagos Night Market Poster" in page.inner_text("main")
     with page.expect_download() as info:
