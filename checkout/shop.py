@@ -106,6 +106,9 @@ def merge_guest_cart(request: Request, user: Any) -> None:
 
 
 def cart_items(request: Request) -> list[dict[str, Any]]:
+    found = current(request)
+    if found is not None:
+        merge_guest_cart(request, found[1])
     owner, _ = cart_owner(request)
     if owner is None:
         return []
@@ -288,8 +291,6 @@ async def cart_add(request: Request) -> Response:
 
 async def cart_page(request: Request) -> Response:
     found = current(request)
-    if found is not None:
-        merge_guest_cart(request, found[1])
     lines = cart_items(request)
     currencies = sorted({x["currency"] for x in lines})
     total = payments.display(sum(x["amount"] for x in lines), currencies[0]) if len(currencies) == 1 else ""
@@ -310,6 +311,9 @@ async def cart_remove(request: Request) -> Response:
 
 
 async def cart_summary(request: Request) -> Response:
+    found = current(request)
+    if found is not None:
+        merge_guest_cart(request, found[1])
     owner, _ = cart_owner(request)
     count = 0
     if owner:

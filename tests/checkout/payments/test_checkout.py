@@ -164,6 +164,7 @@ def test_cart_for_guests_is_kept_on_sign_in_and_checks_out(shop, sandbox):
     shop.post("/cart/add", data={"product": "kente-template"}, headers=SITE)
     assert shop.get("/api/cart/summary").json() == {"count": 2}
     signed_in_buyer(shop)
+    assert shop.get("/api/cart/summary").json() == {"count": 2}  # the guest's cart joined the account's
     page = shop.get("/cart")
     assert "Lagos Grotesk" in page.text and "Kente Template" in page.text and "17,000.00" in page.text
     assert shop.get("/api/cart/summary").json() == {"count": 2}
