@@ -32,7 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from digitaldock.storage import LocalStorage, ReadThroughStorage, S3Storage, Storage, StorageError
 
-from . import outbox
+from . import gdpr, outbox
 from .clock import iso, parse_iso
 from .db import atomic
 from .errors import EdgeError, Forbidden, InvalidToken, NotFound, RateLimited, ServiceUnavailable
@@ -334,6 +334,18 @@ def notify_new_versions(edge: "Edge") -> int:
                                link=f"{edge.settings.CHECKOUT_URL}/library")
                 queued += 1
     return queued
+
+
+def forget_download_addresses(edge: "Edge", now: float) -> dict[str, int]:
+    """Retention: after LOG_RETENTION_DAYS a download row keeps what, when and the outcome, and
+    loses the IP address and user agent (personal data the counts do not need)."""
+    cutoff = iso(now - edge.settings.LOG_RETENTION_DAYS * 86400)
+    cur = edge.db.execute("UPDATE downloads SET ip = NULL, user_agent = NULL WHERE at < ?"
+                          " AND (ip IS NOT NULL OR user_agent IS NOT NULL)", (cutoff,))
+    return {"download_addresses_cleared": cur.rowcount}
+
+
+gdpr.RETENTION_HOOKS.append(forget_download_addresses)
 
 
 def check(edge: "Edge") -> list[str]:

@@ -140,3 +140,19 @@ def test_s3_put_streams_large_files_in_parts(moto_url, s3_bucket):
         store.put("sha256/aa/broken", Broken(data))
     assert store.stat("sha256/aa/broken") is None
     assert store.client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+def test_retention_clears_download_addresses(make_client, shop, helpers, clock):
+    from checkout import gdpr
+
+    client = make_client()
+    edge = client.app.state.edge
+    uid = helpers.make_user(client, "ann@example.com")
+    pid = helpers.buy(edge, uid, "budget-planner")
+    client.get(helpers.link_for(client, pid, shop.products["budget-planner"]["files"][0]["sha256"]))
+    assert gdpr.run_retention(edge)["download_addresses_cleared"] == 0
+    clock.advance(31 * 86400)
+    assert gdpr.run_retention(edge)["download_addresses_cleared"] == 1
+    row = edge.db.execute("SELECT ip, user_agent, outcome FROM downloads").fetchone()
+    assert tuple(row) == (None, None, "started")
+    assert delivery.used(edge, pid, shop.products["budget-planner"]["files"][0]["sha256"]) == 1
