@@ -374,6 +374,8 @@ def apply_verified(edge: "Edge", reference: str, data: dict[str, Any], source: s
         return "mismatched_reference"
     with atomic(edge.db):
         outcome = apply_charge(edge, data)
+        if outcome in ("still_pending", "already_paid", "already_flagged") or outcome.startswith("no_change"):
+            return outcome  # nothing changed: no event row for every poll of a pending order
         edge.db.execute(
             "INSERT OR IGNORE INTO payment_events (source, event, dedup_key, reference, raw_body, signature_ok,"
             " received_at, applied_at, outcome) VALUES (?,?,?,?,?,1,?,?,?)",

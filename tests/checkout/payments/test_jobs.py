@@ -29,7 +29,7 @@ def test_reconcile_and_payout_schedules_run_inside_the_edge(make_client, sandbox
     sandbox.pay(order["reference"])
     sandbox.take_held()  # the webhook never arrives
     assert wait_for(lambda: on_loop(lambda: [tuple(r) for r in edge.db.execute(
-        "SELECT source, outcome FROM payment_events")]) == [("reconcile", "paid")])
+        "SELECT source, outcome FROM payment_events")]) == [("reconcile", "paid")], 20)
     assert on_loop(payments.get_order, edge, order["reference"])["status"] == "paid"
     on_loop(payments.add_bank_account, edge, "ada", "Ada Obi", "0123456789", "058", "NGN")
     clock.advance(8 * 86400)
