@@ -50,6 +50,9 @@ def test_valid_event_is_applied_once_however_often_it_arrives(client):
     assert deliver(client, json.dumps(charge(order), indent=2).encode()).json()["outcome"] == "duplicate"
     assert counts(edge) == first
     assert ledger.check(edge) == []
+    scrape = client.get("/metrics").text
+    assert 'digitaldock_payment_events_total{outcome="paid"} 1.0' in scrape
+    assert 'digitaldock_payment_events_total{outcome="duplicate"} 4.0' in scrape
     stored = edge.db.execute("SELECT raw_body, outcome FROM payment_events WHERE event = 'charge.success'").fetchall()
     assert len(stored) == 1 and stored[0]["raw_body"] == body.decode() and stored[0]["outcome"] == "paid"
 
@@ -159,3 +162,14 @@ def test_a_crash_inside_the_transaction_applies_nothing_and_allows_redelivery(cl
     monkeypatch.setattr(payments, "_receipt", real)
     assert deliver(client, charge(order)).json()["outcome"] == "paid"
     assert ledger.check(edge) == []
+
+
+def test_a_refund_event_before_its_payment_is_refused_for_redelivery(client):
+    edge = edge_of(client)
+    order = pending_order(edge)
+    refund = {"event": "refund.processed", "data": {"transaction_reference": order["reference"], "amount": "500000",
+                                                    "currency": "NGN", "refund_reference": "RF1", "status": "processed"}}
+    r = deliver(client, refund)
+    assert r.status_code == 409 and r.json()["code"] == "retry_later"
+    assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 0
+    assert 'outcome="retry_later"' in client.get("/metrics").text
