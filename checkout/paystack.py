@@ -1,6 +1,7 @@
 """A thin Paystack API client (httpx) with the edge's base URL, key, timeout and retries.
 
-Network errors and 5xx answers are retried with exponential backoff (0.25 s, 0.5 s, 1 s …);
+Network errors and 5xx answers are retried with exponential backoff (0.25 s, 0.5 s, 1 s …),
+except for refunds, which Paystack cannot deduplicate;
 a 4xx answer is Paystack refusing the request and is raised at once as `PaystackError`
 carrying Paystack's own `message`. Every answer is the `{status, message, data}` envelope;
 `data` is returned. Webhook signatures are checked here too, in constant time over the raw
@@ -71,9 +72,11 @@ class Paystack:
         return httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self.transport, headers={
             "Authorization": f"Bearer {self.secret_key}", "User-Agent": "DigitalDock-edge/1"})
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def request(self, method: str, path: str, retry: bool = True, **kwargs: Any) -> Any:
+        """One API call. `retry=False` for calls Paystack cannot deduplicate (a refund has no
+        reference of ours): a 5xx then is reported at once instead of risking a second refund."""
         last = "no attempt"
-        for attempt in range(self.retries + 1):
+        for attempt in range(self.retries + 1 if retry else 1):
             if attempt:
                 time.sleep(self.backoff * (2 ** (attempt - 1)))
             try:
@@ -106,8 +109,8 @@ class Paystack:
         return self.request("GET", f"/transaction/verify/{quote(reference, safe='')}")
 
     def refund(self, reference: str, amount: int, currency: str, note: str = "") -> dict[str, Any]:
-        return self.request("POST", "/refund", json={"transaction": reference, "amount": amount, "currency": currency,
-                                                     "merchant_note": note})
+        return self.request("POST", "/refund", retry=False, json={
+            "transaction": reference, "amount": amount, "currency": currency, "merchant_note": note})
 
     def create_recipient(self, name: str, account_number: str, bank_code: str, currency: str) -> dict[str, Any]:
         return self.request("POST", "/transferrecipient", json={
