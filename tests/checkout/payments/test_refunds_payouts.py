@@ -203,3 +203,23 @@ def test_admin_pages(shop, sandbox):
     login(shop, "nosy@example.com", PASSWORD)
     assert shop.get("/admin/orders").status_code == 403
     assert shop.get("/seller/earnings").status_code == 403
+
+
+def test_admin_sends_a_refund_again_after_paystack_was_down(shop, sandbox):
+    edge = edge_of(shop)
+    user, ref = paid_purchase(shop, sandbox)
+    line = edge.db.execute("SELECT id FROM order_lines").fetchone()[0]
+    rid = payments.request_refund(edge, user, line, "Archive will not open")
+    as_admin(shop)
+    page = shop.get("/admin/refunds")
+    sandbox.faults(fail_api=1)
+    shop.post("/admin/refunds", data={"csrf_token": csrf_from(page.text), "refund": rid, "action": "approve"})
+    assert sandbox.box.refunds == []  # one 500 and no automatic retry
+    page = shop.get("/admin/refunds")
+    assert "Send again" in page.text and "Paystack could not be reached" in page.text
+    shop.post("/admin/refunds", data={"csrf_token": csrf_from(page.text), "refund": rid, "action": "retry"})
+    assert len(sandbox.box.refunds) == 1
+    assert deliver_held(shop, sandbox.take_held()) == ["ignored", "refunded"]
+    assert shop.post("/admin/refunds", data={"csrf_token": csrf_from(page.text), "refund": rid,
+                                             "action": "dance"}).status_code == 400
+    assert ledger.check(edge) == []
