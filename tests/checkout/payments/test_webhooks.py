@@ -173,3 +173,22 @@ def test_a_refund_event_before_its_payment_is_refused_for_redelivery(client):
     assert r.status_code == 409 and r.json()["code"] == "retry_later"
     assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 0
     assert 'outcome="retry_later"' in client.get("/metrics").text
+
+
+def test_replaying_an_old_payment_after_a_refund_grants_nothing(client):
+    edge = edge_of(client)
+    order = pending_order(edge)
+    body = json.dumps(charge(order)).encode()
+    deliver(client, body)
+    line = edge.db.execute("SELECT id FROM order_lines").fetchone()[0]
+    user = dict(edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone())
+    rid = payments.request_refund(edge, user, line, "It does not open")
+    payments.decide_refund(edge, rid, user["id"], approve=True)
+    refund = {"event": "refund.processed", "data": {"transaction_reference": order["reference"], "amount": 500000,
+                                                    "currency": "NGN", "refund_reference": "RF9", "status": "processed"}}
+    assert deliver(client, refund).json()["outcome"] == "refunded"
+    assert deliver(client, body).json()["outcome"] == "duplicate"
+    assert payments.apply_verified(edge, order["reference"], charge(order)["data"], "verify") == "already_paid"
+    assert not owns(edge.db, order["user_id"], "lagos-grotesk")
+    assert ledger.balances(edge, "seller:") == {("seller:ada:pending", "NGN"): 0}
+    assert ledger.check(edge) == []
