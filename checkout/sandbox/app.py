@@ -395,8 +395,7 @@ class Sandbox:
             self.emit("refund.processed", {**small, "status": "processed",
                                            "refund_reference": f"RFN{refund['id']}"})
         return ok("Refund has been queued for processing", {
-            "transaction": {"id": t["id"], "domain": "test", "reference": t["reference"], "amount": t["amount"],
-                            "paid_at": t["paid_at"], "channel": "card", "currency": t["currency"]},
+            "transaction": self.transaction_view(t),
             "integration": 412829, "deducted_amount": 0, "channel": None, "merchant_note": data.get("merchant_note") or "",
             "customer_note": data.get("customer_note") or "", "status": "pending", "refunded_by": "sandbox@paystack.test",
             "expected_at": _now(), "currency": t["currency"], "domain": "test", "amount": amount,
@@ -456,8 +455,10 @@ class Sandbox:
         reference = reference or secrets.token_hex(10)
         self.balance[currency] -= amount
         tr = {"integration": 412829, "domain": "test", "amount": amount, "currency": currency, "source": "balance",
-              "reason": data.get("reason") or "", "recipient": recipient["id"], "status": "pending",
-              "transfer_code": f"TRF_{secrets.token_hex(7)}", "id": self._id(), "reference": reference,
+              "source_details": None, "reason": data.get("reason") or "", "recipient": recipient["id"],
+              "status": "pending", "failures": None, "transfer_code": f"TRF_{secrets.token_hex(7)}",
+              "titan_code": None, "transferred_at": None, "id": self._id(), "reference": reference,
+              "request": self.next_id, "session": {"provider": None, "id": None},
               "createdAt": _now(), "updatedAt": _now()}
         self.transfers[reference] = tr
         outcome = self.faults.get("transfer_outcome", "success")
@@ -480,7 +481,8 @@ class Sandbox:
         if (denied := self._auth(request)) is not None:
             return denied
         country = request.query_params.get("country", "nigeria").lower()
-        rows = [{**b, "gateway": "emandate", "pay_with_bank": False, "active": True, "is_deleted": False,
+        rows = [{**b, "gateway": "emandate", "pay_with_bank": False, "supports_transfer": True, "active": True,
+                 "is_deleted": False,
                  "country": "Nigeria", "currency": "NGN", "type": "nuban", "createdAt": "2016-07-14T10:04:29.000Z",
                  "updatedAt": "2024-01-01T00:00:00.000Z"} for b in BANKS] if country == "nigeria" else []
         return ok("Banks retrieved", rows, meta={"next": None, "previous": None, "perPage": 50})
