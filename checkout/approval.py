@@ -31,7 +31,7 @@ import structlog
 from digitaldock import schema
 from digitaldock.storage import LocalStorage, ReadThroughStorage
 
-from . import delivery, outbox, uploads
+from . import audit, delivery, outbox, uploads
 from .db import atomic
 from .errors import Conflict, NotFound, ValidationFailed
 
@@ -102,8 +102,8 @@ def approve(edge: "Edge", sub_id: int, admin: Any) -> str:
         raise Conflict(f"This submission is {sub['status']}, not pending.")
     fields, slug = sub["fields"], sub["product_slug"]
     seller, extra = seller_for(edge, sub["user_id"], sub["display_name"], fields.get("currency", "USD"))
-    text = uploads.render_product(fields, seller, sub["files"], sub["images"], edge.clock.iso()[:10])
     content = _content(edge)
+    text = uploads.render_product(fields, seller, sub["files"], sub["images"], _published_date(content, slug, edge))
     categories = [c.slug for c in schema.parse_categories("categories.yml", (content / "categories.yml").read_text("utf-8"))[0]] \
         if (content / "categories.yml").is_file() else None
     sellers = {p.stem for p in (content / "sellers").glob("*.md")} | {seller}
@@ -129,6 +129,8 @@ def approve(edge: "Edge", sub_id: int, admin: Any) -> str:
             _write(content / rel, data)
         where = f"products/{slug}.md"
     with atomic(edge.db):
+        audit.record(edge, "submission.approved", actor_id=admin["id"], subject_id=sub["user_id"],
+                     submission=sub_id, product=slug, seller=seller, where=where)
         edge.db.execute("UPDATE submissions SET status = 'approved', seller_slug = ?, decided_at = ?, decided_by = ?,"
                         " published_as = ?, reason = NULL, updated_at = ? WHERE id = ?",
                         (seller, edge.clock.iso(), admin["id"], where, edge.clock.iso(), sub_id))
@@ -142,6 +144,21 @@ def approve(edge: "Edge", sub_id: int, admin: Any) -> str:
     return where
 
 
+def _published_date(content: Path, slug: str, edge: "Edge") -> str:
+    """A new version keeps the date the product was first published; a new product gets today."""
+    from digitaldock import frontmatter
+
+    existing = content / "products" / f"{slug}.md"
+    if existing.is_file():
+        try:
+            value = frontmatter.split(existing.read_text("utf-8")).meta.get("published")
+        except frontmatter.FrontMatterError:
+            value = None
+        if value:
+            return str(value)
+    return edge.clock.iso()[:10]
+
+
 def reject(edge: "Edge", sub_id: int, admin: Any, reason: str) -> None:
     reason = reason.strip()
     if not 3 <= len(reason) <= 2000:
@@ -150,6 +167,8 @@ def reject(edge: "Edge", sub_id: int, admin: Any, reason: str) -> None:
     if sub["status"] != "pending":
         raise Conflict(f"This submission is {sub['status']}, not pending.")
     with atomic(edge.db):
+        audit.record(edge, "submission.rejected", actor_id=admin["id"], subject_id=sub["user_id"],
+                     submission=sub_id, product=sub["product_slug"])
         edge.db.execute("UPDATE submissions SET status = 'rejected', reason = ?, decided_at = ?, decided_by = ?,"
                         " updated_at = ? WHERE id = ?", (reason, edge.clock.iso(), admin["id"], edge.clock.iso(), sub_id))
         outbox.enqueue(edge, "submission_decided", sub["email"], sub["user_id"], name=sub["display_name"],

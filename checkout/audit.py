@@ -23,6 +23,7 @@ ACTIONS = (
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.seller_linked", "payment.guest_claimed",
     "payment.payouts_run",
+    "submission.approved", "submission.rejected",
 )
 
 

@@ -434,6 +434,9 @@ async def handle(request: Request) -> Response:
             exc.form = fields  # type: ignore[attr-defined] - the no-JS form shows the input again
             raise
         clamd = clamd_for(edge)
+        if clamd is None and edge.settings.production:
+            log.error("upload_without_scanner")
+            raise ServiceUnavailable("Uploads are paused: the virus scanner is not configured.")
         scan: dict[str, str] = {}
         for part in up.parts:
             reason = await run_in_threadpool(check_part, edge, part, clamd)

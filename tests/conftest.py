@@ -35,3 +35,21 @@ def chromium():
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _hide_playwrights_loop(request):
+    """Playwright's sync API leaves its event loop marked as running in this thread for the
+    whole session, so a later non-browser test's `asyncio.run()` would fail depending on test
+    order. Outside browser tests the marker is cleared, and restored afterwards."""
+    import asyncio
+
+    leaked = asyncio.events._get_running_loop()
+    if leaked is None or request.node.get_closest_marker("browser"):
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(leaked)

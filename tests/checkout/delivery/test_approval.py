@@ -130,3 +130,42 @@ def test_rebuild_reports_a_broken_build(make_client, tmp_path):
     client = make_client(CONTENT_DIR=str(tmp_path / "nowhere"), CATALOG_PATH=str(tmp_path / "out" / "catalog.json"))
     problem = approval.rebuild(client.app.state.edge)
     assert problem and "Error" in problem.split(":")[0]
+
+
+def test_decisions_are_audited_and_a_new_version_keeps_its_publication_date(submitted, helpers):
+    import importlib.util
+
+    client, edge, sub_id, content = submitted()
+    decide(client, helpers, sub_id, "approve")
+    actions = [r["action"] for r in edge.db.execute("SELECT action FROM audit_log WHERE action LIKE 'submission.%'")]
+    assert actions == ["submission.approved"]
+    md = content / "products" / "harbour-sans.md"
+    md.write_text(md.read_text().replace(f"published: '{edge.clock.iso()[:10]}'", "published: '2025-01-02'")
+                  .replace(f"published: {edge.clock.iso()[:10]}", "published: 2025-01-02"))
+    spec = importlib.util.spec_from_file_location("_uploads_tests2", Path(__file__).with_name("test_uploads.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    helpers.sign_in(client, "sam@example.com")
+    r = mod.post(client, helpers, [("files", ("harbour-sans-2.pdf", mod.PDF + b"v2", "application/pdf"))], {"version": "1.1"})
+    assert r.status_code == 303, r.text
+    helpers.sign_in(client, "admin@example.com")
+    decide(client, helpers, sub_id, "approve")
+    product, problems = schema.parse_product("products/harbour-sans.md", md.read_text(), ["fonts"], {"sam-seller"})
+    assert problems == [] and product.version == "1.1" and str(product.published) == "2025-01-02"
+    assert [f.name for f in product.files] == ["harbour-sans-2.pdf"]
+
+
+def test_production_refuses_uploads_without_a_virus_scanner(submitted, helpers, monkeypatch):
+    import importlib.util
+
+    from checkout.settings import Settings
+
+    client, edge, sub_id, content = submitted()
+    spec = importlib.util.spec_from_file_location("_uploads_tests3", Path(__file__).with_name("test_uploads.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    helpers.sign_in(client, "sam@example.com")
+    monkeypatch.setattr(Settings, "production", property(lambda self: True))
+    r = mod.post(client, helpers, mod.good_files(), {"slug": "another-font"}, json_=True)
+    assert r.status_code == 503 and "virus scanner" in r.json()["message"]
+    assert edge.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 1
