@@ -124,6 +124,18 @@ async def admin_queue(request: Request) -> Response:
                   notice=request.query_params.get("notice", ""), mode=edge.settings.APPROVAL_MODE)
 
 
+async def admin_downloads(request: Request) -> Response:
+    """Every download attempt, newest first, and started downloads per product."""
+    edge = edge_of(request)
+    require_admin(request)
+    rows = [dict(r) for r in edge.db.execute(
+        "SELECT d.*, u.email FROM downloads d LEFT JOIN users u ON u.id = d.user_id ORDER BY d.id DESC LIMIT 500")]
+    per_product = [dict(r) for r in edge.db.execute(
+        "SELECT product_slug, seller, COUNT(*) AS started FROM downloads WHERE outcome = 'started'"
+        " GROUP BY product_slug, seller ORDER BY started DESC LIMIT 200")]
+    return render(request, "edge/admin_downloads.html", rows=rows, per_product=per_product)
+
+
 def _sub_id(request: Request) -> int:
     try:
         return int(request.path_params["sub_id"])
@@ -188,6 +200,7 @@ ROUTES = [
     Route("/seller/products", product_form),  # POST is answered, streaming, by uploads.UploadMiddleware
     Route("/seller/preview", preview, methods=["POST"]),
     Route("/admin/submissions", admin_queue),
+    Route("/admin/downloads", admin_downloads),
     Route("/admin/submissions/{sub_id}/approve", admin_approve, methods=["POST"]),
     Route("/admin/submissions/{sub_id}/reject", admin_reject, methods=["POST"]),
     Route("/admin/submissions/{sub_id}/images/{n}", admin_image),

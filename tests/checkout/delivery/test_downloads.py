@@ -210,3 +210,17 @@ def test_missing_file_in_storage_is_a_clear_error(make_client, shop, helpers):
     (shop.content / "storage" / f["key"]).unlink()
     r = client.get(helpers.link_for(client, pid, f["sha256"]), headers={"Accept": "application/json"})
     assert r.status_code == 404 and r.json()["code"] == "file_missing"
+
+
+def test_admins_see_every_download_attempt(make_client, shop, helpers):
+    client, edge, uid = start(make_client, shop, helpers)
+    pid = helpers.buy(edge, uid, "budget-planner")
+    link = helpers.link_for(client, pid, shop.products["budget-planner"]["files"][0]["sha256"])
+    client.get(link)
+    client.get(link)  # replay: refused, and logged
+    assert client.get("/admin/downloads").status_code == 403
+    helpers.make_user(client, "root@example.com", role="admin", name="Root Admin")
+    page = client.get("/admin/downloads")
+    assert page.status_code == 200
+    assert "ann@example.com" in page.text and "started" in page.text and "link_used" in page.text
+    assert "<td>budget-planner</td><td>ada</td><td>1</td>" in page.text
