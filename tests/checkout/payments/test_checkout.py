@@ -234,3 +234,19 @@ def test_a_double_clicked_buy_reuses_the_pending_order(shop, sandbox):
     assert buy(shop, "lagos-grotesk").headers["location"] == first
     assert buy(shop, "kente-template").headers["location"] != first
     assert edge_of(shop).db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2
+
+
+def test_gdpr_export_and_anonymisation_cover_orders(shop, sandbox):
+    from checkout import gdpr
+    user = signed_in_buyer(shop)
+    buy(shop, "lagos-grotesk")
+    edge = edge_of(shop)
+    ref = edge.db.execute("SELECT reference FROM orders").fetchone()[0]
+    sandbox.pay(ref)
+    shop.get(f"/checkout/callback?reference={ref}")
+    data = json.loads(shop.get("/account/export").text)
+    assert [o["reference"] for o in data["orders"]] == [ref]
+    assert [p["product_slug"] for p in data["purchases"]] == ["lagos-grotesk"]
+    gdpr.anonymise(edge, user["id"])
+    assert edge.db.execute("SELECT email FROM orders").fetchone()[0] == f"deleted-{user['id']}@deleted.invalid"
+    assert edge.db.execute("SELECT status FROM purchases").fetchone()[0] == "active"  # kept, as the law requires
