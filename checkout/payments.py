@@ -25,7 +25,7 @@ from digitaldock.money import CURRENCIES, MoneyError, parse_amount, to_decimal
 from . import ledger, outbox
 from .clock import parse_iso
 from .db import atomic
-from .errors import Conflict, EdgeError, NotFound, ServiceUnavailable, ValidationFailed
+from .errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from .ledger import COSTS, FEES, RECEIVABLE, seller_account
 from .paystack import Paystack, PaystackError
 
@@ -730,4 +730,4 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
     return f"payout_{outcome}"
 
 
-__all__ = ["EdgeError", "RetryLater", "apply_charge", "create_order", "receive_event", "reconcile", "run_payouts"]
+__all__ = ["RetryLater", "apply_charge", "create_order", "receive_event", "reconcile", "run_payouts"]
