@@ -231,6 +231,7 @@ def _guest_user(request: Request, form: Any) -> Any:
                                    fields={"email": "Sign in to use this address."}, code="sign_in_required")
         return existing
     docs = consent.check_accepted(edge, "buyer", [str(v) for v in form.getlist("accept")])
+    edge.hit("REGISTER_LIMIT", "ip", client_ip(request))  # a guest account is a registration
     user_id = accounts.create_user(edge, email, email.split("@", 1)[0][:80].ljust(2, "_"), "buyer",
                                    "!guest-" + secrets.token_hex(16), docs, client_ip(request),
                                    verified=False, send_verification=False)

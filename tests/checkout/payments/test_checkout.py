@@ -250,3 +250,12 @@ def test_gdpr_export_and_anonymisation_cover_orders(shop, sandbox):
     gdpr.anonymise(edge, user["id"])
     assert edge.db.execute("SELECT email FROM orders").fetchone()[0] == f"deleted-{user['id']}@deleted.invalid"
     assert edge.db.execute("SELECT status FROM purchases").fetchone()[0] == "active"  # kept, as the law requires
+
+
+def test_guest_accounts_count_against_the_registration_limit(make_client, sandbox):
+    shop = make_client(PAYSTACK_BASE_URL=sandbox.url, REGISTER_LIMIT="1/hour")
+    page = shop.get("/buy?product=lagos-grotesk")
+    token = csrf_from(page.text)
+    form = {"csrf_token": token, "product": "lagos-grotesk", "accept": ["terms", "privacy"]}
+    assert shop.post("/buy", data={**form, "email": "g1@example.com"}).status_code == 303
+    assert shop.post("/buy", data={**form, "email": "g2@example.com"}).status_code == 429
