@@ -68,7 +68,7 @@ def test_sigkill_mid_stream_then_redelivery_applies_every_payment_once(tmp_path)
         for i, ref in enumerate(refs):
             httpx.post(f"{sb}/_sandbox/pay/{ref}", json={"action": "pay"}, headers=AUTH).raise_for_status()
             if i == N // 3:
-                for _ in range(200):  # let part of the stream land, then kill mid-stream
+                for _ in range(1000):  # let part of the stream land, then kill mid-stream
                     if local.db.execute("SELECT COUNT(*) FROM orders WHERE status = 'paid'").fetchone()[0] >= 3:
                         break
                     time.sleep(0.01)
