@@ -6,6 +6,8 @@ import json
 
 import click
 
+from . import payments as _payments  # noqa: F401 - registers its retention hook for `digitaldock retention`
+
 
 def _edge():
     from .commands import _edge as make

@@ -242,6 +242,15 @@ def record_rejected(edge: "Edge", raw: bytes, outcome: str) -> None:
             (f"rejected:{secrets.token_hex(12)}", raw[:4096].decode("utf-8", "replace"), edge.clock.iso(), outcome))
 
 
+def prune_rejected(edge: "Edge", now: float) -> dict[str, int]:
+    """Retention hook: refused webhooks (forgeries, wrong source) are kept LOG_RETENTION_DAYS."""
+    from .clock import iso
+
+    cur = edge.db.execute("DELETE FROM payment_events WHERE signature_ok = 0 AND received_at < ?",
+                          (iso(now - edge.settings.LOG_RETENTION_DAYS * 86400),))
+    return {"rejected_webhooks_deleted": cur.rowcount}
+
+
 def apply_event(edge: "Edge", event: str, data: dict[str, Any]) -> str:
     if event == "charge.success":
         return apply_charge(edge, data)
@@ -731,3 +740,13 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
 
 
 __all__ = ["RetryLater", "apply_charge", "create_order", "receive_event", "reconcile", "run_payouts"]
+
+
+def _register_retention() -> None:
+    from . import gdpr
+
+    if prune_rejected not in gdpr.RETENTION_HOOKS:
+        gdpr.RETENTION_HOOKS.append(prune_rejected)
+
+
+_register_retention()

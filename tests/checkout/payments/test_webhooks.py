@@ -192,3 +192,12 @@ def test_replaying_an_old_payment_after_a_refund_grants_nothing(client):
     assert not owns(edge.db, order["user_id"], "lagos-grotesk")
     assert ledger.balances(edge, "seller:") == {("seller:ada:pending", "NGN"): 0}
     assert ledger.check(edge) == []
+
+
+def test_refused_webhooks_are_pruned_by_retention(client, clock):
+    from checkout import gdpr
+    edge = edge_of(client)
+    deliver(client, {"event": "charge.success", "data": {}}, signature="bad")
+    assert gdpr.run_retention(edge)["rejected_webhooks_deleted"] == 0
+    clock.advance(31 * 86400)
+    assert gdpr.run_retention(edge)["rejected_webhooks_deleted"] == 1
