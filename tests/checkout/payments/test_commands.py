@@ -123,3 +123,16 @@ def test_user_link_seller_is_the_same_command(env, edge):
     r = run(user, ["link-seller", "kofi@example.com", "kofi"], env)
     assert r.exit_code == 0 and last(r.output)["seller"] == "kofi"
     assert payments.sellers_of(edge, edge.db.execute("SELECT id FROM users WHERE email = 'kofi@example.com'").fetchone()[0]) == ["kofi"]
+
+
+def test_sandbox_command_uses_the_edge_settings(env, monkeypatch):
+    import uvicorn
+    from checkout.payment_commands import sandbox as sandbox_cmd
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    r = run(sandbox_cmd, ["--port", "8123"], {**env, "PAYSTACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"})
+    assert r.exit_code == 0 and seen["port"] == 8123 and seen["host"] == "127.0.0.1"
+    box = seen["app"].state.sandbox
+    assert box.secret_key == "sk_test_digitaldock_sandbox" and box.config["webhook_url"] == "http://127.0.0.1:9/hook"
+    r = CliRunner().invoke(sandbox_cmd, [], env={**env, "DIGITALDOCK_ENV": "staging"})
+    assert r.exit_code == 1 and "DIGITALDOCK_ENV" in r.output
