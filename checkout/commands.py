@@ -73,21 +73,33 @@ SEED_USERS = (("buyer@example.com", "Demo Buyer", "buyer"), ("seller@example.com
 
 @click.command()
 def seed() -> None:
-    """Create demo accounts (buyer, seller, admin) and print their credentials."""
+    """Create demo accounts (buyer, seller, admin) and print their credentials.
+
+    The passwords are random; they are also kept in `<DATA_DIR>/demo-accounts.txt` (readable
+    only by you) so `digitaldock dev` can show them again on the next start.
+    """
     from . import accounts
     from .legal import required_documents
 
     e = _edge()
     state = e.legal()
+    saved = e.settings.data_dir / "demo-accounts.txt"
+    lines = saved.read_text("utf-8").splitlines() if saved.exists() else []
     for email, name, role in SEED_USERS:
         if accounts.get_by_email(e, email):
-            click.echo(f"{role:7} {email:22} (exists, password unchanged)")
+            known = next((line for line in lines if f" {email} " in f" {line} "), None)
+            click.echo(known or f"{role:7} {email:22} (exists, password unchanged)")
             continue
         password = "demo-" + secrets.token_urlsafe(9)
         docs = [state.legal[s] for s in required_documents(role) if s in state.legal]
         accounts.create_user(e, email, name, role, e.hasher.hash(password), docs, verified=True,
                              send_verification=False, actor_id=0)
-        click.echo(f"{role:7} {email:22} {password}")
+        line = f"{role:7} {email:22} {password}"
+        lines = [entry for entry in lines if f" {email} " not in f" {entry} "] + [line]
+        click.echo(line)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.touch(mode=0o600)
+    saved.write_text("\n".join(lines) + "\n", "utf-8")
 
 
 @click.group()

@@ -19,6 +19,12 @@ import click
 SITE_PORT, EDGE_PORT, SANDBOX_PORT = 8000, 8001, 8002
 
 
+def _commands() -> dict:
+    from .cli import main
+
+    return main.commands
+
+
 def stack(host: str = "127.0.0.1") -> list[tuple[str, list[str]]]:
     """The processes of the local stack, as (name, argv), skipping commands not installed."""
     from .cli import main  # imported here: the CLI imports this module while it starts
@@ -54,7 +60,13 @@ def dev(host: str) -> None:  # pragma: no cover - interactive; its parts are tes
         running.append((name, subprocess.Popen(argv, env=env)))
         if name == "storefront":
             time.sleep(1.5)  # the edge reads the catalogue the first build writes
-    click.echo(f"\nDigitalDock is running: open http://{host}:{SITE_PORT}/  (Ctrl-C stops everything)\n")
+    if "seed" in _commands():
+        time.sleep(1.0)
+        click.echo("\nDemo accounts (role, email, password):")
+        subprocess.run([sys.executable, "-m", "digitaldock.cli", "seed"], env=env, check=False)
+    click.echo(f"\nDigitalDock is running: open http://{host}:{SITE_PORT}/  (Ctrl-C stops everything)\n"
+               f"Pay with the Paystack sandbox's test page; downloads appear in "
+               f"http://{host}:{EDGE_PORT}/library\n")
     try:
         while all(p.poll() is None for _, p in running):
             time.sleep(0.5)

@@ -32,14 +32,19 @@ def test_migrate(env):
     assert r.exit_code == 0 and f"schema version {migration_files()[-1][0]}" in r.output
 
 
-def test_seed_prints_credentials_once(env):
+def test_seed_prints_credentials_and_remembers_them(env, tmp_path):
     r = run(seed, [], env)
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
     assert [l.split()[0] for l in lines] == ["buyer", "seller", "admin"]
     assert all("demo-" in l for l in lines)
     r = run(seed, [], env)
-    assert "exists" in r.output
+    assert r.stdout.splitlines() == lines  # shown again from the data folder
+    saved = next(tmp_path.rglob("demo-accounts.txt"))
+    assert saved.stat().st_mode & 0o077 == 0
+    saved.unlink()
+    r = run(seed, [], env)
+    assert "exists, password unchanged" in r.output
 
 
 def test_user_create_admin(env):
