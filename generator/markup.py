@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 
+import cmarkgfm
 import nh3
-from markdown_it import MarkdownIt
+from cmarkgfm.cmark import Options
 
-_md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False}).enable(
-    ["table", "strikethrough"]
-)
+# GitHub's cmark: CommonMark plus tables and strikethrough, in C (five times markdown-it-py's
+# speed, which matters at ten thousand products). UNSAFE keeps raw HTML for nh3 to judge:
+# nh3's allowlist, not the Markdown parser, is what makes the output safe.
+_OPTIONS = Options.CMARK_OPT_UNSAFE
+
+
+def _render(text: str) -> str:
+    return cmarkgfm.github_flavored_markdown_to_html(text, options=_OPTIONS)
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h3", "h4",
@@ -38,7 +44,7 @@ def render_markdown(text: str, *, trusted_headings: bool = False) -> str:
     Seller text may not use h1/h2 (the page owns those), so `##` is demoted to h3; legal
     documents pass `trusted_headings` to keep their `##` sections as h2 with anchors.
     """
-    html = _md.render(text)
+    html = _render(text)
     tags = set(ALLOWED_TAGS)
     attributes = {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
     if trusted_headings:
