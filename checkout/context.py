@@ -21,6 +21,7 @@ from . import db as dbmod
 from . import passwords
 from .clock import Clock
 from .errors import RateLimited
+from .keyring import old_secret_keys
 from .legal import Catalog, CatalogState
 from .metrics import Metrics
 from .settings import Settings
@@ -48,7 +49,7 @@ class Edge:
         self.hasher: PasswordHasher = passwords.hasher(
             settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST, settings.ARGON2_PARALLELISM)
         self.tokens = Tokens(settings.SECRET_KEY.reveal(), settings.JWT_SECRET.reveal(), self.clock,
-                             settings.CHECKOUT_URL)
+                             settings.CHECKOUT_URL, old_secrets=old_secret_keys(settings))
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.metrics = Metrics(self)
         theme = settings.theme_dir

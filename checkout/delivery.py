@@ -32,7 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from digitaldock.storage import LocalStorage, ReadThroughStorage, S3Storage, Storage, StorageError
 
-from . import gdpr, outbox
+from . import gdpr, keyring, outbox
 from .clock import iso, parse_iso
 from .db import atomic
 from .errors import EdgeError, Forbidden, InvalidToken, NotFound, RateLimited, ServiceUnavailable
@@ -101,7 +101,8 @@ def _serializer(edge: "Edge") -> URLSafeTimedSerializer:
         def get_timestamp(self) -> int:
             return int(clock())
 
-    return URLSafeTimedSerializer(edge.settings.SECRET_KEY.reveal(), salt="digitaldock.download",
+    # DOWNLOAD_SECRET_KEYS: the newest key signs, every listed key verifies (checkout/keyring.py)
+    return URLSafeTimedSerializer(keyring.download_keys(edge.settings), salt="digitaldock.download",
                                   signer=_ClockSigner)
 
 

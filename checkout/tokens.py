@@ -1,6 +1,8 @@
 """Signed tokens: email links and cookies (itsdangerous), API access tokens (PyJWT).
 
 Each purpose has its own salt, so a token minted for one purpose never verifies for another.
+The current secret signs; previous ones (`old_secrets`, SECRET_KEYS_OLD) still verify, so a key
+rotation signs nobody out (see checkout/keyring.py).
 All expiry uses the edge's clock so tests can move time instead of sleeping.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import jwt
@@ -27,8 +30,9 @@ def random_token(nbytes: int = 32) -> str:
 
 
 class Tokens:
-    def __init__(self, secret: str, jwt_secret: str, clock: Clock, issuer: str):
-        self._secret = secret
+    def __init__(self, secret: str, jwt_secret: str, clock: Clock, issuer: str, old_secrets: Sequence[str] = ()):
+        # itsdangerous order: oldest first; the last key (the current secret) signs, all verify.
+        self._secret: list[str] = [*reversed([k for k in old_secrets if k != secret]), secret]
         self._jwt_secret = jwt_secret
         self.clock = clock
         self.issuer = issuer
