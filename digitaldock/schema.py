@@ -129,6 +129,7 @@ class Product:
     status: str
     featured: bool = False
     source: str = ""
+    digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
 
     @property
     def is_public(self) -> bool:
@@ -379,7 +380,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   source=path), []
+                   source=path, digest=hashlib.sha256(text.encode()).hexdigest()), []
 
 
 def _price(v: Any, code: str) -> Money:

@@ -43,13 +43,14 @@ class StorefrontGenerator:
         import os
 
         self.catalog, _ = load_catalog(self.settings.content, cache=cache, jobs=self.jobs or os.cpu_count() or 1)
-        self._parse_cache = cache.used()
+        self._parse_cache = cache.used() if cache.changed else None
 
     def generate_output(self, writer) -> None:
         from .build import render_into, save_parse_cache
 
         self.stats = render_into(self.catalog, self.settings, self.output_path, self.cache_dir, self.jobs)
-        save_parse_cache(self.cache_dir, self._parse_cache)
+        if self._parse_cache is not None:
+            save_parse_cache(self.cache_dir, self._parse_cache)
 
 
 def _get_generators(pelican):

@@ -45,6 +45,7 @@ class TrackingCache(dict):
 
     def __init__(self, data: dict):
         super().__init__(data)
+        self._loaded = set(data)
         self._used: set = set()
 
     def __contains__(self, key) -> bool:
@@ -53,6 +54,11 @@ class TrackingCache(dict):
 
     def used(self) -> dict:
         return {k: self[k] for k in self._used if k in self.keys()}
+
+    @property
+    def changed(self) -> bool:
+        """Whether saving would write anything new: a file parsed, or one no longer seen."""
+        return set(self.keys()) != self._loaded or self._used != self._loaded - {"version"}
 
 
 def copy_tree(src: Path, dst: Path, expected: set[str], output: Path,
@@ -166,7 +172,8 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
         todo.append(i)
     done: dict[str, int] = {}
     jobs = jobs or os.cpu_count() or 1
-    if todo and not previous and not any(output.iterdir()):
+    first_build = not previous and not any(output.iterdir())
+    if todo and first_build:
         # a first build into an empty folder has no previous site to protect: write in place
         done = dict(_render(files, todo, model, output, jobs))
     elif todo:
@@ -185,12 +192,14 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
     expected = {f.path for f in files}
     copy_tree(settings.content / "images", output / "images", expected, output)
     copy_tree(settings.theme / "static", output / "theme", expected, output, rename=model.assets)
-    remove_stale(output, expected)
+    if previous or not first_build:
+        remove_stale(output, expected)
     stats = BuildStats(rendered=sorted(files[i].path for i in todo), total=len(files))
-    if cache_dir:
+    if cache_dir and (todo or previous.keys() != {f.path for f in files}):
         cache = {f.path: [keys[i], done[f.path] if f.path in done else previous[f.path][1]]
                  for i, f in enumerate(files)}
         _save(cache_dir / "render.json", json.dumps(cache, sort_keys=True).encode())
+    if cache_dir:
         _save(cache_dir / "last-build.json", json.dumps(stats.__dict__, indent=1).encode())
     return stats
 

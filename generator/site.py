@@ -118,7 +118,9 @@ class ProductView:
     @cached_property
     def fp(self) -> str:
         """Everything about this product that any page shows, hashed once per build."""
-        parts = (self.p, self.rating, self.seller_obj, self.category_obj, self.cover_img, self.gallery_imgs)
+        # the source file's digest stands for every field of the product itself
+        parts = (self.p.digest or repr(self.p), self.rating, self._site.seller_fp(self.p.seller),
+                 self.category_obj, self.cover_img, self.gallery_imgs)
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     @cached_property
@@ -306,6 +308,12 @@ class SiteModel:
         h.update(repr((sorted(self.catalog.sellers.items()), self.catalog.categories,
                        self.site.legal, self.settings)).encode())
         return h.hexdigest()
+
+    def seller_fp(self, slug: str) -> str:
+        cache = self.__dict__.setdefault("_seller_fps", {})
+        if slug not in cache:
+            cache[slug] = hashlib.sha256(repr(self.catalog.sellers.get(slug)).encode()).hexdigest()
+        return cache[slug]
 
     def by_category(self, slug: str) -> list[ProductView]:
         return self._index("category").get(slug, [])

@@ -320,8 +320,13 @@ def test_incremental_builds_render_only_what_changed(content: Path, tmp_path: Pa
     kit.build_to(content, out)
     first = last_build(out)
     assert len(first.rendered) == first.total
+    from generator.build import default_cache_dir
+
+    caches = [default_cache_dir(out.resolve()) / name for name in ("parse.pickle", "render.json")]
+    stamps = [p.stat().st_mtime_ns for p in caches]
     kit.build_to(content, out)
     assert last_build(out).rendered == []
+    assert [p.stat().st_mtime_ns for p in caches] == stamps  # nothing new: the caches are not rewritten
     # one product changes its price: its page, the listings and data files showing it
     kit.write_product(content, "second-font", category="fonts", price='"21.00"', published="2026-04-01",
                       tags=["type"])
