@@ -8,7 +8,8 @@ bare baseline in the same run; and the edge's RSS while a 500 MB upload streams 
    raised out of the way, signs a buyer in and buys one product.
 2. **mint**: `POST /library/link` (JSON) N times: the edge checks the purchase and the file and
    signs a token.
-3. **redirect**: `GET /download/<token>` once per minted link: signature, ownership, counts,
+3. **redirect**: `GET /download/<token>` once per link (N tokens pre-minted with the edge's own
+   `delivery.mint` and key, so this phase measures redeeming only): signature, ownership, counts,
    the per-hour window, one durable `downloads` row (SQLite WAL, synchronous=NORMAL) and a 302
    to a presigned URL. Afterwards the benchmark checks that every download was recorded.
 4. **baseline**: a bare Starlette app under the same uvicorn: itsdangerous check + one SELECT +
@@ -18,27 +19,35 @@ bare baseline in the same run; and the edge's RSS while a 500 MB upload streams 
    so the run measures a full, accepted upload: spooled and hashed, type-checked, then sent to
    the bucket with boto3's multipart upload.
 
+The load generator is `wrk` (Debian package `wrk`) replaying pre-generated requests through
+`benchmarks/replay.lua`, each exactly once, one connection per wrk thread, with the buyer's
+session cookie (and, for minting, the CSRF token) the edge requires; req/s and p50/p95/p99
+come from wrk's latency distribution.
+
 Nothing here is a test: numbers depend on the machine (see benchmarks/README.md for ours).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import wrkload  # noqa: E402 - next to this file
+from wrkload import Request  # noqa: E402
 PASSWORD = "blue-otter-harbour-42"
 PDF = b"%PDF-1.4\n" + b"1 0 obj<<>>endobj\n" * 100 + b"%%EOF\n"
 
@@ -146,43 +155,30 @@ def login(base: str, email: str):
     return client, csrf
 
 
-async def hammer(base: str, cookies, requests: list, concurrency: int) -> tuple[float, list[float], list[int]]:
-    import httpx
-
-    latencies: list[float] = []
-    statuses: list[int] = []
-    queue = list(requests)
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency)) as client:
-        async def worker() -> None:
-            while queue:
-                method, url, kwargs = queue.pop()
-                t = time.perf_counter()
-                try:
-                    r = await client.request(method, url, **kwargs)
-                except httpx.TransportError:  # counted as status 0: the connection failed
-                    latencies.append(time.perf_counter() - t)
-                    statuses.append(0)
-                    continue
-                latencies.append(time.perf_counter() - t)
-                statuses.append(r.status_code)
-                if method == "POST" and r.status_code == 200:
-                    minted.append(r.json()["url"])
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - start, latencies, statuses
+def cookie_header(client) -> str:
+    return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
-minted: list[str] = []
+def premint(env: dict[str, str], user_id: int, purchase_id: int, sha: str, n: int) -> list[str]:
+    """N fresh link tokens signed by the edge's own code and key, as `POST /library/link` would."""
+    from checkout import delivery
+    from checkout.context import Edge
+    from checkout.settings import load_settings
+
+    edge = Edge(load_settings(environ=env, dotenv=None))
+    try:
+        return [delivery.mint(edge, user_id, purchase_id, sha) for _ in range(n)]
+    finally:
+        edge.close()
 
 
-def report(name: str, wall: float, lat: list[float], statuses: list[int]) -> dict:
-    lat = sorted(lat)
-    p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else 0
-    row = {"name": name, "requests": len(lat), "rps": len(lat) / wall, "p50_ms": statistics.median(lat) * 1000,
-           "p99_ms": p99, "statuses": sorted(set(statuses)), "failed": statuses.count(0)}
+def report(name: str, r: dict) -> dict:
+    row = {"name": name, "requests": r["answered"], "rps": r["rps"], "p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"],
+           "p99_ms": r["p99_ms"], "statuses": r["statuses"], "errors": r["errors"], "complete": r["complete"]}
     print(f"{name:10} {row['requests']:6d} req  {row['rps']:8.0f} req/s  p50 {row['p50_ms']:6.1f} ms  "
-          f"p99 {p99:6.1f} ms  statuses {row['statuses']}  connection errors {row['failed']}")
+          f"p95 {row['p95_ms']:6.1f} ms  p99 {row['p99_ms']:6.1f} ms  statuses {r['statuses']}  wrk errors {r['errors']}")
+    if not r["complete"]:
+        print(f"{name}: only {r['answered']} of {r['expected']} requests answered within the time limit")
     return row
 
 
@@ -274,7 +270,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--upload-mb", type=int, default=500)
+    ap.add_argument("--time-limit", type=int, default=300, help="seconds each phase may take at most")
     args = ap.parse_args()
+    wrkload.wrk_binary()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         env = setup(tmp)
@@ -298,28 +296,35 @@ def main() -> None:
             wait_port(bport, base_proc)
             base = f"http://127.0.0.1:{port}"
             client, csrf = login(base, "buyer@example.com")
-            from digitaldock.schema import storage_key  # noqa: F401 - imported for symmetry with setup
+            cookie = {"Cookie": cookie_header(client)}
             import sqlite3
             db = sqlite3.connect(tmp / "data" / "edge.sqlite3")
-            pid_, sha = db.execute("SELECT p.id, 1 FROM purchases p").fetchone()[0], json.loads(
-                (tmp / "catalog.json").read_text())["products"]["bench-pack"]["files"][0]["sha256"]
-            mint_reqs = [("POST", "/library/link", {"data": {"csrf_token": csrf, "purchase_id": str(pid_), "sha256": sha},
-                                                      "headers": {"Accept": "application/json", "X-CSRF-Token": csrf}})
-                         for _ in range(args.requests)]
-            rows = [report("mint", *asyncio.run(hammer(base, client.cookies, mint_reqs, args.concurrency)))]
-            paths = ["/download/" + u.split("/download/", 1)[1] for u in minted]
-            rows.append(report("redirect", *asyncio.run(hammer(base, client.cookies, [("GET", p, {}) for p in paths],
-                                                               args.concurrency))))
+            pid_, uid = db.execute("SELECT id, user_id FROM purchases").fetchone()
+            sha = json.loads((tmp / "catalog.json").read_text())["products"]["bench-pack"]["files"][0]["sha256"]
+            form = urlencode({"csrf_token": csrf, "purchase_id": str(pid_), "sha256": sha})
+            mint = Request("POST", "/library/link", form, {"Content-Type": "application/x-www-form-urlencoded",
+                                                           "Accept": "application/json", "X-CSRF-Token": csrf})
+            rows = [report("mint", wrkload.run(base, [mint] * args.requests, args.concurrency, cookie,
+                                               args.time_limit))]
+            tokens = premint(env, uid, pid_, sha, args.requests)
+            rows.append(report("redirect", wrkload.run(base, [Request("GET", f"/download/{t}") for t in tokens],
+                                                       args.concurrency, cookie, args.time_limit)))
             recorded = db.execute("SELECT COUNT(*) FROM downloads WHERE outcome = 'started'").fetchone()[0]
-            print(f"recorded   {recorded} started downloads for {len(paths)} redirects")
+            print(f"recorded   {recorded} started downloads for {len(tokens)} redirects")
             from itsdangerous import URLSafeTimedSerializer
             ser = URLSafeTimedSerializer("bench-secret", salt="baseline")
-            tokens = [ser.dumps({"p": pid_, "j": i}) for i in range(args.requests)]
-            rows.append(report("baseline", *asyncio.run(hammer(f"http://127.0.0.1:{bport}", None,
-                                                                [("GET", f"/download/{t}", {}) for t in tokens],
-                                                                args.concurrency))))
+            btokens = [ser.dumps({"p": pid_, "j": i}) for i in range(args.requests)]
+            rows.append(report("baseline", wrkload.run(f"http://127.0.0.1:{bport}",
+                                                       [Request("GET", f"/download/{t}") for t in btokens],
+                                                       args.concurrency, None, args.time_limit)))
+            failed = [r["name"] for r in rows
+                      if set(r["statuses"]) - {200, 302} or not r["complete"] or any(r["errors"].values())]
             up = upload_rss(base, edge.pid, args.upload_mb) if args.upload_mb else None
             print(json.dumps({"rows": rows, "recorded": recorded, "upload": up}))
+            if recorded != len(tokens):
+                raise SystemExit(f"only {recorded} of {len(tokens)} redirects were recorded")
+            if failed:
+                raise SystemExit(f"refused or unanswered requests in: {', '.join(failed)}")
         finally:
             for p in (edge, base_proc, moto):
                 p.terminate()
