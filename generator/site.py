@@ -259,13 +259,18 @@ class OutputFile:
 
 def _feed(h: Any, value: Any) -> None:
     """Hash a template context: view models by their fingerprint, plain values by repr."""
-    if isinstance(value, ProductView):
+    kind = type(value)
+    if kind is ProductView:
         h.update(b"P" + value.fp.encode())
-    elif isinstance(value, dict):
+    elif kind is dict:
         for k in sorted(value):
             h.update(b"K" + str(k).encode())
             _feed(h, value[k])
-    elif isinstance(value, (list, tuple)):
+    elif kind is list or kind is tuple:
+        if value and all(type(item) is ProductView for item in value):
+            # listings: a page of products hashes as their fingerprints, joined
+            h.update(("[P" + "P".join(item.fp for item in value) + "]").encode())
+            return
         h.update(b"[")
         for item in value:
             _feed(h, item)
