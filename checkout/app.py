@@ -97,6 +97,8 @@ async def readyz(request: Request) -> Response:
     checks["catalog"] = {"ok": bool(state.legal), "source": state.source, "legal": sorted(state.legal)}
     from .alerts import readiness
     checks["backups"] = readiness(edge)  # issue #8: backups at risk make the edge "degraded", not unready
+    from .readiness import dependency_checks
+    checks.update(await dependency_checks(edge))  # storage and clamd, when configured
     ok = all(c["ok"] for c in checks.values())
     detail = "degraded" if checks["backups"]["degraded"] else "ok"
     return JSONResponse({"status": "ready" if ok else "not_ready", "detail": detail, "checks": checks},

@@ -186,8 +186,12 @@ class LocalStorage(Storage):
 
 # --- S3 --------------------------------------------------------------------------------------
 
-def s3_client(endpoint_url: str | None = None, env: Mapping[str, str] | None = None) -> Any:
+def s3_client(endpoint_url: str | None = None, env: Mapping[str, str] | None = None,
+              *, timeout: float | None = None) -> Any:
     """A boto3 S3 client for AWS, R2, MinIO or moto: path-style addressing, few retries.
+
+    With `timeout` (seconds) every connect and read is bounded by it and nothing is retried:
+    for probes such as the edge's /readyz, which must answer fast.
 
     Credentials come from the AWS_* variables in `env` (default: the process environment,
     where boto3 also finds its usual config files). Raises StorageError when there are none.
@@ -204,8 +208,8 @@ def s3_client(endpoint_url: str | None = None, env: Mapping[str, str] | None = N
     )
     if session.get_credentials() is None:
         raise StorageError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-    config = Config(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=60,
-                    retries={"max_attempts": 2, "mode": "standard"})
+    config = Config(s3={"addressing_style": "path"}, connect_timeout=timeout or 5, read_timeout=timeout or 60,
+                    retries={"max_attempts": 1 if timeout else 2, "mode": "standard"})
     return session.client("s3", endpoint_url=endpoint_url or None, config=config)
 
 

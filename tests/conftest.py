@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,93 @@ def _hide_playwrights_loop(request):
         yield
     finally:
         asyncio.events._set_running_loop(leaked)
+
+
+# --- real parts on loopback, shared by the pipeline and edge tests ---------------------------
+
+CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
+
+
+def _wait(check, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        if check():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start")
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A real clamd on a unix socket and a loopback port, with the EICAR database of
+    tests/pipelines/clamav/.
+
+    Returns the environment that points `digitaldock scan` at it through the socket (and the
+    TCP port under "port").
+    """
+    if not os.path.exists(CLAMD):
+        pytest.skip("clamd is not installed (apt-get install clamav-daemon)")
+    d = tmp_path_factory.mktemp("clamd")
+    db = d / "db"
+    shutil.copytree(ROOT / "tests" / "pipelines" / "clamav", db, ignore=shutil.ignore_patterns("*.md"))
+    sock = d / "clamd.sock"
+    conf = d / "clamd.conf"
+    port = free_port()
+    user = "User root\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\n{user}"
+                    f"TCPSocket {port}\nTCPAddr 127.0.0.1\n"
+                    f"LogFile {d / 'clamd.log'}\nPidFile {d / 'clamd.pid'}\nStreamMaxLength 64M\n")
+    proc = subprocess.Popen([CLAMD, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready() -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(str(sock))
+                s.sendall(b"zPING\0")
+                return s.recv(16).startswith(b"PONG")
+        except OSError:
+            return False
+
+    try:
+        _wait(ready, proc, "clamd")
+        yield {"CLAMD_SOCKET": str(sock), "port": str(port)}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> str:
+    """A real S3 HTTP endpoint on loopback (moto's server)."""
+    port = free_port()
+    exe = Path(sys.executable).parent / "moto_server"
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    try:
+        _wait(ready, proc, "moto_server")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """Test credentials for moto in the environment, and no other AWS settings."""
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    for k in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION"):
+        monkeypatch.delenv(k, raising=False)
+    return env
