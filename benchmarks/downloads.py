@@ -102,13 +102,15 @@ def setup(tmp: Path) -> dict[str, str]:
             "STORAGE_BACKEND": "s3", "S3_BUCKET": "bench-bucket",
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
             "DOWNLOADS_PER_FILE": "100000000", "DOWNLOADS_PER_HOUR": "100000000", "LOG_LEVEL": "WARNING",
+            "LOGIN_LIMIT": "1000000/minute",
             "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
             "OUTBOX_POLL_SECONDS": "0", "RETENTION_INTERVAL_SECONDS": "0",
             "UPLOAD_MAX_FILE_BYTES": str(600 * 1024 * 1024)}
 
 
-def seed(env: dict[str, str]) -> None:
-    """Accounts and one paid purchase, written with the edge's own library code."""
+def seed(env: dict[str, str], buyers: int) -> list[tuple[str, int, int]]:
+    """A seller and `buyers` buyers with one paid purchase each, written with the edge's own
+    library code; (email, user id, purchase id) per buyer."""
     from checkout import accounts
     from checkout.context import Edge
     from checkout.settings import load_settings
@@ -116,11 +118,11 @@ def seed(env: dict[str, str]) -> None:
     edge = Edge(load_settings(environ=env, dotenv=None))
     edge.migrate()
     state = edge.legal()
-    for email, role in (("buyer@example.com", "buyer"), ("seller@example.com", "seller")):
+    people = [("seller@example.com", "seller")] + [(f"buyer{i}@example.com", "buyer") for i in range(buyers)]
+    for email, role in people:
         docs = list(state.legal.values()) if role == "seller" else [state.legal["terms"], state.legal["privacy"]]
         accounts.create_user(edge, email, role.title(), role, edge.hasher.hash(PASSWORD), docs, verified=True,
                              send_verification=False, actor_id=0)
-    uid = edge.db.execute("SELECT id FROM users WHERE email = 'buyer@example.com'").fetchone()[0]
     now = edge.clock.iso()
     db = edge.db
     cols = lambda t: {r["name"]: r for r in db.execute(f"PRAGMA table_info({t})")}  # noqa: E731
@@ -134,13 +136,19 @@ def seed(env: dict[str, str]) -> None:
         return int(db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                               tuple(row.values())).lastrowid)
 
-    order = insert("orders", {"reference": "BENCH-1", "user_id": uid, "email": "buyer@example.com", "currency": "USD",
-                              "amount": 1000, "status": "paid", "catalog_hash": "bench", "created_at": now, "paid_at": now})
-    line = insert("order_lines", {"order_id": order, "product_slug": "bench-pack", "seller": "ada", "title": "Bench",
-                                  "amount": 1000, "currency": "USD"})
-    insert("purchases", {"user_id": uid, "order_id": order, "order_line_id": line, "product_slug": "bench-pack",
-                         "seller": "ada", "status": "active", "created_at": now})
+    out = []
+    for n, (email, _) in enumerate(people[1:]):
+        uid = edge.db.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()[0]
+        order = insert("orders", {"reference": f"BENCH-{n}", "user_id": uid, "email": email, "currency": "USD",
+                                  "amount": 1000, "status": "paid", "catalog_hash": "bench", "created_at": now,
+                                  "paid_at": now})
+        line = insert("order_lines", {"order_id": order, "product_slug": "bench-pack", "seller": "ada",
+                                      "title": "Bench", "amount": 1000, "currency": "USD"})
+        out.append((email, uid, insert("purchases", {"user_id": uid, "order_id": order, "order_line_id": line,
+                                                     "product_slug": "bench-pack", "seller": "ada", "status": "active",
+                                                     "created_at": now})))
     edge.close()
+    return out
 
 
 def login(base: str, email: str):
@@ -159,15 +167,16 @@ def cookie_header(client) -> str:
     return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
-def premint(env: dict[str, str], user_id: int, purchase_id: int, sha: str, n: int) -> list[str]:
-    """N fresh link tokens signed by the edge's own code and key, as `POST /library/link` would."""
+def premint(env: dict[str, str], owners: list[tuple[int, int]], sha: str) -> list[str]:
+    """A fresh link token per (user id, purchase id), signed by the edge's own code and key, as
+    `POST /library/link` would."""
     from checkout import delivery
     from checkout.context import Edge
     from checkout.settings import load_settings
 
     edge = Edge(load_settings(environ=env, dotenv=None))
     try:
-        return [delivery.mint(edge, user_id, purchase_id, sha) for _ in range(n)]
+        return [delivery.mint(edge, user_id, purchase_id, sha) for user_id, purchase_id in owners]
     finally:
         edge.close()
 
@@ -269,8 +278,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--buyers", type=int, default=100, help="buyers (one session and purchase each) sharing the load")
     ap.add_argument("--upload-mb", type=int, default=500)
     ap.add_argument("--time-limit", type=int, default=300, help="seconds each phase may take at most")
+    ap.add_argument("--profile", help="py-spy the edge during the redirect phase, collapsed stacks to this file")
     args = ap.parse_args()
     wrkload.wrk_binary()
     with tempfile.TemporaryDirectory() as d:
@@ -284,7 +295,7 @@ def main() -> None:
         os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
         from digitaldock.storage import s3_client
         s3_client(env["S3_ENDPOINT_URL"]).create_bucket(Bucket="bench-bucket")
-        seed(env)
+        people = seed(env, args.buyers)
         port, bport = free_port(), free_port()
         edge = subprocess.Popen([sys.executable, "-m", "digitaldock.cli", "edge", "--port", str(port)],
                                 env={**os.environ, **env}, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -295,25 +306,31 @@ def main() -> None:
             wait_port(port, edge)
             wait_port(bport, base_proc)
             base = f"http://127.0.0.1:{port}"
-            client, csrf = login(base, "buyer@example.com")
-            cookie = {"Cookie": cookie_header(client)}
+            sessions = []  # per buyer: Cookie header, CSRF token, user id, purchase id
+            for email, uid, pid_ in people:
+                client, csrf = login(base, email)
+                sessions.append((cookie_header(client), csrf, uid, pid_))
+                client.close()
             import sqlite3
             db = sqlite3.connect(tmp / "data" / "edge.sqlite3")
-            pid_, uid = db.execute("SELECT id, user_id FROM purchases").fetchone()
             sha = json.loads((tmp / "catalog.json").read_text())["products"]["bench-pack"]["files"][0]["sha256"]
-            form = urlencode({"csrf_token": csrf, "purchase_id": str(pid_), "sha256": sha})
-            mint = Request("POST", "/library/link", form, {"Content-Type": "application/x-www-form-urlencoded",
-                                                           "Accept": "application/json", "X-CSRF-Token": csrf})
-            rows = [report("mint", wrkload.run(base, [mint] * args.requests, args.concurrency, cookie,
-                                               args.time_limit))]
-            tokens = premint(env, uid, pid_, sha, args.requests)
-            rows.append(report("redirect", wrkload.run(base, [Request("GET", f"/download/{t}") for t in tokens],
-                                                       args.concurrency, cookie, args.time_limit)))
+            turns = [sessions[i % len(sessions)] for i in range(args.requests)]
+            mints = [Request("POST", "/library/link",
+                             urlencode({"csrf_token": csrf, "purchase_id": str(pid_), "sha256": sha}),
+                             {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json",
+                              "X-CSRF-Token": csrf, "Cookie": cookie})
+                     for cookie, csrf, _, pid_ in turns]
+            rows = [report("mint", wrkload.run(base, mints, args.concurrency, None, args.time_limit))]
+            tokens = premint(env, [(uid, pid_) for _, _, uid, pid_ in turns], sha)
+            with wrkload.Profile(edge.pid, Path(args.profile) if args.profile else None):
+                rows.append(report("redirect", wrkload.run(
+                    base, [Request("GET", f"/download/{t}", "", {"Cookie": turn[0]}) for t, turn in zip(tokens, turns)],
+                    args.concurrency, None, args.time_limit)))
             recorded = db.execute("SELECT COUNT(*) FROM downloads WHERE outcome = 'started'").fetchone()[0]
             print(f"recorded   {recorded} started downloads for {len(tokens)} redirects")
             from itsdangerous import URLSafeTimedSerializer
             ser = URLSafeTimedSerializer("bench-secret", salt="baseline")
-            btokens = [ser.dumps({"p": pid_, "j": i}) for i in range(args.requests)]
+            btokens = [ser.dumps({"p": turn[3], "j": i}) for i, turn in enumerate(turns)]
             rows.append(report("baseline", wrkload.run(f"http://127.0.0.1:{bport}",
                                                        [Request("GET", f"/download/{t}") for t in btokens],
                                                        args.concurrency, None, args.time_limit)))

@@ -40,6 +40,51 @@ class Request:
         return "\t".join(parts)
 
 
+class Profile:
+    """`py-spy record` on a server process while a phase runs (`pip install py-spy`; needs
+    ptrace rights, e.g. root): collapsed stacks in `out`, for `summarise`."""
+
+    def __init__(self, pid: int, out: Path | None) -> None:
+        self.pid, self.out, self.proc = pid, out, None
+
+    def __enter__(self) -> "Profile":
+        spy = shutil.which("py-spy") or str(Path(os.sys.executable).parent / "py-spy")
+        if self.out is not None:
+            self.proc = subprocess.Popen([spy, "record", "--pid", str(self.pid), "--rate", "250", "--format", "raw",
+                                          "--output", str(self.out), "--nonblocking"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # py-spy attaches
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            self.proc.wait(timeout=60)
+            print(summarise(self.out))
+
+
+def summarise(path: Path | None, top: int = 25) -> str:
+    """The functions with the most samples (inclusive and self) in a collapsed-stack file."""
+    if path is None or not path.exists():
+        return "no profile written"
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        count = int(n)
+        total += count
+        frames = stack.split(";")
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    out = [f"profile {path}: {total} samples", "  inclusive:"]
+    out += [f"    {n / total:6.1%}  {f}" for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]]
+    out += ["  self:"]
+    out += [f"    {n / total:6.1%}  {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    return "\n".join(out)
+
+
 def wrk_binary() -> str:
     found = shutil.which("wrk")
     if not found:

@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if settings.RETENTION_INTERVAL_SECONDS > 0:
             tasks.append(asyncio.create_task(_retention_schedule(edge, stop)))
         tasks += shop.background_tasks(edge, stop)
+        tasks.append(asyncio.create_task(asyncio.to_thread(delivery_web.warm_up, edge)))
         log.info("edge_started", env=settings.DIGITALDOCK_ENV, database=str(settings.database_path))
         try:
             yield
