@@ -18,7 +18,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from . import db as dbmod
-from . import passwords
+from . import passwords, product_retention
 from .clock import Clock
 from .errors import RateLimited
 from .keyring import old_secret_keys
@@ -46,6 +46,7 @@ class Edge:
         self.clock = clock or Clock()
         self.db = db if db is not None else dbmod.connect(settings.database_path)
         self.catalog = Catalog(settings.CATALOG_PATH, settings.CONTENT_DIR)
+        self.catalog.listeners.append(lambda state: product_retention.on_catalog_load(self, state))
         self.hasher: PasswordHasher = passwords.hasher(
             settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST, settings.ARGON2_PARALLELISM)
         self.tokens = Tokens(settings.SECRET_KEY.reveal(), settings.JWT_SECRET.reveal(), self.clock,

@@ -32,7 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from digitaldock.storage import LocalStorage, ReadThroughStorage, S3Storage, Storage, StorageError
 
-from . import gdpr, keyring, outbox
+from . import gdpr, keyring, outbox, product_retention
 from .clock import iso, parse_iso
 from .db import atomic
 from .errors import EdgeError, Forbidden, InvalidToken, NotFound, RateLimited, ServiceUnavailable
@@ -154,7 +154,9 @@ def _link(data: Any, edge: "Edge", exc: SignatureExpired | None = None) -> Link:
 # --- catalogue and purchases -----------------------------------------------------------------
 
 def product(edge: "Edge", slug: str) -> dict[str, Any] | None:
-    return edge.catalog.current().products.get(slug)
+    """The product as the catalogue lists it; a withdrawn one as last listed while its files are kept."""
+    found = edge.catalog.current().products.get(slug)
+    return found if found is not None else product_retention.withdrawn_product(edge, slug)
 
 
 def _purchase(edge: "Edge", purchase_id: int) -> Any:

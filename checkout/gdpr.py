@@ -9,6 +9,7 @@ Retention table (mirrors the Privacy Policy's "Data retention" section):
 | email records (outbox, sent or dead)  | EMAIL_RETENTION_DAYS (365)                       |
 | consent records                       | as long as the account; IP removed on anonymisation |
 | purchases, ledger, downloads          | kept (tax and accounting law), linked only to the anonymised account |
+| files of a product gone from catalog.json | PRODUCT_FILE_RETENTION_DAYS (90), unless a buyer still has download rights (checkout/product_retention.py) |
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class Catalog:
         self._mtime: object = _UNSET
         self._state = CatalogState()
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[CatalogState], None]] = []  # called with each newly loaded state
 
     def current(self) -> CatalogState:
         try:
@@ -74,7 +76,9 @@ class Catalog:
                     return self._state  # half-written file: keep the last good state, retry later
                 state = self._load_content()
             self._state, self._mtime = state, mtime
-            return state
+        for listener in list(self.listeners):
+            listener(state)
+        return state
 
     @property
     def loaded(self) -> bool:

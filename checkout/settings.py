@@ -91,6 +91,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DELETION_GRACE_DAYS", 30, "Days between a deletion request and anonymisation.", int),
     Setting("LOG_RETENTION_DAYS", 30, "Days audit/session/login records are kept.", int),
     Setting("EMAIL_RETENTION_DAYS", 365, "Days sent email records are kept.", int),
+    Setting("PRODUCT_FILE_RETENTION_DAYS", 90, "Days after a product left catalog.json before the retention job deletes its files from storage (unless a buyer still has download rights or another listed product uses them).", int),
     Setting("LOG_LEVEL", "INFO", "Log level."),
     Setting("LOG_FILE", "", "Also write JSON logs to this file, rotated daily, 30 files kept."),
     Setting("SENTRY_DSN", "", "Send errors to Sentry (only if sentry-sdk is installed).", secret=True),
