@@ -177,6 +177,7 @@ def main() -> None:
     ap.add_argument("--duplicates", type=float, default=0.3)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--time-limit", type=int, default=300, help="seconds each phase may take at most")
+    ap.add_argument("--profile", help="py-spy the edge while it takes the events, collapsed stacks to this file")
     args = ap.parse_args()
     wrkload.wrk_binary()
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,7 +202,8 @@ def main() -> None:
         edge = subprocess.Popen([sys.executable, "-c", EDGE_RUNNER, str(port)], cwd=root, env=full_env)
         try:
             wait(f"http://127.0.0.1:{port}/healthz", edge)
-            ours = report("edge", drive(f"http://127.0.0.1:{port}", requests, args.concurrency, args.time_limit))
+            with wrkload.Profile(edge.pid, Path(args.profile) if args.profile else None):
+                ours = report("edge", drive(f"http://127.0.0.1:{port}", requests, args.concurrency, args.time_limit))
         finally:
             edge.terminate()
             edge.wait(timeout=30)
