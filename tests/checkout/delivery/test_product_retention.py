@@ -172,3 +172,24 @@ def test_a_storage_failure_is_counted_and_retried_next_run(make_client, shop, cl
     report = gdpr.run_retention(edge)
     assert report["product_files_failed"] == 2 and report["product_files_deleted"] == 0
     assert edge.db.execute("SELECT COUNT(*) FROM catalog_files WHERE purged_at IS NOT NULL").fetchone()[0] == 0
+
+
+def test_unknown_products_and_an_unmigrated_database_are_left_alone(make_client, make_settings, shop, clock,
+                                                                   monkeypatch):
+    import sqlite3
+
+    from checkout.context import Edge
+
+    _, edge = _edge(make_client)
+    assert product_retention.withdrawn_product(edge, "never-listed") is None
+    bare = Edge(make_settings(DATABASE_PATH=str(shop.base / "bare.sqlite3")), clock)  # no migrations yet
+    assert product_retention.record(bare) == {}
+    assert product_retention.withdrawn_product(bare, "font-pack") is None
+    assert product_retention.purge_removed_files(bare, clock())["product_files_deleted"] == 0
+    bare.close()
+
+    def busy(*_a, **_k):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(product_retention, "record", busy)
+    product_retention.on_catalog_load(edge, edge.catalog.current())  # logged, not raised
