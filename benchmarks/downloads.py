@@ -5,7 +5,8 @@ bare baseline in the same run; and the edge's RSS while a 500 MB upload streams 
 
 1. Starts the real edge (`digitaldock edge`, uvicorn, one worker) on a temp data folder with
    STORAGE_BACKEND=s3 on a moto server (presigning itself is local computation) and limits
-   raised out of the way, signs a buyer in and buys one product.
+   raised out of the way, and signs in `--buyers` buyers (100) who own one purchase each; the
+   requests take turns over them, each with its own session cookie.
 2. **mint**: `POST /library/link` (JSON) N times: the edge checks the purchase and the file and
    signs a token.
 3. **redirect**: `GET /download/<token>` once per link (N tokens pre-minted with the edge's own
