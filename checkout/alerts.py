@@ -43,12 +43,13 @@ def recipients(edge: "Edge") -> list[tuple[str, int | None]]:
 
 
 def _sentry(kind: str, message: str) -> None:
-    try:
-        import sentry_sdk
-    except ImportError:
-        return
-    if sentry_sdk.get_client().is_active():  # pragma: no cover - needs a Sentry DSN
-        sentry_sdk.capture_message(f"{kind}: {message}", level="error")
+    """The alert as a Sentry message when Sentry is started (SENTRY_DSN); scrubbed like any event."""
+    import sentry_sdk
+
+    if sentry_sdk.get_client().is_active():
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("alert", kind)
+            sentry_sdk.capture_message(f"{kind}: {message}", level="error")
 
 
 def raise_alert(edge: "Edge", kind: str, message: str) -> bool:

@@ -21,6 +21,7 @@ def _edge():
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     logs.configure(settings.LOG_LEVEL, settings.LOG_FILE)
+    logs.init_sentry(settings.SENTRY_DSN.reveal(), settings.DIGITALDOCK_ENV)  # alerts from timers reach Sentry too
     edge = Edge(settings)
     edge.migrate()
     return edge

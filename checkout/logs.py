@@ -51,8 +51,11 @@ def configure(level: str = "INFO", log_file: str = "", stream: Any = None) -> No
         redact_processor,
         structlog.processors.format_exc_info,
     ]
+    from .sentry import capture_processor
+
+    # Our own exceptions go to Sentry (when started) before format_exc_info turns them into text.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared[:-1], capture_processor, shared[-1], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
@@ -79,25 +82,7 @@ def configure(level: str = "INFO", log_file: str = "", stream: Any = None) -> No
 
 
 def init_sentry(dsn: str, environment: str) -> bool:
-    """Start Sentry when a DSN is set and sentry-sdk is installed; personal data is scrubbed."""
-    if not dsn:
-        return False
-    try:
-        import sentry_sdk
-        from sentry_sdk.integrations.starlette import StarletteIntegration
-    except ImportError:
-        structlog.get_logger("checkout").warning("sentry_unavailable", reason="sentry-sdk is not installed")
-        return False
+    """Start Sentry when a DSN is set, personal data scrubbed (see `checkout.sentry`)."""
+    from . import sentry
 
-    def scrub(event: dict[str, Any], _hint: Any) -> dict[str, Any]:
-        event.pop("user", None)
-        req = event.get("request") or {}
-        for key in ("cookies", "data", "query_string"):
-            req.pop(key, None)
-        if "headers" in req:
-            req["headers"] = redact(req["headers"])
-        return redact(event)
-
-    sentry_sdk.init(dsn=dsn, environment=environment, send_default_pii=False, before_send=scrub,
-                    integrations=[StarletteIntegration()])
-    return True
+    return sentry.init(dsn, environment)

@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PRODUCT_FILE_RETENTION_DAYS", 90, "Days after a product left catalog.json before the retention job deletes its files from storage (unless a buyer still has download rights or another listed product uses them).", int),
     Setting("LOG_LEVEL", "INFO", "Log level."),
     Setting("LOG_FILE", "", "Also write JSON logs to this file, rotated daily, 30 files kept."),
-    Setting("SENTRY_DSN", "", "Send errors to Sentry (only if sentry-sdk is installed).", secret=True),
+    Setting("SENTRY_DSN", "", "Send errors and alerts to Sentry (Starlette integration, personal data scrubbed); empty sends nothing.", secret=True),
     Setting("TRUST_PROXY", False, "Trust X-Forwarded-For/-Proto from the reverse proxy.", bool),
     # operations (issue #8): backups, replication, alerts
     Setting("BACKUP_S3_BUCKET", "", "Bucket for Litestream replication and snapshots (R2 in production); empty keeps snapshots in BACKUP_DIR."),

@@ -127,3 +127,14 @@ def test_s3_without_credentials_or_bucket_is_not_ready(make_client, s3_settings,
     assert status == 503 and body["checks"]["storage"]["error"] == "no S3 credentials"
     status, body = _readyz(make_client(**{**s3_settings, "S3_BUCKET": ""}))
     assert status == 503 and body["checks"]["storage"]["error"] == "no S3 bucket configured"
+
+
+def test_unknown_storage_backend_is_not_ready(make_client):
+    status, body = _readyz(make_client(STORAGE_BACKEND="ftp"))
+    assert status == 503 and body["checks"]["storage"]["error"] == "STORAGE_BACKEND is not local or s3"
+
+
+def test_s3_reasons_never_repeat_the_message():
+    from checkout.readiness import _s3_reason
+
+    assert _s3_reason("S3 error on bucket 'b' at http://user:pw@host: SlowDown") == "S3 error"
