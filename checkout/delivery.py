@@ -363,7 +363,7 @@ def check(edge: "Edge") -> list[str]:
                                     (order["id"],)).fetchall()
         working = False
         for p in purchases:
-            prod = products.get(p["product_slug"])
+            prod = products.get(p["product_slug"]) or product_retention.withdrawn_product(edge, p["product_slug"])
             if prod is None:
                 problems.append(f"order {order['reference']}: purchase {p['id']} ({p['product_slug']}) "
                                 "is not in the catalogue")

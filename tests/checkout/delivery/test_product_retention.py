@@ -193,3 +193,13 @@ def test_unknown_products_and_an_unmigrated_database_are_left_alone(make_client,
 
     monkeypatch.setattr(product_retention, "record", busy)
     product_retention.on_catalog_load(edge, edge.catalog.current())  # logged, not raised
+
+
+def test_the_daily_check_counts_a_withdrawn_product_with_kept_files_as_working(make_client, shop, helpers):
+    client, edge = _edge(make_client)
+    uid = helpers.make_user(client, "ann@example.com")
+    helpers.buy(edge, uid, "budget-planner")
+    _remove(edge, shop, "budget-planner")
+    assert delivery.check(edge) == []
+    helpers.buy(edge, uid, "never-listed")
+    assert any("never-listed" in p and "not in the catalogue" in p for p in delivery.check(edge))
