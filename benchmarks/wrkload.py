@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class Profile:
         self.pid, self.out, self.proc = pid, out, None
 
     def __enter__(self) -> "Profile":
-        spy = shutil.which("py-spy") or str(Path(os.sys.executable).parent / "py-spy")
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         if self.out is not None:
             self.proc = subprocess.Popen([spy, "record", "--pid", str(self.pid), "--rate", "250", "--format", "raw",
                                           "--output", str(self.out), "--nonblocking"],
