@@ -93,7 +93,7 @@ def clamd(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     user = "User root\n" if os.geteuid() == 0 else ""
     conf.write_text(f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\n{user}"
                     f"TCPSocket {port}\nTCPAddr 127.0.0.1\n"
-                    f"LogFile {d / 'clamd.log'}\nPidFile {d / 'clamd.pid'}\nStreamMaxLength 64M\n")
+                    f"LogFile {d / 'clamd.log'}\nPidFile {d / 'clamd.pid'}\nStreamMaxLength 600M\n")
     proc = subprocess.Popen([CLAMD, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def ready() -> bool:

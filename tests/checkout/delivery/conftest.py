@@ -174,52 +174,12 @@ def helpers():
 
 # --- real backends on loopback: moto's S3 server and clamd with the EICAR test database --------
 
-HERE = Path(__file__).resolve().parent
-CLAMAV_DB = HERE.parent.parent / "pipelines" / "clamav"
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(check, proc, what: str, timeout: float = 30) -> None:
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        if check():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start")
 
 
 @pytest.fixture(scope="session")
-def moto_url():
-    """A real S3 HTTP endpoint on loopback (moto's server)."""
-    import socket
-    import subprocess
-    import sys
-    port = _free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ready() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    try:
-        _wait(ready, proc, "moto_server")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def moto_url(moto_endpoint):
+    """The session's real S3 endpoint on loopback (moto's server, from tests/conftest.py)."""
+    return moto_endpoint
 
 
 @pytest.fixture
@@ -238,37 +198,6 @@ def s3_bucket(moto_url, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def clamd_socket(tmp_path_factory):
-    """A real clamd on a unix socket with the EICAR database of tests/pipelines/clamav/."""
-    import os
-    import shutil
-    import socket
-    import subprocess
-    exe = shutil.which("clamd") or "/usr/sbin/clamd"
-    if not os.path.exists(exe):
-        pytest.skip("clamd is not installed (apt-get install clamav-daemon)")
-    d = tmp_path_factory.mktemp("clamd")
-    db = d / "db"
-    shutil.copytree(CLAMAV_DB, db, ignore=shutil.ignore_patterns("*.md"))
-    sock = d / "clamd.sock"
-    conf = d / "clamd.conf"
-    user = "User root\n" if os.geteuid() == 0 else ""
-    conf.write_text(f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\n{user}"
-                    f"LogFile {d / 'clamd.log'}\nPidFile {d / 'clamd.pid'}\nStreamMaxLength 600M\n")
-    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ready() -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.connect(str(sock))
-                s.sendall(b"zPING\0")
-                return s.recv(16).startswith(b"PONG")
-        except OSError:
-            return False
-
-    try:
-        _wait(ready, proc, "clamd")
-        yield str(sock)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def clamd_socket(clamd):
+    """The session's real clamd (tests/conftest.py), by its unix socket."""
+    return clamd["CLAMD_SOCKET"]
