@@ -95,15 +95,21 @@ def storage(edge: "Edge") -> Storage:
 # --- tokens ----------------------------------------------------------------------------------
 
 def _serializer(edge: "Edge") -> URLSafeTimedSerializer:
+    """The edge's link serializer, built once per key list and clock (keys may rotate)."""
     clock = edge.clock
+    # DOWNLOAD_SECRET_KEYS: the newest key signs, every listed key verifies (checkout/keyring.py)
+    keys = tuple(keyring.download_keys(edge.settings))
+    cached = edge.__dict__.get("_delivery_serializer")
+    if cached is not None and cached[0] == keys and cached[1] is clock:
+        return cached[2]
 
     class _ClockSigner(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(clock())
 
-    # DOWNLOAD_SECRET_KEYS: the newest key signs, every listed key verifies (checkout/keyring.py)
-    return URLSafeTimedSerializer(keyring.download_keys(edge.settings), salt="digitaldock.download",
-                                  signer=_ClockSigner)
+    found = URLSafeTimedSerializer(list(keys), salt="digitaldock.download", signer=_ClockSigner)
+    edge.__dict__["_delivery_serializer"] = (keys, clock, found)
+    return found
 
 
 @dataclass(frozen=True)
@@ -225,6 +231,17 @@ class Grant:
     counted: bool
 
 
+# One read for every check of a redemption: the purchase, whether this link already started a
+# download, the file's started downloads and the user's started downloads in the last hour.
+_REDEEM_SQL = (
+    "SELECT p.id, p.user_id, p.status, p.product_slug, p.seller,"
+    " EXISTS(SELECT 1 FROM downloads WHERE link_id = :link AND outcome = :started) AS link_started,"
+    " (SELECT COUNT(*) FROM downloads WHERE purchase_id = p.id AND file_sha256 = :sha"
+    "  AND outcome = :started) AS file_used,"
+    " (SELECT COUNT(*) FROM downloads WHERE user_id = :user AND outcome = :started AND at > :since) AS recent"
+    " FROM purchases p WHERE p.id = :purchase")
+
+
 def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
            head: bool = False, ranged: bool = False) -> Grant:
     """Check a link for the signed-in user and record the download; see the module docstring.
@@ -232,6 +249,10 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
     A HEAD is answered without counting; a `Range` request on a link that already started
     its download resumes it without counting; a Range request on a fresh link starts (and
     counts) like any other.
+
+    The checks read everything in one query inside one short write transaction (BEGIN
+    IMMEDIATE), which also inserts the `started` row, so concurrent redemptions cannot both
+    pass a limit; refusals are recorded after it.
     """
     link = parse(edge, token)
     record = _recorder(edge, link, ip, user_agent)
@@ -239,49 +260,50 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
         record("other_user", None, "")
         raise Forbidden("This download link belongs to another account. Sign in with the account that bought it.",
                         code="not_your_link")
-    purchase = _purchase(edge, link.purchase_id)
-    if purchase is None or purchase["user_id"] != user_id:
-        record("not_owned", None, "")
-        raise NotFound("You do not own that purchase.", code="purchase_not_found")
-    if purchase["status"] != "active":
-        record("purchase_inactive", purchase, "")
-        raise PurchaseInactive()
-    try:
-        f = _file(edge, purchase, link.sha256)
-    except NotFound:
-        record("file_not_owned", purchase, "")
-        raise
-    grant = Grant(str(f["key"]), str(f["name"]), int(f["size"]), link.sha256, False)
-    refusal: tuple[str, EdgeError] | None = None
+    since = iso(edge.clock() - 3600)
+    refusal: tuple[str, Any, str, EdgeError] | None = None
     with atomic(edge.db):
-        started = edge.db.execute("SELECT 1 FROM downloads WHERE link_id = ? AND outcome = ?",
-                                  (link.link_id, STARTED)).fetchone()
-        if head or (started and ranged):
-            # Headers only, or resuming a download this link started: not counted again.
-            return grant
-        if started:
-            refusal = ("link_used", LinkUsed(extra={"purchase_id": link.purchase_id, "sha256": link.sha256}))
+        row = edge.db.execute(_REDEEM_SQL, {"link": link.link_id, "started": STARTED, "sha": link.sha256,
+                                            "user": user_id, "since": since, "purchase": link.purchase_id}).fetchone()
+        if row is None or row["user_id"] != user_id:
+            refusal = ("not_owned", None, "", NotFound("You do not own that purchase.", code="purchase_not_found"))
+        elif row["status"] != "active":
+            refusal = ("purchase_inactive", row, "", PurchaseInactive())
         else:
-            refusal = _limits(edge, user_id, link, f["name"])
-        if refusal is None:
-            record(STARTED, purchase, f["name"])
+            try:
+                f = _file(edge, row, link.sha256)
+            except NotFound as exc:
+                refusal = ("file_not_owned", row, "", exc)
+            else:
+                grant = Grant(str(f["key"]), str(f["name"]), int(f["size"]), link.sha256, False)
+                if head or (row["link_started"] and ranged):
+                    # Headers only, or resuming a download this link started: not counted again.
+                    return grant
+                if row["link_started"]:
+                    refusal = ("link_used", row, f["name"],
+                               LinkUsed(extra={"purchase_id": link.purchase_id, "sha256": link.sha256}))
+                else:
+                    found = _limits(edge, user_id, f["name"], row["file_used"], row["recent"], since)
+                    if found is not None:
+                        refusal = (found[0], row, f["name"], found[1])
+                    else:
+                        record(STARTED, row, f["name"])
     if refusal is not None:
-        record(refusal[0], purchase, f["name"])
-        raise refusal[1]
+        record(refusal[0], refusal[1], refusal[2])
+        raise refusal[3]
     return Grant(grant.key, grant.name, grant.size, grant.sha256, True)
 
 
-def _limits(edge: "Edge", user_id: int, link: Link, name: str) -> tuple[str, EdgeError] | None:
-    n = used(edge, link.purchase_id, link.sha256)
+def _limits(edge: "Edge", user_id: int, name: str, used_n: int, recent: int,
+            since: str) -> tuple[str, EdgeError] | None:
     allowance = edge.settings.DOWNLOADS_PER_FILE
-    if n >= allowance:
+    if used_n >= allowance:
         return "download_limit", DownloadLimit(f"You have used all {allowance} downloads of {name} for this "
                                                "purchase. Contact support if you need more.")
-    since = iso(edge.clock() - 3600)
-    recent = edge.db.execute("SELECT COUNT(*), MIN(at) FROM downloads WHERE user_id = ? AND outcome = ? AND at > ?",
-                             (user_id, STARTED, since)).fetchone()
-    if recent[0] >= edge.settings.DOWNLOADS_PER_HOUR:
-        retry = max(1, int(parse_iso(recent[1]) + 3600 - edge.clock()) + 1)
+    if recent >= edge.settings.DOWNLOADS_PER_HOUR:
+        first = edge.db.execute("SELECT MIN(at) FROM downloads WHERE user_id = ? AND outcome = ? AND at > ?",
+                                (user_id, STARTED, since)).fetchone()[0]
+        retry = max(1, int(parse_iso(first) + 3600 - edge.clock()) + 1)
         return "rate_limited", RateLimited(f"You can start {edge.settings.DOWNLOADS_PER_HOUR} downloads per hour. "
                                            "Please try again later.", headers={"Retry-After": str(retry)})
     return None

@@ -54,8 +54,9 @@ def configure(level: str = "INFO", log_file: str = "", stream: Any = None) -> No
     from .sentry import capture_processor
 
     # Our own exceptions go to Sentry (when started) before format_exc_info turns them into text.
+    # filter_by_level first: an event below the level is dropped before any processor builds it.
     structlog.configure(
-        processors=[*shared[:-1], capture_processor, shared[-1], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[structlog.stdlib.filter_by_level, *shared[:-1], capture_processor, shared[-1], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
