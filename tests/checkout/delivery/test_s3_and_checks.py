@@ -156,3 +156,25 @@ def test_retention_clears_download_addresses(make_client, shop, helpers, clock):
     row = edge.db.execute("SELECT ip, user_agent, outcome FROM downloads").fetchone()
     assert tuple(row) == (None, None, "started")
     assert delivery.used(edge, pid, shop.products["budget-planner"]["files"][0]["sha256"]) == 1
+
+
+def test_fast_presigning_matches_botocore_byte_for_byte(moto_url, s3_bucket):
+    from digitaldock.storage import content_disposition
+    store = S3Storage(s3_bucket, moto_url, "pre", env={"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "S/K+",
+                                                         "AWS_SESSION_TOKEN": "T/+="})
+    url = store.presigned_url("sha256/ab/é f+~.zip", 'naïve "q";.zip', 300)
+    assert store._fast_presign is True and url.startswith(moto_url)
+    expires = int(url.rsplit("&Expires=", 1)[1])
+    disposition = content_disposition('naïve "q";.zip')
+    assert store._presign_v2(store._key("sha256/ab/é f+~.zip"), disposition, expires) == url
+    # botocore's own URL for the same key (its Expires may be a second later)
+    botocore_url = store._botocore_presign(store._key("sha256/ab/é f+~.zip"), disposition, 300)
+    again = int(botocore_url.rsplit("&Expires=", 1)[1])
+    assert store._presign_v2(store._key("sha256/ab/é f+~.zip"), disposition, again) == botocore_url
+
+
+def test_sigv4_endpoints_keep_botocore_presigning():
+    store = S3Storage("bk", "https://acc.r2.cloudflarestorage.com", env={
+        "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_REGION": "auto"})
+    url = store.presigned_url("sha256/ab/x.zip", "x.zip", 300)
+    assert store._fast_presign is False and "X-Amz-Signature=" in url
