@@ -471,10 +471,11 @@ def edge_process(db_path: Path, port: int, extra_env: dict[str, str] | None = No
             proc.stderr.close()
 
 
-def wait_ready(url: str, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+def poll_ready(url: str, timeout: float, alive: Callable[[], bool] | None = None) -> bool:
+    """Poll `url` until it answers 200; False on timeout or as soon as `alive()` says no."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
+        if alive is not None and not alive():
             return False
         try:
             if httpx.get(url, timeout=2).status_code == 200:
@@ -483,6 +484,10 @@ def wait_ready(url: str, timeout: float, proc: subprocess.Popen | None = None) -
             pass
         time.sleep(0.1)
     return False
+
+
+def wait_ready(url: str, timeout: float, proc: subprocess.Popen | None = None) -> bool:
+    return poll_ready(url, timeout, (lambda: proc.poll() is None) if proc is not None else None)
 
 
 @dataclass

@@ -126,17 +126,10 @@ def stop_edge(port: int, pid: int | None, manager: str, timeout: float = 40.0) -
 
 
 def wait_ready(url: str, timeout: float, pid: int | None = None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pid is not None and not _alive(pid):
-            return False
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    return False
+    """Poll `url` until it answers 200; False on timeout or when process `pid` has died."""
+    from .backup import poll_ready
+
+    return poll_ready(url, timeout, (lambda: _alive(pid)) if pid is not None else None)
 
 
 def migrate() -> str:
