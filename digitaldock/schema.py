@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import hashlib
 import os
+import pickle
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -325,10 +326,12 @@ def _unknown_fields(c: _Collector, meta: dict, known: Iterable[str], prefix: str
 
 
 def parse_product(path: str | Path, text: str, categories: Iterable[str] | None = None,
-                  sellers: Iterable[str] | None = None) -> tuple[Product | None, list[Problem]]:
+                  sellers: Iterable[str] | None = None,
+                  digest: str | None = None) -> tuple[Product | None, list[Problem]]:
     """Parse one product file. Returns the product (None when any problem) and the problems.
 
     `categories` and `sellers` are the known slugs; pass None to skip those cross-checks.
+    `digest`, the SHA-256 of the file's bytes, is computed here unless the caller has it.
     """
     path = str(path)
     try:
@@ -380,7 +383,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   source=path, digest=hashlib.sha256(text.encode()).hexdigest()), []
+                   source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
 
 
 def _price(v: Any, code: str) -> Money:
@@ -636,30 +639,60 @@ def relative_path(root: Path, p: Path) -> str:
         return str(p)
 
 
-_PARSE_ARGS: tuple = ()
+PARALLEL_PARSE_THRESHOLD = 1000  # below this many product files, forking costs more than it saves
+_PARSE_JOB: tuple = ()
 
 
-def _parse_chunk(chunk: list[tuple[str, str]]) -> list[tuple[Product | None, list[Problem]]]:
-    categories, sellers = _PARSE_ARGS
-    return [parse_product(path, text, categories, sellers) for path, text in chunk]
+def _load_products(indices: range) -> list[tuple[str, tuple | None, Any]]:
+    """Read, hash and (unless cached) parse some product files: one worker's share.
+
+    Each result is (path, cache key, outcome). The outcome is None for a cache hit, else the
+    `(product, problems)` pair, pickled when a cache will keep it: the bytes travel back from a
+    worker once and are saved as they are, instead of being pickled again for the cache file.
+    """
+    files, names_key, categories, sellers, cache = _PARSE_JOB
+    out: list[tuple[str, tuple | None, Any]] = []
+    for i in indices:
+        path, rel = files[i]
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out.append((rel, None, (None, [Problem(rel, 1, "file", "is not UTF-8 text")])))
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        if cache is None:
+            out.append((rel, None, parse_product(rel, text, categories, sellers, digest=digest)))
+            continue
+        key = (rel, digest, names_key)
+        hit = dict.__contains__(cache, key)  # the caller records which entries it used
+        out.append((rel, key, None if hit else pickle.dumps(
+            parse_product(rel, text, categories, sellers, digest=digest), pickle.HIGHEST_PROTOCOL)))
+    return out
 
 
-def _parse_products(todo: list[tuple[str, str]], categories: list[str], sellers: set[str],
-                    jobs: int) -> list[tuple[Product | None, list[Problem]]]:
-    """Parse product files, forking `jobs` workers when there are enough to be worth it."""
-    global _PARSE_ARGS
-    _PARSE_ARGS = (categories, sellers)
+def _load_all_products(files: list[tuple[str, str]], names_key: str, categories: list[str],
+                       sellers: set[str], cache: dict | None,
+                       jobs: int) -> list[tuple[str, tuple | None, Any]]:
+    """`_load_products` over every file, on `jobs` forked workers when there are enough files.
+
+    Workers inherit the file list and the cache by fork, so nothing but results is pickled.
+    """
+    global _PARSE_JOB
+    _PARSE_JOB = (files, names_key, categories, sellers, cache)
     try:
         import multiprocessing
 
-        if jobs > 1 and len(todo) >= 1000 and "fork" in multiprocessing.get_all_start_methods():
-            size = -(-len(todo) // (jobs * 4))
-            chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        n = len(files)
+        if jobs > 1 and n >= PARALLEL_PARSE_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
+            size = -(-n // (jobs * 4))
+            chunks = [range(i, min(i + size, n)) for i in range(0, n, size)]
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                return [r for part in pool.map(_parse_chunk, chunks) for r in part]
-        return _parse_chunk(todo)
+                return [r for part in pool.map(_load_products, chunks) for r in part]
+        return _load_products(range(n))
     finally:
-        _PARSE_ARGS = ()
+        _PARSE_JOB = ()
 
 
 def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = None,
@@ -668,9 +701,9 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
 
     Returns the catalogue and every problem; with `strict` (the default) any problem raises
     ContentError instead, so a build never renders half a catalogue. `cache`, when given,
-    maps a product file's path, text hash and the known categories and sellers to its parse
-    result, so an incremental build parses only the files that changed; `jobs` > 1 parses
-    large batches on that many processes.
+    maps a product file's path, text hash and the known categories and sellers to its pickled
+    parse result, so an incremental build parses only the files that changed; `jobs` > 1
+    reads and parses large batches on that many processes.
     """
     root = Path(root)
     cat = Catalog(root)
@@ -701,29 +734,21 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
     category_slugs = [c.slug for c in cat.categories]
     seen: dict[str, str] = {}
     names_key = hashlib.sha256(repr((category_slugs, sorted(seller_slugs))).encode()).hexdigest()
-    pending: list[tuple[str, str, tuple | None]] = []  # (relative path, text, cache key)
+    files: list[tuple[str, str]] = []  # (path to open, path to report)
     for p in _markdown_files(root / "products"):
         if p.stem in seen:
             problems.append(Problem(rel(p), 1, "slug", f"{p.stem!r} is already used by {seen[p.stem]}"))
             continue
         seen[p.stem] = rel(p)
-        try:
-            text = p.read_text("utf-8")
-        except UnicodeDecodeError:
-            problems.append(Problem(rel(p), 1, "file", "is not UTF-8 text"))
-            continue
-        key = (rel(p), hashlib.sha256(text.encode()).hexdigest(), names_key) if cache is not None else None
-        pending.append((rel(p), text, key))
-    todo = [(path, text) for path, text, key in pending if key is None or key not in cache]
-    parsed = dict(zip((path for path, _ in todo),
-                      _parse_products(todo, category_slugs, seller_slugs, jobs)))
-    for path, _, key in pending:
+        files.append((str(p), rel(p)))
+    for path, key, outcome in _load_all_products(files, names_key, category_slugs, seller_slugs,
+                                                 cache, jobs):
         if key is not None:
-            if path in parsed:
-                cache[key] = parsed[path]
-            product, found = cache[key]
+            if key not in cache:  # `in` also tells a tracking cache that this build used the entry
+                cache[key] = outcome
+            product, found = pickle.loads(cache[key])
         else:
-            product, found = parsed[path]
+            product, found = outcome
         problems += found
         if product:
             cat.products[product.slug] = product

@@ -8,6 +8,7 @@ Pelican's own article machinery is switched off in pelicanconf.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pelican import signals
@@ -37,20 +38,21 @@ class StorefrontGenerator:
     def generate_context(self) -> None:
         from digitaldock.schema import load_catalog
 
-        from .build import TrackingCache, load_parse_cache
+        from .build import TrackingCache, load_parse_cache, without_gc
 
-        cache = TrackingCache(load_parse_cache(self.cache_dir))
-        import os
-
-        self.catalog, _ = load_catalog(self.settings.content, cache=cache, jobs=self.jobs or os.cpu_count() or 1)
+        with without_gc():
+            cache = TrackingCache(load_parse_cache(self.cache_dir))
+            self.catalog, _ = load_catalog(self.settings.content, cache=cache,
+                                           jobs=self.jobs or os.cpu_count() or 1)
         self._parse_cache = cache.used() if cache.changed else None
 
     def generate_output(self, writer) -> None:
-        from .build import render_into, save_parse_cache
+        from .build import render_into, save_parse_cache, without_gc
 
-        self.stats = render_into(self.catalog, self.settings, self.output_path, self.cache_dir, self.jobs)
-        if self._parse_cache is not None:
-            save_parse_cache(self.cache_dir, self._parse_cache)
+        with without_gc():
+            self.stats = render_into(self.catalog, self.settings, self.output_path, self.cache_dir, self.jobs)
+            if self._parse_cache is not None:
+                save_parse_cache(self.cache_dir, self._parse_cache)
 
 
 def _get_generators(pelican):

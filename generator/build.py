@@ -14,6 +14,7 @@ no-change rebuild writes nothing at all.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -21,6 +22,8 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +33,7 @@ from digitaldock.schema import Catalog
 
 from .site import OutputFile, Settings, SiteModel, environment, plan, render, theme_assets
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: parse results are stored pickled, one per file
 PARALLEL_THRESHOLD = 200  # below this many files, forking costs more than it saves
 
 
@@ -59,6 +62,24 @@ class TrackingCache(dict):
     def changed(self) -> bool:
         """Whether saving would write anything new: a file parsed, or one no longer seen."""
         return set(self.keys()) != self._loaded or self._used != self._loaded - {"version"}
+
+
+@contextmanager
+def without_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a build step.
+
+    A build allocates about a hundred long-lived objects per product and frees few; the
+    collector would walk all of them again each time the heap grew by a quarter (a quarter of
+    the parse time at 10,000 products), and in forked workers its walks would copy the
+    parent's memory page by page. What a build leaves behind is collected when it resumes.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def copy_tree(src: Path, dst: Path, expected: set[str], output: Path,

@@ -564,6 +564,7 @@ def environment(settings: Settings, assets: dict[str, str] | None = None) -> Env
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # one environment per build: no need to stat templates per page
     )
     env.filters["human_size"] = formatting.human_size
     env.filters["long_date"] = formatting.long_date
