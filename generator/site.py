@@ -480,10 +480,12 @@ def catalog_json(m: SiteModel) -> bytes:
                            "effective": d.effective.isoformat(), "url": f"/legal/{d.slug}/"}
                   for d in m.site.legal},
     }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    body["build_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
     # compact: the C encoder is ten times faster than the indenting one on large catalogues
-    return (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    build_hash = hashlib.sha256(canonical.encode()).hexdigest()
+    # "build_hash" sorts before every other key, so the file is the canonical text with it in
+    # front: the same bytes as encoding the body again with the hash, for half the work
+    return ('{"build_hash":"' + build_hash + '",' + canonical[1:] + "\n").encode()
 
 
 def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: str) -> bytes:

@@ -152,6 +152,9 @@ def test_catalog_json_is_the_edge_price_list(built: Path):
     body = {k: v for k, v in catalog.items() if k != "build_hash"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert catalog["build_hash"] == hashlib.sha256(canonical.encode()).hexdigest()
+    # one canonical form: sorted keys, compact, UTF-8, one line
+    assert (built / "catalog.json").read_text() == json.dumps(
+        catalog, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def test_sitemap_lists_every_public_page(built: Path):
