@@ -20,31 +20,28 @@ SITE_PORT, EDGE_PORT, SANDBOX_PORT = 8000, 8001, 8002
 
 
 def _commands() -> dict:
-    from .cli import main
+    from .cli import all_commands
 
-    return main.commands
+    return all_commands()
 
 
 def stack(host: str = "127.0.0.1") -> list[tuple[str, list[str]]]:
     """The processes of the local stack, as (name, argv), skipping commands not installed."""
-    from .cli import main  # imported here: the CLI imports this module while it starts
-
+    commands = _commands()  # imported late: the CLI imports this module while it starts
     exe = [sys.executable, "-m", "digitaldock.cli"]
     procs = [("storefront", exe + ["serve", "--host", host, "--port", str(SITE_PORT)])]
-    if "edge" in main.commands:
+    if "edge" in commands:
         procs.append(("edge", exe + ["edge", "--host", host, "--port", str(EDGE_PORT)]))
-    if "sandbox" in main.commands:
+    if "sandbox" in commands:
         procs.append(("sandbox", exe + ["sandbox", "--host", host, "--port", str(SANDBOX_PORT)]))
     return procs
 
 
 def stack_env(host: str = "127.0.0.1") -> dict[str, str]:
-    from .cli import main
-
     env = dict(os.environ)
     env.setdefault("SITE_URL", f"http://{host}:{SITE_PORT}")
     env.setdefault("CHECKOUT_URL", f"http://{host}:{EDGE_PORT}")
-    if "sandbox" in main.commands:
+    if "sandbox" in _commands():
         env.setdefault("PAYSTACK_BASE_URL", f"http://{host}:{SANDBOX_PORT}")
         env.setdefault("PAYSTACK_WEBHOOK_URL", f"http://{host}:{EDGE_PORT}/webhooks/paystack")
     return env

@@ -177,6 +177,7 @@ class LegalDocument:
 # Each takes the raw YAML value and returns the clean value or raises ValueError(message).
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # tab and newline are text
+_CONTROL_OR_DEL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _text(lo: int, hi: int) -> Callable[[Any], str]:
@@ -318,6 +319,10 @@ class _Collector:
         return sorted(self.problems, key=lambda p: (p.line, p.field))
 
 
+def _as_set(names: Iterable[str]) -> set[str] | frozenset[str]:
+    return names if isinstance(names, (set, frozenset)) else set(names)
+
+
 def _unknown_fields(c: _Collector, meta: dict, known: Iterable[str], prefix: str = "") -> None:
     known = list(known)
     for key in meta:
@@ -339,7 +344,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     except frontmatter.FrontMatterError as exc:
         return None, [Problem(path, exc.line, "front matter", exc.message)]
     meta, c = doc.meta, _Collector(path, doc.raw_meta)
-    slug = Path(path).stem
+    slug = os.path.splitext(os.path.basename(path))[0]
     if not SLUG.match(slug) or not 3 <= len(slug) <= 80:
         c.add("slug", f"file name {slug!r} must be a slug of 3–80 characters "
                       "(lowercase letters, digits and single hyphens)", 1)
@@ -349,10 +354,10 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
 
     title = c.take(meta, "title", _text(*TITLE_LEN))
     seller = c.take(meta, "seller", _slug)
-    if seller and sellers is not None and seller not in set(sellers):
+    if seller and sellers is not None and seller not in _as_set(sellers):
         c.add("seller", f"unknown seller {seller!r}{_hint(seller, sellers)}")
     category = c.take(meta, "category", _slug)
-    if category and categories is not None and category not in set(categories):
+    if category and categories is not None and category not in _as_set(categories):
         c.add("category", f"unknown category {category!r}{_hint(category, categories)}")
     tags = c.take(meta, "tags", lambda v: _tags(c, v), required=False) or ()
     code = c.take(meta, "currency", _currency)
@@ -458,7 +463,7 @@ def check_file_name(v: Any) -> str:
         raise ValueError("must be at most 255 characters")
     if "/" in v or "\\" in v or v in (".", "..") or v.startswith("."):
         raise ValueError(f"{v!r} must be a plain file name, not a path")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in v):
+    if _CONTROL_OR_DEL.search(v):
         raise ValueError("must not contain control characters")
     return v
 

@@ -140,30 +140,34 @@ def template_fingerprint(settings: Settings, assets: dict[str, str]) -> str:
 _JOB: tuple | None = None
 
 
-def _render_batch(indices: list[int]) -> list[tuple[str, int]]:
-    env, files, site, staging = _JOB
+def _render_batch(indices: list[int]) -> list[tuple[str, int, str | None]]:
+    """Render and write some files; returns (path, size, key), the key only if asked for."""
+    env, files, site, staging, base = _JOB
     out = []
-    made: set[Path] = set()
+    made: set[str] = set()
     for i in indices:
         f = files[i]
         data = render(env, f, site)
-        target = staging / f.path
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        target.write_bytes(data)
-        out.append((f.path, len(data)))
+        target = os.path.join(staging, f.path)
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        with open(target, "wb") as fh:
+            fh.write(data)
+        out.append((f.path, len(data), f.key(base) if base is not None else None))
     return out
 
 
 def _render(files: list[OutputFile], todo: list[int], model: SiteModel, output: Path,
-            jobs: int) -> list[tuple[str, int]]:
+            jobs: int, base: str | None = None) -> list[tuple[str, int, str | None]]:
+    """Render `todo` into `output`; with `base`, also fingerprint each file where it is made."""
     global _JOB
     env = model.env = environment(model.settings, model.assets)
     # the header and footer are the same on every page: render them once
     model.site.header_html = Markup(env.get_template("_header.html").render(site=model.site))
     model.site.footer_html = Markup(env.get_template("_footer.html").render(site=model.site))
-    _JOB = (env, files, model.site, output)
+    _JOB = (env, files, model.site, str(output), base)
     try:
         if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
             chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
@@ -183,24 +187,29 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
     # every page shows the site's navigation and footer (categories with products, legal documents)
     model.assets = theme_assets(settings)
     base = template_fingerprint(settings, model.assets) + hashlib.sha256(repr(model.site).encode()).hexdigest()
-    keys = [f.key(base) for f in files]
     previous = _load_json(cache_dir / "render.json") if cache_dir else {}
-    todo = []
-    for i, f in enumerate(files):
-        entry = previous.get(f.path)
-        if entry and entry[0] == keys[i] and _size(output / f.path) == entry[1]:
-            continue
-        todo.append(i)
-    done: dict[str, int] = {}
     jobs = jobs or os.cpu_count() or 1
     first_build = not previous and not any(output.iterdir())
-    if todo and first_build:
-        # a first build into an empty folder has no previous site to protect: write in place
-        done = dict(_render(files, todo, model, output, jobs))
-    elif todo:
+    keys: dict[str, str] = {}
+    done: dict[str, int] = {}
+    if first_build:
+        # nothing to compare with and no previous site to protect: render everything in place,
+        # each file fingerprinted by the worker that renders it
+        todo = list(range(len(files)))
+        for path, size, key in _render(files, todo, model, output, jobs, base):
+            done[path], keys[path] = size, key
+    else:
+        keys = {f.path: f.key(base) for f in files}
+        todo = []
+        for i, f in enumerate(files):
+            entry = previous.get(f.path)
+            if entry and entry[0] == keys[f.path] and _size(output / f.path) == entry[1]:
+                continue
+            todo.append(i)
+    if todo and not first_build:
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.staging-", dir=output.parent))
         try:
-            done = dict(_render(files, todo, model, staging, jobs))
+            done = {path: size for path, size, _ in _render(files, todo, model, staging, jobs)}
             made: set[Path] = set()
             for path in sorted(done):  # every file rendered: now move them into place
                 target = output / path
@@ -210,15 +219,15 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
                 os.replace(staging / path, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    expected = {f.path for f in files}
+    expected = {f.path for f in files}  # and, once copied, the images and theme files
     copy_tree(settings.content / "images", output / "images", expected, output)
     copy_tree(settings.theme / "static", output / "theme", expected, output, rename=model.assets)
-    if previous or not first_build:
+    if not first_build:
         remove_stale(output, expected)
     stats = BuildStats(rendered=sorted(files[i].path for i in todo), total=len(files))
     if cache_dir and (todo or previous.keys() != {f.path for f in files}):
-        cache = {f.path: [keys[i], done[f.path] if f.path in done else previous[f.path][1]]
-                 for i, f in enumerate(files)}
+        cache = {f.path: [keys[f.path], done[f.path] if f.path in done else previous[f.path][1]]
+                 for f in files}
         _save(cache_dir / "render.json", json.dumps(cache, sort_keys=True).encode())
     if cache_dir:
         _save(cache_dir / "last-build.json", json.dumps(stats.__dict__, indent=1).encode())

@@ -17,8 +17,14 @@ def human_size(n: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
 def long_date(d: dt.date) -> str:
-    return f"{d.day} {d.strftime('%B %Y')}"
+    """2026-11-27 → "27 November 2026", in English whatever the machine's locale (strftime's
+    %B follows LC_TIME, and the same content must build the same bytes everywhere)."""
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def stars(average: str) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from digitaldock import dev
-from digitaldock.cli import main
+from digitaldock.cli import all_commands, main
 
 
 def test_stack_lists_every_installed_part():
     names = [name for name, _ in dev.stack()]
     assert names[0] == "storefront"
-    assert ("edge" in names) == ("edge" in main.commands)
+    assert ("edge" in names) == ("edge" in all_commands())
     argv = dict(dev.stack("127.0.0.1"))["storefront"]
     assert argv[-4:] == ["--host", "127.0.0.1", "--port", "8000"]
 

@@ -329,7 +329,7 @@ def test_incremental_builds_render_only_what_changed(content: Path, tmp_path: Pa
     stamps = [p.stat().st_mtime_ns for p in caches]
     kit.build_to(content, out)
     assert last_build(out).rendered == []
-    assert [p.stat().st_mtime_ns for p in caches] == stamps  # nothing new: the caches are not rewritten
+    assert [p.stat().st_mtime_ns for p in caches] == stamps, caches  # nothing new: the caches are not rewritten
     # one product changes its price: its page, the listings and data files showing it
     kit.write_product(content, "second-font", category="fonts", price='"21.00"', published="2026-04-01",
                       tags=["type"])

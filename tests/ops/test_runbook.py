@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from digitaldock.cli import main
+from digitaldock.cli import all_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 # Commands the runbook may name before another issue ships them (marked "(planned)" there).
@@ -25,7 +25,7 @@ def _commands_named(text: str) -> set[str]:
 
 def _exists(words: str) -> bool:
     first, _, second = words.partition(" ")
-    cmd = main.commands.get(first)
+    cmd = all_commands().get(first)
     if cmd is None:
         return False
     if second and isinstance(cmd, click.Group):
