@@ -21,6 +21,8 @@ INDEX_VERSION = 1
 
 def fold(text: str) -> str:
     """Lower case without accents, so "Café" is found by "cafe" (the JS side does the same)."""
+    if text.isascii():  # NFKD leaves ASCII as it is, and it has no accents to drop
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
