@@ -161,6 +161,14 @@ class ProductView:
         return [self._site.image(g) for g in self.p.gallery]
 
     @cached_property
+    def gallery_numbered(self) -> list[tuple[int, ImageRef]]:
+        return list(enumerate(self.gallery_imgs, 1))
+
+    @cached_property
+    def gallery_count(self) -> int:
+        return len(self.gallery_imgs)
+
+    @cached_property
     def description_html(self) -> str:
         return render_markdown(self.p.description)
 
@@ -186,7 +194,9 @@ class ProductView:
     def published_display(self) -> str:
         return formatting.long_date(self.p.published)
 
-    def jsonld(self) -> str:
+    @cached_property
+    def jsonld(self) -> Markup:
+        """schema.org Product data for search engines, safe inside a <script> element."""
         s = self._site.settings
         data: dict[str, Any] = {
             "@context": "https://schema.org",
@@ -216,7 +226,7 @@ class ProductView:
                 "worstRating": "1",
             }
         # "</" inside a JSON string would end the script element early
-        return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c")
+        return Markup(json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c"))
 
 
 def _sort(products: list[ProductView], order: str) -> list[ProductView]:
