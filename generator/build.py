@@ -151,7 +151,12 @@ def _render_batch(indices: list[int]) -> list[tuple[str, int, str | None]]:
         target = os.path.join(staging, f.path)
         folder = os.path.dirname(target)
         if folder not in made:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.mkdir(folder)  # the parent usually exists: one call, not makedirs' stat first
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
             made.add(folder)
         _write(target, data)
         out.append((f.path, len(data), f.key(base) if base is not None else None))

@@ -120,9 +120,11 @@ class ProductView:
     def fp(self) -> str:
         """Everything about this product that any page shows, hashed once per build."""
         # the source file's digest stands for every field of the product itself
-        parts = (self.p.digest or repr(self.p), self.rating, self._site.seller_fp(self.p.seller),
-                 self.category_obj, self.cover_img, self.gallery_imgs)
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
+        site = self._site
+        parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating),
+                 site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
+        parts += [site.repr_of(g) for g in self.gallery_imgs]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     @cached_property
     def url(self) -> str:
@@ -231,7 +233,8 @@ class ProductView:
 
 
 def _sort(products: list[ProductView], order: str) -> list[ProductView]:
-    newest = sorted(products, key=lambda p: (-p.published.toordinal(), p.slug))
+    """`products` in a listing order; they arrive newest first (the catalogue's own order)."""
+    newest = list(products)
     if order == "price-low":
         return sorted(newest, key=lambda p: p.usd_cents)
     if order == "price-high":
@@ -324,6 +327,15 @@ class SiteModel:
         h.update(repr((sorted(self.catalog.sellers.items()), self.catalog.categories,
                        self.site.legal, self.settings)).encode())
         return h.hexdigest()
+
+    def repr_of(self, value: Any) -> str:
+        """repr() of a shared value object (category, image, rating), computed once per object:
+        dataclass reprs are slow, and every product's fingerprint needs several."""
+        cache = self.__dict__.setdefault("_reprs", {})
+        hit = cache.get(id(value))
+        if hit is None:
+            hit = cache[id(value)] = (repr(value), value)  # holding the value keeps its id unique
+        return hit[0]
 
     def seller_fp(self, slug: str) -> str:
         cache = self.__dict__.setdefault("_seller_fps", {})
