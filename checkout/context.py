@@ -59,7 +59,7 @@ class Edge:
             autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True, default=False),
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         # the edge serves the theme's files itself at /theme/, under their plain names
-        self.templates.globals["asset"] = lambda path: f"/theme/{path}"
+        self.templates.filters["asset"] = lambda path: f"/theme/{path}"
 
     @property
     def dummy_hash(self) -> str:
