@@ -361,21 +361,30 @@ def test_incremental_build_follows_template_changes_and_removals(content: Path, 
     assert last_build(out).rendered  # the listings that showed it
 
 
-def test_parallel_rendering_gives_the_same_bytes(content: Path, tmp_path: Path, kit):
+def test_parallel_parsing_and_rendering_give_the_same_bytes(content: Path, tmp_path: Path, kit,
+                                                           monkeypatch):
+    from digitaldock import schema
     from generator import build as build_mod
+    from generator.build import default_cache_dir, last_build
 
     for i in range(12):
         kit.write_product(content, f"bulk-{i:02d}", tags=[f"t{i}", "bulk"], published=f"2026-01-{i + 1:02d}")
-    serial = build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={
-        "PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock"), "BUILD_JOBS": 1})
-    old = build_mod.PARALLEL_THRESHOLD
-    build_mod.PARALLEL_THRESHOLD = 1
-    try:
-        parallel = build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={
-            "PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock"), "BUILD_JOBS": 2})
-    finally:
-        build_mod.PARALLEL_THRESHOLD = old
+    (content / "products" / "not-text.md").write_bytes(b"---\ntitle: \xff\n---\n")
+    settings = {"PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock")}
+    with pytest.raises(ContentError, match="not-text.md:1: file: is not UTF-8 text"):
+        build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 1})
+    (content / "products" / "not-text.md").unlink()
+    serial = build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 1})
+    # below the real thresholds forking costs more than it saves; lower them to use the workers
+    monkeypatch.setattr(build_mod, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(schema, "PARALLEL_PARSE_THRESHOLD", 1)
+    parallel = build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 2})
     assert tree(serial) == tree(parallel)
+    # the parse cache the workers filled serves the next build: nothing is parsed or rendered again
+    cached = (default_cache_dir(parallel) / "parse.pickle").stat().st_mtime_ns
+    build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 2})
+    assert last_build(parallel).rendered == []
+    assert (default_cache_dir(parallel) / "parse.pickle").stat().st_mtime_ns == cached
 
 
 def test_a_new_category_in_the_navigation_reaches_every_page(content: Path, tmp_path: Path, kit):
