@@ -14,7 +14,7 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -691,10 +691,11 @@ def _load_products(indices: range) -> list[tuple[str, tuple | None, Any]]:
 
 def _load_all_products(files: list[tuple[str, str]], names_key: str, categories: list[str],
                        sellers: set[str], cache: dict | None,
-                       jobs: int) -> list[tuple[str, tuple | None, Any]]:
-    """`_load_products` over every file, on `jobs` forked workers when there are enough files.
-
-    Workers inherit the file list and the cache by fork, so nothing but results is pickled.
+                       jobs: int) -> Iterator[tuple[str, tuple | None, Any]]:
+    """`_load_products` over every file, in order, on `jobs` forked workers when there are
+    enough files. Results stream back in batches, so the caller unpickles one batch while
+    the workers parse the next. Workers inherit the file list and the cache by fork, so
+    nothing but results is pickled.
     """
     global _PARSE_JOB
     _PARSE_JOB = (files, names_key, categories, sellers, cache)
@@ -703,11 +704,13 @@ def _load_all_products(files: list[tuple[str, str]], names_key: str, categories:
 
         n = len(files)
         if jobs > 1 and n >= PARALLEL_PARSE_THRESHOLD and "fork" in multiprocessing.get_all_start_methods():
-            size = -(-n // (jobs * 4))
+            size = -(-n // (jobs * 8))
             chunks = [range(i, min(i + size, n)) for i in range(0, n, size)]
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                return [r for part in pool.map(_load_products, chunks) for r in part]
-        return _load_products(range(n))
+                for part in pool.imap(_load_products, chunks):
+                    yield from part
+        else:
+            yield from _load_products(range(n))
     finally:
         _PARSE_JOB = ()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def build(output: Path, settings: Path) -> None:
     """Build the static storefront from content/ (same result as `pelican -s pelicanconf.py`)."""
     if not run_build(output, settings):
         sys.exit(1)
+    # this process ends next: spare the interpreter's final collection over the whole site
+    # model (a tenth of a second at 10,000 products); memory is returned at exit regardless
+    gc.freeze()
     stats = last_build(output)
     click.echo(f"built {output}: rendered {len(stats.rendered)} of {stats.total} files"
                if stats else f"built {output}")

@@ -257,7 +257,10 @@ class OutputFile:
     template: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     produce: Callable[[], bytes] | None = None
-    data_key: str = ""  # for produced files: a fingerprint of everything they are made from
+    # for produced files: a fingerprint of everything they are made from, or a function giving
+    # it (the catalogue's fingerprint is computed only when a key is asked for: on a first
+    # build, by the worker that writes the file)
+    data_key: str | Callable[[], str] = ""
 
     def key(self, base: str) -> str:
         """A fingerprint of every input of this file: equal keys mean equal bytes.
@@ -268,7 +271,7 @@ class OutputFile:
         h = hashlib.sha256(base.encode())
         h.update(self.path.encode())
         if self.produce is not None:
-            h.update(self.data_key.encode())
+            h.update((self.data_key() if callable(self.data_key) else self.data_key).encode())
         else:
             h.update(str(self.template).encode())
             _feed(h, self.context)
@@ -440,7 +443,9 @@ def plan(m: SiteModel) -> list[OutputFile]:
         "canonical": "/search/", "sorts": SORTS, "bands": [b[2] for b in PRICE_BANDS],
     }))
     add(OutputFile("404.html", "404.html", {"canonical": None}))
-    key = m.global_fp
+    def key() -> str:
+        return m.global_fp
+
     add(OutputFile("catalog.json", produce=lambda: catalog_json(m), data_key=key))
     add(OutputFile("search/index.json", produce=lambda: search_index(m), data_key=key))
     add(OutputFile("feeds/all.atom.xml", data_key=key,
@@ -450,7 +455,8 @@ def plan(m: SiteModel) -> list[OutputFile]:
                        produce=lambda c=c: atom_feed(m, m.by_category(c.slug), c.name,
                                                      f"/feeds/category/{c.slug}.atom.xml")))
     pages = [f.path for f in files if f.template]
-    add(OutputFile("sitemap.xml", produce=lambda: sitemap(m, pages), data_key=key + repr(pages)))
+    add(OutputFile("sitemap.xml", produce=lambda: sitemap(m, pages),
+                   data_key=lambda: m.global_fp + repr(pages)))
     add(OutputFile("robots.txt", produce=lambda: robots(settings), data_key=settings.site_url))
     return files
 
