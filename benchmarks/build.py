@@ -152,7 +152,12 @@ with ProcessPoolExecutor(2) as ex:
 
 
 def timed(argv: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB, the largest of the process and its children)."""
+    """Wall seconds and peak RSS (MB, the largest of the process and its children).
+
+    Dirty pages are flushed first, so no step pays for writing back the files of the step
+    (or the content generation) before it.
+    """
+    os.sync()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
