@@ -31,3 +31,11 @@ def test_output_escaping_gives_exactly_markupsafes_bytes(content: Path, kit):
     page = pages[True]["products/sharp-edges/index.html"].decode()
     assert "<h1>&#39;Quotes&#39; &amp; &#34;&lt;b&gt;tags&lt;/b&gt;&#34; &gt; 5</h1>" in page
     assert "<script>alert" not in page
+
+
+def test_search_text_is_folded_like_the_browser_folds_queries():
+    from generator.search import fold
+
+    assert fold("Café Crème NAÏVE") == "cafe creme naive"
+    assert fold("Plain ASCII Title") == "plain ascii title"
+    assert fold("ﬁne Ｔype") == "fine type"  # compatibility forms: ligatures, full-width letters
