@@ -208,28 +208,37 @@ def dedup_key(event: str, data: dict[str, Any]) -> str:
 
 def receive_event(edge: "Edge", raw: bytes, source: str = "webhook") -> str:
     """Store, deduplicate and apply one verified event in a single transaction; return the outcome."""
+    with atomic(edge.db):
+        outcome, logged = store_and_apply(edge, raw, source)
+    if logged:
+        log.info("payment_event", **logged)
+    return outcome
+
+
+def store_and_apply(edge: "Edge", raw: bytes, source: str = "webhook") -> tuple[str, dict[str, Any] | None]:
+    """The inside of `receive_event`: the outcome, and what to log once the transaction holding
+    it has committed (None when nothing was applied). Must run inside a transaction."""
     try:
         body = json.loads(raw)
         event, data = str(body["event"]), body["data"]
         if not isinstance(data, dict):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        return "malformed"
+        return "malformed", None
     key = dedup_key(event, data)
     reference = data.get("reference") or data.get("transaction_reference")
-    with atomic(edge.db):
+    with atomic(edge.db):  # a savepoint: an event that fails leaves no trace, even in a batch
         cur = edge.db.execute(
             "INSERT OR IGNORE INTO payment_events (source, event, dedup_key, reference, raw_body, signature_ok,"
             " received_at) VALUES (?,?,?,?,?,1,?)", (source, event, key, reference, raw.decode("utf-8", "replace"),
                                                     edge.clock.iso()))
         if not cur.rowcount:
-            return "duplicate"
+            return "duplicate", None
         event_id = int(cur.lastrowid)
         outcome = apply_event(edge, event, data)
         edge.db.execute("UPDATE payment_events SET applied_at = ?, outcome = ? WHERE id = ?",
                         (edge.clock.iso(), outcome, event_id))
-    log.info("payment_event", name=event, reference=reference, outcome=outcome, source=source)
-    return outcome
+    return outcome, {"name": event, "reference": reference, "outcome": outcome, "source": source}
 
 
 def record_rejected(edge: "Edge", raw: bytes, outcome: str) -> None:
@@ -739,7 +748,8 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
     return f"payout_{outcome}"
 
 
-__all__ = ["RetryLater", "apply_charge", "create_order", "receive_event", "reconcile", "run_payouts"]
+__all__ = ["RetryLater", "apply_charge", "create_order", "receive_event", "reconcile", "run_payouts",
+           "store_and_apply"]
 
 
 def _register_retention() -> None:

@@ -33,6 +33,7 @@ from starlette.routing import Route
 from . import accounts, audit, consent, ledger, payments
 from .db import atomic
 from .errors import BadRequest, EdgeError, Forbidden, NotFound, ValidationFailed
+from .group_commit import group_commit
 from .paystack import ip_allowed, signature_ok
 from .web import (SESSION_COOKIE, Redirect, client_ip, current, edge_of, message, read_form, render, require_admin,
                   require_user, set_cookie)
@@ -389,7 +390,7 @@ async def paystack_webhook(request: Request) -> Response:
         counter.labels("bad_signature").inc()
         return JSONResponse({"code": "invalid_signature", "message": "The signature does not match."}, status_code=401)
     try:
-        outcome = payments.receive_event(edge, raw)
+        outcome = await group_commit(edge).receive(raw)
     except payments.RetryLater as exc:
         counter.labels("retry_later").inc()
         return JSONResponse({"code": "retry_later", "message": str(exc)}, status_code=409)
