@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -93,6 +94,16 @@ async def readyz(request: Request) -> Response:
         checks["database"] = {"ok": True}
     except Exception as exc:  # noqa: BLE001
         checks["database"] = {"ok": False, "error": type(exc).__name__}
+    if request.query_params.get("scope") == "proxy":
+        # Caddy's health check, every second: should new requests come to this process? Not
+        # while it drains for a newer edge (it still serves what reaches it), nor without its
+        # database. Storage and clamd are shared by both edges: probing them here every second
+        # would only add requests to S3, so the full check below leaves them to monitoring.
+        if edge.draining:
+            return JSONResponse({"status": "draining", "detail": "a newer edge is taking over"}, status_code=503)
+        ok = checks["database"]["ok"]
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
+                            status_code=200 if ok else 503)
     state = edge.catalog.current()
     checks["catalog"] = {"ok": bool(state.legal), "source": state.source, "legal": sorted(state.legal)}
     from .alerts import readiness
@@ -136,6 +147,17 @@ async def _retention_schedule(edge: Edge, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
+def _drain_on_signal(edge: Edge) -> None:
+    """SIGUSR1 starts draining (see `checkout/deploy.py`). Only a server running the event loop
+    in its main thread can take signals; an edge inside tests or another host just can't."""
+    def drain() -> None:
+        edge.draining = True
+        log.info("edge_draining")
+
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError, AttributeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, drain)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
     settings = settings or load_settings()
     logs.configure(settings.LOG_LEVEL, settings.LOG_FILE)
@@ -153,6 +175,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             tasks.append(asyncio.create_task(_retention_schedule(edge, stop)))
         tasks += shop.background_tasks(edge, stop)
         tasks.append(asyncio.create_task(asyncio.to_thread(delivery_web.warm_up, edge)))
+        _drain_on_signal(edge)
         log.info("edge_started", env=settings.DIGITALDOCK_ENV, database=str(settings.database_path))
         try:
             yield

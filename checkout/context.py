@@ -53,6 +53,9 @@ class Edge:
                              settings.CHECKOUT_URL, old_secrets=old_secret_keys(settings))
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.metrics = Metrics(self)
+        # set by SIGUSR1 (`digitaldock deploy`): the proxy's health check (/readyz?scope=proxy)
+        # answers 503, so new requests go to the other edge while this one serves what it has
+        self.draining = False
         theme = settings.theme_dir
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(theme / "templates")),

@@ -1,17 +1,21 @@
 """Zero-downtime deploys of the edge behind Caddy, and the deployment environment template.
 
-`deploy()` alternates the edge between two local ports (default 8001 and 8002):
+Caddy proxies to both edge ports (default 8001 and 8002) with the `first` policy and an active
+health check on `/readyz` (deploy/Caddyfile), so a deploy never changes Caddy's configuration
+(a config reload hands listeners over, and under load that once dropped a connection).
+`deploy()` alternates the edge between the two ports:
 
 1. migrate the database forward (migrations only add tables, columns and indexes, so the old
    version keeps working on the new schema while both run; SQLite's WAL lets two processes
    share the file);
-2. start the new version beside the old one on the other port and wait for its `/readyz`
-   (if it never gets ready, it is stopped and the old one keeps serving: nothing changed);
-3. switch Caddy's upstream through its admin API (every `reverse_proxy` upstream pointing at
-   an edge port is patched to the new port; Caddy applies config gracefully, requests in
-   flight finish on the old upstream);
-4. drain the old version: SIGTERM, which uvicorn answers by finishing in-flight requests
-   (webhooks included) before exiting.
+2. check that Caddy proxies to both ports with a health check (a clear error otherwise);
+3. start the new version on the free port and wait for its `/readyz` (if it never gets ready,
+   it is stopped and the old one keeps serving: nothing changed), then long enough for
+   Caddy's health check to see it;
+4. drain the old version: SIGUSR1 turns its `/readyz` to 503, Caddy's health check stops
+   sending it new requests, then SIGTERM lets uvicorn finish in-flight requests (webhooks
+   included) and exit. A request that still meets it while it closes is retried by Caddy on
+   the new one (`lb_try_duration`).
 
 Processes are managed either directly (`process`: pid in `<state>/deploy.json`) or by systemd
 (`systemd`: the template unit `digitaldock-edge@PORT.service` in deploy/systemd/).
@@ -47,38 +51,37 @@ class DeployError(Exception):
 
 # --- Caddy ----------------------------------------------------------------------------------
 
-def _upstream_lists(node: Any, path: str = "") -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def _proxies(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
-        for key, value in node.items():
-            sub = f"{path}/{key}"
-            if key == "upstreams" and isinstance(value, list):
-                yield sub, value
-            else:
-                yield from _upstream_lists(value, sub)
+        if node.get("handler") == "reverse_proxy":
+            yield node
+        for value in node.values():
+            yield from _proxies(value)
     elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _upstream_lists(value, f"{path}/{i}")
+        for value in node:
+            yield from _proxies(value)
 
 
-def switch_caddy(admin_url: str, ports: tuple[int, ...], new_port: int, host: str = "127.0.0.1") -> int:
-    """Point every Caddy upstream that dials one of `ports` at `new_port`; return how many changed."""
+def check_caddy(admin_url: str, ports: tuple[int, ...]) -> None:
+    """Caddy must proxy to every edge port with an active health check on /readyz: that is
+    what moves traffic from the draining edge to the new one, without touching Caddy."""
     admin = admin_url.rstrip("/")
     try:
         config = httpx.get(f"{admin}/config/", timeout=10).json()
-        changed = 0
-        for path, upstreams in _upstream_lists(config):
-            dials = [u.get("dial", "") for u in upstreams]
-            if not any(d.rsplit(":", 1)[-1] in {str(p) for p in ports} for d in dials):
-                continue
-            r = httpx.patch(f"{admin}/config{path}", json=[{"dial": f"{host}:{new_port}"}], timeout=10)
-            if r.status_code >= 400:
-                raise DeployError(f"Caddy refused the upstream switch: HTTP {r.status_code} {r.text.strip()[:200]}")
-            changed += 1
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         raise DeployError(f"cannot reach Caddy's admin API at {admin} ({type(exc).__name__})") from None
-    if not changed:
-        raise DeployError(f"Caddy has no reverse_proxy upstream on ports {ports}; check the Caddyfile")
-    return changed
+    wanted = {str(p) for p in ports}
+    for proxy in _proxies(config):
+        dialled = {u.get("dial", "").rsplit(":", 1)[-1] for u in proxy.get("upstreams", [])}
+        if not wanted <= dialled:
+            continue
+        active = proxy.get("health_checks", {}).get("active", {})
+        if not str(active.get("uri", active.get("path", ""))).startswith("/readyz"):
+            raise DeployError("Caddy's reverse_proxy to the edge has no active health check on /readyz; "
+                              "see deploy/Caddyfile")
+        return
+    raise DeployError(f"Caddy has no reverse_proxy to both edge ports {', '.join(sorted(wanted))}; "
+                      "see deploy/Caddyfile")
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -108,6 +111,15 @@ def start_edge(port: int, manager: str, log_dir: Path, host: str = "127.0.0.1") 
                                 start_new_session=True)
     _STARTED.append(proc)
     return proc.pid
+
+
+def drain_edge(port: int, pid: int | None, manager: str) -> None:
+    """SIGUSR1: the edge answers /readyz with 503 and keeps serving until it is stopped."""
+    if manager == "systemd":
+        subprocess.run(["systemctl", "kill", "--signal=SIGUSR1", f"digitaldock-edge@{port}.service"], check=True)
+        return
+    if pid is not None and _alive(pid):
+        os.kill(pid, signal.SIGUSR1)
 
 
 def stop_edge(port: int, pid: int | None, manager: str, timeout: float = 40.0) -> None:
@@ -142,7 +154,8 @@ def migrate() -> str:
 def deploy(state_dir: Path, caddy_admin: str, ports: tuple[int, int] = (8001, 8002), manager: str = "process",
            host: str = "127.0.0.1", ready_timeout: float = 60.0, say: Any = print,
            settle: float = 2.0) -> dict[str, Any]:
-    """Start the new edge beside the old, switch Caddy, drain the old. Returns the new state."""
+    """Start the new edge beside the old, let Caddy's health checks move traffic to it, drain
+    the old. `settle` must exceed Caddy's `health_interval` (1 s in deploy/Caddyfile)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     state_file = state_dir / "deploy.json"
@@ -150,23 +163,19 @@ def deploy(state_dir: Path, caddy_admin: str, ports: tuple[int, int] = (8001, 80
     old_port, old_pid = state.get("port"), state.get("pid")
     new_port = ports[1] if old_port == ports[0] else ports[0]
     say(migrate() or "migrated")
+    check_caddy(caddy_admin, ports)
     say(f"starting the new edge on port {new_port}")
     pid = start_edge(new_port, manager, state_dir, host)
     if not wait_ready(f"http://{host}:{new_port}/readyz", ready_timeout, pid):
         stop_edge(new_port, pid, manager)
         raise DeployError(f"the new edge on port {new_port} did not become ready; the old one keeps serving")
-    try:
-        changed = switch_caddy(caddy_admin, ports, new_port, host)
-    except DeployError:
-        stop_edge(new_port, pid, manager)
-        raise
-    say(f"caddy now proxies to port {new_port} ({changed} upstream(s) switched)")
+    time.sleep(settle)  # Caddy's health check sees the new edge ready
     if old_port is not None:
-        # Requests Caddy accepted under the old config may still be on their way to the old
-        # edge: give them a moment to arrive before it stops accepting connections.
-        time.sleep(settle)
         say(f"draining the old edge on port {old_port}")
+        drain_edge(old_port, old_pid, manager)
+        time.sleep(settle)  # ... and the old one draining: no new requests reach it
         stop_edge(old_port, old_pid, manager)
+    say(f"caddy now proxies to port {new_port}")
     new_state = {"port": new_port, "pid": pid, "previous_port": old_port, "deployed_at": time.time()}
     state_file.write_text(json.dumps(new_state))
     say(f"deployed: edge on port {new_port}")

@@ -201,7 +201,7 @@ def uptime_cmd(urls: tuple[str, ...], timeout: float, alert: bool) -> None:
               help="Run edges as detached processes or as digitaldock-edge@PORT systemd units.")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the new /readyz.")
 def deploy_cmd(state_dir: Path, caddy_admin: str, ports: str, manager: str, timeout: float) -> None:
-    """Zero-downtime deploy: new edge beside the old, wait for /readyz, switch Caddy, drain the old."""
+    """Zero-downtime deploy: new edge beside the old, wait for /readyz, drain and stop the old."""
     from .deploy import DeployError, deploy
 
     try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Zero-downtime deploy of the edge on a host run with the systemd units (deploy/systemd/):
 # install the new code, migrate forward, start the new edge beside the old one on the other
-# port, wait for /readyz, switch Caddy's upstream, drain the old edge.
+# port, wait for /readyz, drain the old edge (Caddy's health check moves traffic), stop it.
 #   deploy/deploy.sh [GIT_REF]          (default: the current checkout)
 # Environment: DIGITALDOCK_HOME (/opt/digitaldock), DEPLOY_MANAGER (systemd|process),
 # CADDY_ADMIN (http://127.0.0.1:2019), DEPLOY_STATE (/var/lib/digitaldock/deploy).

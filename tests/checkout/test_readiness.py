@@ -138,3 +138,17 @@ def test_s3_reasons_never_repeat_the_message():
     from checkout.readiness import _s3_reason
 
     assert _s3_reason("S3 error on bucket 'b' at http://user:pw@host: SlowDown") == "S3 error"
+
+
+def test_the_proxy_check_skips_shared_parts_and_fails_while_draining(make_client, tmp_path):
+    """Caddy asks /readyz?scope=proxy every second: whether new requests should come here."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    client = make_client(STORAGE_DIR=str(blocker / "storage"))  # storage broken for both edges
+    r = client.get("/readyz?scope=proxy")
+    assert r.status_code == 200 and r.json()["status"] == "ready" and "storage" not in r.json()["checks"]
+    assert client.get("/readyz").status_code == 503  # monitoring still sees the broken storage
+    client.app.state.edge.draining = True  # what SIGUSR1 does (checkout/deploy.py)
+    r = client.get("/readyz?scope=proxy")
+    assert r.status_code == 503 and r.json()["status"] == "draining"
+    assert client.get("/readyz").json()["status"] == "not_ready"  # the full check is unchanged
