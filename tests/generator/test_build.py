@@ -369,15 +369,15 @@ def test_parallel_parsing_and_rendering_give_the_same_bytes(content: Path, tmp_p
 
     for i in range(12):
         kit.write_product(content, f"bulk-{i:02d}", tags=[f"t{i}", "bulk"], published=f"2026-01-{i + 1:02d}")
-    (content / "products" / "not-text.md").write_bytes(b"---\ntitle: \xff\n---\n")
     settings = {"PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock")}
-    with pytest.raises(ContentError, match="not-text.md:1: file: is not UTF-8 text"):
-        build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 1})
-    (content / "products" / "not-text.md").unlink()
     serial = build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 1})
     # below the real thresholds forking costs more than it saves; lower them to use the workers
     monkeypatch.setattr(build_mod, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(schema, "PARALLEL_PARSE_THRESHOLD", 1)
+    (content / "products" / "not-text.md").write_bytes(b"---\ntitle: \xff\n---\n")
+    with pytest.raises(ContentError, match="not-text.md:1: file: is not UTF-8 text"):  # found by a worker
+        build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 2})
+    (content / "products" / "not-text.md").unlink()
     parallel = build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 2})
     assert tree(serial) == tree(parallel)
     # the parse cache the workers filled serves the next build: nothing is parsed or rendered again
