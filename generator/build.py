@@ -322,8 +322,16 @@ def build(output: str | Path = "output", settings_file: str | Path = "pelicancon
     from pelican import Pelican
     from pelican.settings import read_settings
 
+    from pelican.log import console
+
     output = Path(output).resolve()
     settings = read_settings(str(settings_file), override={"OUTPUT_PATH": str(output), **(overrides or {})})
-    logging.getLogger("pelican").setLevel(logging.WARNING)  # its article counts are always zero here
-    Pelican(settings).run()
+    logging.getLogger("pelican").setLevel(logging.WARNING)
+    # Pelican's closing "Processed 0 articles, 0 pages" counts its blog machinery, which the
+    # storefront switches off; `digitaldock build` says what it rendered instead
+    quiet, console.quiet = console.quiet, True
+    try:
+        Pelican(settings).run()
+    finally:
+        console.quiet = quiet
     return output

@@ -29,3 +29,16 @@ def test_cli_lists_the_commands_of_every_area():
     assert result.exit_code == 0
     for command in ("build", "serve", "dev", "validate", "scan", "publish", "edge", "migrate", "seed"):
         assert f"  {command}" in result.output
+
+
+def test_the_json_logging_parts_log_to_files_unless_verbose(tmp_path):
+    folder = dev.log_folder({"DIGITALDOCK_DATA_DIR": str(tmp_path)})
+    assert folder == tmp_path / "logs"
+    assert dev.output_for("storefront", folder, verbose=False) is None  # content problems stay on screen
+    assert dev.output_for("edge", folder, verbose=True) is None
+    out = dev.output_for("edge", folder, verbose=False)
+    assert out is not None
+    with out:
+        out.write(b"".join(f"line {i}\n".encode() for i in range(30)))
+    assert dev.tail(folder / "edge.log", 3) == "line 27\nline 28\nline 29"
+    assert dev.tail(folder / "missing.log") == ""
