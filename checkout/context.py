@@ -21,7 +21,7 @@ from . import db as dbmod
 from . import passwords, product_retention
 from .clock import Clock
 from .errors import RateLimited
-from .keyring import old_secret_keys
+from .keyring import old_jwt_secrets, old_secret_keys
 from .legal import Catalog, CatalogState
 from .metrics import Metrics
 from .settings import Settings
@@ -50,7 +50,8 @@ class Edge:
         self.hasher: PasswordHasher = passwords.hasher(
             settings.ARGON2_TIME_COST, settings.ARGON2_MEMORY_COST, settings.ARGON2_PARALLELISM)
         self.tokens = Tokens(settings.SECRET_KEY.reveal(), settings.JWT_SECRET.reveal(), self.clock,
-                             settings.CHECKOUT_URL, old_secrets=old_secret_keys(settings))
+                             settings.CHECKOUT_URL, old_secrets=old_secret_keys(settings),
+                             old_jwt_secrets=old_jwt_secrets(settings))
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.metrics = Metrics(self)
         # set by SIGUSR1 (`digitaldock deploy`): the proxy's health check (/readyz?scope=proxy)

@@ -7,6 +7,7 @@ remember which end signs.
 
 - Email links, session and CSRF cookies: `SECRET_KEY` signs, `SECRET_KEY` and every key in
   `SECRET_KEYS_OLD` verify.
+- API access tokens: `JWT_SECRET` signs, it and every key in `JWT_SECRETS_OLD` verify.
 - Download links: the first key of `DOWNLOAD_SECRET_KEYS` signs and every listed key verifies;
   with the setting empty they use the email-link keys above, as before the setting existed.
 """
@@ -26,6 +27,12 @@ def old_secret_keys(settings: Any) -> list[str]:
     """Previous SECRET_KEY values that still verify, newest first (never the current key)."""
     current = settings.SECRET_KEY.reveal()
     return [k for k in split_keys(settings.SECRET_KEYS_OLD) if k != current]
+
+
+def old_jwt_secrets(settings: Any) -> list[str]:
+    """Previous JWT_SECRET values that still verify API access tokens, newest first."""
+    current = settings.JWT_SECRET.reveal()
+    return [k for k in split_keys(settings.JWT_SECRETS_OLD) if k != current]
 
 
 def verification_order(newest_first: list[str]) -> list[str]:

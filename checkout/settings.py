@@ -58,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_PATH", "", "SQLite database file; empty means `<DATA_DIR>/edge.sqlite3`."),
     Setting("SECRET_KEY", "", "Signs session cookies, CSRF tokens and email links. Required in production; development keeps a random one in `<DATA_DIR>/secret_key`.", secret=True, required_in_production=True),
     Setting("JWT_SECRET", "", "Signs API access tokens (HS256). Required in production; defaults to a key derived from SECRET_KEY in development.", secret=True, required_in_production=True),
+    Setting("JWT_SECRETS_OLD", "", "Comma-separated previous JWT_SECRET values still accepted (never used to sign) for API access tokens, so rotating JWT_SECRET interrupts no API client; drop them after ACCESS_TOKEN_MINUTES.", secret=True),
     Setting("SECRET_KEYS_OLD", "", "Comma-separated previous SECRET_KEY values still accepted (never used to sign) for session cookies, CSRF tokens and email links, so rotating SECRET_KEY signs nobody out; drop them once links they signed have expired.", secret=True),
     Setting("SITE_URL", "http://127.0.0.1:8000", "The static storefront's URL (links, CORS origin)."),
     Setting("CHECKOUT_URL", "http://127.0.0.1:8001", "This edge's own public URL (links in emails)."),

@@ -30,10 +30,12 @@ def random_token(nbytes: int = 32) -> str:
 
 
 class Tokens:
-    def __init__(self, secret: str, jwt_secret: str, clock: Clock, issuer: str, old_secrets: Sequence[str] = ()):
+    def __init__(self, secret: str, jwt_secret: str, clock: Clock, issuer: str, old_secrets: Sequence[str] = (),
+                 old_jwt_secrets: Sequence[str] = ()):
         # itsdangerous order: oldest first; the last key (the current secret) signs, all verify.
         self._secret: list[str] = [*reversed([k for k in old_secrets if k != secret]), secret]
         self._jwt_secret = jwt_secret
+        self._jwt_verify = [jwt_secret, *(k for k in old_jwt_secrets if k != jwt_secret)]  # newest first
         self.clock = clock
         self.issuer = issuer
 
@@ -79,12 +81,19 @@ class Tokens:
         return jwt.encode(claims, self._jwt_secret, algorithm="HS256")
 
     def decode_access(self, token: str) -> dict[str, Any]:
-        try:
-            claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"], issuer=self.issuer,
-                                options={"require": ["exp", "sub", "iat", "iss"], "verify_exp": False,
-                                         "verify_iat": False, "verify_nbf": False})
-        except jwt.PyJWTError:
-            raise NotAuthenticated("The access token is invalid.", code="invalid_token") from None
+        claims = None
+        for key in self._jwt_verify:  # the current secret, then each previous one
+            try:
+                claims = jwt.decode(token, key, algorithms=["HS256"], issuer=self.issuer,
+                                    options={"require": ["exp", "sub", "iat", "iss"], "verify_exp": False,
+                                             "verify_iat": False, "verify_nbf": False})
+                break
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.PyJWTError:
+                break
+        if claims is None:
+            raise NotAuthenticated("The access token is invalid.", code="invalid_token")
         if claims.get("typ") != "access" or not str(claims.get("sub", "")).isdigit():
             raise NotAuthenticated("The access token is invalid.", code="invalid_token")
         if claims["exp"] <= self.clock():

@@ -109,6 +109,26 @@ def test_email_links_signed_before_a_rotation_still_verify(make_settings, clock)
         e.close()
 
 
+def test_api_tokens_signed_before_a_jwt_rotation_still_verify(make_settings, clock):
+    from checkout.errors import NotAuthenticated
+
+    key1, key2 = "first-jwt-secret-long-enough-for-hs256", "second-jwt-secret-long-enough-for-hs256"
+    old = Edge(make_settings(JWT_SECRET=key1), clock)
+    token = old.tokens.access_token(7, "buyer", 15)
+    new = Edge(make_settings(JWT_SECRET=key2, JWT_SECRETS_OLD=f"{key1}, older-key"), clock)
+    assert new.tokens.decode_access(token)["sub"] == "7"
+    with pytest.raises(NotAuthenticated, match="invalid"):
+        old.tokens.decode_access(new.tokens.access_token(8, "buyer", 15))  # the new key signs
+    gone = Edge(make_settings(JWT_SECRET=key2), clock)
+    with pytest.raises(NotAuthenticated, match="invalid"):
+        gone.tokens.decode_access(token)
+    clock.advance(16 * 60)
+    with pytest.raises(NotAuthenticated, match="expired"):  # an old key never extends a token's life
+        new.tokens.decode_access(token)
+    for e in (old, new, gone):
+        e.close()
+
+
 def test_key_lists_are_read_newest_first_and_handed_to_itsdangerous_oldest_first():
     s = load_settings(environ={}, dotenv=None, SECRET_KEY="current", SECRET_KEYS_OLD=" prev , current,, older ",
                       DOWNLOAD_SECRET_KEYS="d3,d2,d1,d2")
