@@ -151,7 +151,7 @@ def split(text: str) -> Document:
 def key_lines(raw_meta: str) -> dict[str, int]:
     """Map each key path ("price", "files[1].sha256") to its 1-based line in the file."""
     try:
-        node = yaml.compose(raw_meta, Loader=LineLoader)
+        node = yaml.compose(raw_meta, Loader=FastLoader)  # libyaml's marks carry the lines too
     except yaml.YAMLError:  # pragma: no cover - split() already parsed this text
         return {}
     lines: dict[str, int] = {}

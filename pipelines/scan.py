@@ -224,7 +224,7 @@ def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None) -> Scan
     `clamd` None means type checks only. Refused files are quarantined; see ScanReport.
     """
     root = Path(content_dir)
-    catalog, _ = schema.load_catalog(root, strict=False)  # validate reports the problems
+    catalog, _ = schema.load_catalog(root, strict=False, jobs=os.cpu_count() or 1)  # validate reports problems
     if clamd is not None:
         clamd.ping()
     report = ScanReport(virus_scan=clamd is not None)

@@ -16,6 +16,7 @@ message); `format_problem` prints it as text or as a GitHub Actions annotation.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import warnings
 from collections.abc import Iterable, Sequence
@@ -56,11 +57,12 @@ def validate(content_dir: str | Path, storage: Storage | None, *, paths: Sequenc
     root = Path(content_dir)
     if not root.is_dir():
         raise ValidateError(f"content folder {str(root)!r} does not exist; pass --content-dir")
-    catalog, problems = schema.load_catalog(root, strict=False)
+    catalog, problems = schema.load_catalog(root, strict=False, jobs=os.cpu_count() or 1)
+    images: dict[object, str | None] = {}  # one verdict per image for this run: covers are shared
     for p in sorted((root / "products").rglob("*.md")):
-        problems += _product_assets(root, p, storage)
+        problems += _product_assets(root, p, storage, images)
     for p in sorted((root / "sellers").glob("*.md")):
-        problems += _seller_assets(root, p)
+        problems += _seller_assets(root, p, images)
     if base_ref and base_ref.strip("0"):  # all zeros: GitHub's "before" of a new branch
         problems += _legal_history(root, catalog, base_ref)
     if paths:
@@ -101,7 +103,8 @@ class _Lines:
         return frontmatter.line_of(self._lines, key)
 
 
-def _product_assets(root: Path, path: Path, storage: Storage | None) -> list[Problem]:
+def _product_assets(root: Path, path: Path, storage: Storage | None,
+                    images_seen: dict[object, str | None]) -> list[Problem]:
     doc = _meta(path)
     if doc is None:
         return []
@@ -111,7 +114,7 @@ def _product_assets(root: Path, path: Path, storage: Storage | None) -> list[Pro
     if isinstance(gallery, list) and len(gallery) <= schema.MAX_IMAGES:
         images += [(f"gallery[{i}]", v) for i, v in enumerate(gallery)]
     for name, value in images:
-        message = check_image(root, value)
+        message = check_image(root, value, images_seen)
         if message:
             out.append(Problem(rel, line(name), name, message))
     files = meta.get("files")
@@ -122,21 +125,29 @@ def _product_assets(root: Path, path: Path, storage: Storage | None) -> list[Pro
     return out
 
 
-def _seller_assets(root: Path, path: Path) -> list[Problem]:
+def _seller_assets(root: Path, path: Path, images_seen: dict[object, str | None]) -> list[Problem]:
     doc = _meta(path)
     if doc is None:
         return []
-    message = check_image(root, doc.meta.get("avatar"))
+    message = check_image(root, doc.meta.get("avatar"), images_seen)
     if not message:
         return []
     return [Problem(schema.relative_path(root, path), _Lines(doc)("avatar"), "avatar", message)]
 
 
-def check_image(root: Path, value: object) -> str | None:
+def check_image(root: Path, value: object, seen: dict[object, str | None] | None = None) -> str | None:
     """Why the image `value` (a path under images/) is unusable, or None when it is fine.
 
     A value the schema already refuses (not a path under images/) is not checked again.
+    `seen` remembers verdicts for one run, so an image many products share is opened once.
     """
+    if seen is not None:
+        if isinstance(value, str) and value in seen:
+            return seen[value]
+        verdict = check_image(root, value)
+        if isinstance(value, str):
+            seen[value] = verdict
+        return verdict
     try:
         value = schema.check_image_path(value)
     except ValueError:
