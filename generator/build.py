@@ -168,7 +168,7 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 def _write(path: str, data: bytes) -> None:
     """Three system calls per file; Python's open() adds a stat, a tty check and a seek."""
-    fd = os.open(path, _CREATE, 0o644)
+    fd = os.open(path, _CREATE, 0o666)  # less the umask, as open() does
     try:
         view = memoryview(data)
         while view:
