@@ -21,7 +21,7 @@ ACTIONS = (
     "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
-    "payment.refund_requested", "payment.refund_decided", "payment.seller_linked", "payment.guest_claimed",
+    "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
     "payment.payouts_run",
     "submission.approved", "submission.rejected",
 )

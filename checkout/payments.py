@@ -526,6 +526,74 @@ def record_refund_result(edge: "Edge", refund_id: int, result: dict[str, Any] | 
     return "processing"
 
 
+# --- flagged payments: returned whole -------------------------------------------------------
+
+def request_flagged_refund(edge: "Edge", order_id: int, admin_id: int) -> dict[str, Any]:
+    """Record, before Paystack is called, that a flagged order's payment is being returned in
+    full; a crash after this leaves a visible `processing` row, never a silent second refund."""
+    from . import audit
+
+    with atomic(edge.db):
+        order = edge.db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+        if order is None:
+            raise NotFound("There is no such order.")
+        if order["status"] != "flagged":
+            raise Conflict("Only a flagged order's payment is returned from here; a paid order is "
+                           "refunded line by line on the refunds page.", code="order_not_flagged")
+        row = edge.db.execute("SELECT status FROM flagged_refunds WHERE order_id = ?", (order_id,)).fetchone()
+        now = edge.clock.iso()
+        if row is not None and row["status"] != "failed":
+            raise Conflict(f"This payment's refund is already {row['status']}.", code="refund_exists")
+        if row is None:
+            edge.db.execute("INSERT INTO flagged_refunds (order_id, status, requested_by, requested_at)"
+                            " VALUES (?, 'processing', ?, ?)", (order_id, admin_id, now))
+        else:
+            edge.db.execute("UPDATE flagged_refunds SET status = 'processing', requested_by = ?, requested_at = ?,"
+                            " last_error = NULL WHERE order_id = ?", (admin_id, now, order_id))
+        audit.record(edge, "payment.flagged_refund_requested", actor_id=admin_id, order_id=order_id)
+    return dict(order)
+
+
+def call_flagged_refund(edge: "Edge", order: dict[str, Any]) -> dict[str, Any] | PaystackError:
+    try:  # no amount: Paystack returns the whole payment, whatever it was
+        return paystack(edge).refund(order["reference"], None, None, f"flagged order {order['reference']}")
+    except PaystackError as exc:
+        return exc
+
+
+def record_flagged_refund_result(edge: "Edge", order_id: int, result: dict[str, Any] | PaystackError) -> str:
+    """`processing` until Paystack's refund event arrives, or `failed` with Paystack's reason
+    (an admin may try again; an event for an earlier attempt still completes it)."""
+    if not isinstance(result, PaystackError):
+        return "processing"
+    with atomic(edge.db):
+        edge.db.execute("UPDATE flagged_refunds SET status = 'failed', last_error = ? WHERE order_id = ?"
+                        " AND status = 'processing'", (result.message, order_id))
+    return "failed"
+
+
+def _flagged_refund_event(edge: "Edge", order: Any, data: dict[str, Any], processed: bool) -> str:
+    row = edge.db.execute("SELECT * FROM flagged_refunds WHERE order_id = ? AND status != 'processed'",
+                          (order["id"],)).fetchone()
+    if row is None:
+        log.error("refund_unmatched", reference=order["reference"], amount=data.get("amount"))
+        return "unmatched_refund"
+    now = edge.clock.iso()
+    if not processed:
+        edge.db.execute("UPDATE flagged_refunds SET status = 'failed', last_error = 'Paystack: refund failed'"
+                        " WHERE id = ?", (row["id"],))
+        return "refund_failed"
+    amount, currency = _amount(data.get("amount")), str(data.get("currency") or order["currency"])
+    edge.db.execute("UPDATE flagged_refunds SET status = 'processed', amount = ?, currency = ?, processed_at = ?,"
+                    " last_error = NULL WHERE id = ?", (amount, currency, now, row["id"]))
+    user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
+    titles = ", ".join(line["title"] for line in order_lines(edge, order["id"]))
+    if user is not None:
+        outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
+                       title=titles, amount=display(amount, currency) if amount is not None else "")
+    return "flagged_refunded"
+
+
 def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
     reference = str(data.get("transaction_reference") or "")
     amount = _amount(data.get("amount"))
@@ -534,6 +602,8 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
         return "unknown_reference"
     if order["status"] in ("pending", "failed", "abandoned"):
         raise RetryLater("refund before payment")
+    if order["status"] == "flagged":
+        return _flagged_refund_event(edge, order, data, processed=True)
     refund = edge.db.execute("SELECT * FROM refunds WHERE order_id = ? AND amount = ? AND status IN ('processing', 'approved')"
                              " ORDER BY id LIMIT 1", (order["id"], amount)).fetchone()
     if refund is None:
@@ -560,9 +630,11 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
 
 
 def apply_refund_failed(edge: "Edge", data: dict[str, Any]) -> str:
-    order = edge.db.execute("SELECT id FROM orders WHERE reference = ?", (str(data.get("transaction_reference")),)).fetchone()
+    order = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (str(data.get("transaction_reference")),)).fetchone()
     if order is None:
         return "unknown_reference"
+    if order["status"] == "flagged":
+        return _flagged_refund_event(edge, order, data, processed=False)
     cur = edge.db.execute("UPDATE refunds SET status = 'failed', last_error = 'Paystack: refund failed' WHERE id ="
                           " (SELECT id FROM refunds WHERE order_id = ? AND amount = ? AND status = 'processing'"
                           " ORDER BY id LIMIT 1)", (order["id"], _amount(data.get("amount"))))

@@ -108,9 +108,12 @@ class Paystack:
     def verify(self, reference: str) -> dict[str, Any]:
         return self.request("GET", f"/transaction/verify/{quote(reference, safe='')}")
 
-    def refund(self, reference: str, amount: int, currency: str, note: str = "") -> dict[str, Any]:
-        return self.request("POST", "/refund", retry=False, json={
-            "transaction": reference, "amount": amount, "currency": currency, "merchant_note": note})
+    def refund(self, reference: str, amount: int | None, currency: str | None, note: str = "") -> dict[str, Any]:
+        """POST /refund; without an amount Paystack returns what is left of the transaction."""
+        body: dict[str, Any] = {"transaction": reference, "merchant_note": note}
+        if amount is not None:
+            body.update(amount=amount, currency=currency)
+        return self.request("POST", "/refund", retry=False, json=body)
 
     def create_recipient(self, name: str, account_number: str, bank_code: str, currency: str) -> dict[str, Any]:
         return self.request("POST", "/transferrecipient", json={

@@ -479,13 +479,29 @@ async def admin_orders(request: Request) -> Response:
     if status:
         sql, args = sql + " WHERE status = ?", (status,)
     orders = [dict(r) for r in edge.db.execute(sql + " ORDER BY id DESC LIMIT 300", args)]
+    returns = {r["order_id"]: dict(r) for r in edge.db.execute("SELECT * FROM flagged_refunds")}
     for o in orders:
         o["total"] = payments.display(o["amount"], o["currency"])
+        o["refund"] = returns.get(o["id"])
+        if o["refund"] and o["refund"]["amount"] is not None:
+            o["refund"]["display"] = payments.display(o["refund"]["amount"], o["refund"]["currency"])
     unknown = [dict(r) for r in edge.db.execute(
         "SELECT id, event, reference, received_at, outcome FROM payment_events WHERE outcome IN"
         " ('unknown_reference', 'unmatched_refund', 'amount_mismatch', 'flagged') ORDER BY id DESC LIMIT 100")]
     return render(request, "edge/admin_orders.html", orders=orders, filter_status=status or "", unknown=unknown,
-                  problems=ledger.check(edge))
+                  problems=ledger.check(edge), notice=request.query_params.get("notice", ""))
+
+
+async def admin_return_payment(request: Request) -> Response:
+    """Return a flagged order's payment in full through Paystack (docs/payments.md)."""
+    edge = edge_of(request)
+    admin = require_admin(request)
+    await read_form(request)  # the CSRF token is checked by the middleware
+    order = payments.request_flagged_refund(edge, int(request.path_params["order_id"]), admin["id"])
+    result = await run_in_threadpool(payments.call_flagged_refund, edge, order)
+    outcome = payments.record_flagged_refund_result(edge, order["id"], result)
+    notice = ("refund_requested" if outcome == "processing" else "refund_failed")
+    return _redirect_to(f"/admin/orders?status=flagged&notice={notice}")
 
 
 async def admin_refunds(request: Request) -> Response:
@@ -538,6 +554,7 @@ async def admin_payouts(request: Request) -> Response:
 
 ROUTES = [
     Route("/checkout", checkout_post, methods=["POST"]),
+    Route("/admin/orders/{order_id:int}/return-payment", admin_return_payment, methods=["POST"]),
     Route("/buy", checkout_start, methods=["GET", "POST"]),
     Route("/checkout/callback", checkout_callback),
     Route("/claim", claim_page, methods=["GET", "POST"]),
