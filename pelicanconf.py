@@ -1,45 +1,8 @@
 """Pelican settings for the DigitalDock storefront (development).
 
 `digitaldock build` and plain `pelican -s pelicanconf.py` both read this file, so they give
-the same site. Values marked "env" can be overridden from the environment.
+the same site. The values live in `generator/defaults.py` (an installed `digitaldock` builds
+with them when there is no settings file); override any of them below this line.
 """
 
-import os
-
-from digitaldock import SITE_NAME as SITENAME
-from digitaldock import TAGLINE as SITE_TAGLINE
-
-AUTHOR = SITENAME
-SITEURL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # env
-CHECKOUT_URL = os.environ.get("CHECKOUT_URL", "http://127.0.0.1:8001")  # env
-PRODUCTS_PER_PAGE = int(os.environ.get("PRODUCTS_PER_PAGE", "24"))  # env
-
-PATH = "content"
-OUTPUT_PATH = "output"
-THEME = "themes/digitaldock"
-TIMEZONE = "UTC"
-DEFAULT_LANG = "en"
-
-PLUGIN_PATHS = ["."]
-PLUGINS = ["generator"]
-
-# The storefront generator owns every page; Pelican's blog machinery is switched off.
-ARTICLE_PATHS: list = []
-PAGE_PATHS: list = []
-DIRECT_TEMPLATES: list = []
-STATIC_PATHS: list = []  # images and theme assets are copied by the plugin
-THEME_STATIC_DIR = "theme"
-THEME_STATIC_PATHS: list = []
-FEED_ALL_ATOM = None
-CATEGORY_FEED_ATOM = None
-TRANSLATION_FEED_ATOM = None
-AUTHOR_FEED_ATOM = None
-AUTHOR_FEED_RSS = None
-ARTICLE_SAVE_AS = ""
-PAGE_SAVE_AS = ""
-CATEGORY_SAVE_AS = ""
-TAG_SAVE_AS = ""
-AUTHOR_SAVE_AS = ""
-DELETE_OUTPUT_DIRECTORY = False
-LOAD_CONTENT_CACHE = False
-CACHE_CONTENT = False
+from generator.defaults import *  # noqa: F401,F403

@@ -183,9 +183,9 @@ def main() -> None:
     content = make_content(work, n)
     conf = work / "benchconf.py"
     conf.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
-                    f"PATH = {str(content)!r}\nTHEME = {str(ROOT / 'themes/digitaldock')!r}\n"
+                    f"PATH = {str(content)!r}\nTHEME = {str(ROOT / 'digitaldock/theme')!r}\n"
                     f"PLUGIN_PATHS = [{str(ROOT)!r}]\n")
-    ours = [PY, "-m", "digitaldock.cli", "build", "-s", str(conf), "-o", str(work / "output")]
+    ours = [PY, "-m", "checkout.cli.main", "build", "-s", str(conf), "-o", str(work / "output")]
     results: dict[str, tuple[float, float]] = {}
     print("our cold build ...", flush=True)
     results["cold build"] = timed(ours, ROOT)

@@ -10,7 +10,7 @@ bare baseline in the same run; and the edge's RSS while a 500 MB upload streams 
 2. **mint**: `POST /library/link` (JSON) N times: the edge checks the purchase and the file and
    signs a token.
 3. **redirect**: `GET /download/<token>` once per link (N tokens pre-minted with the edge's own
-   `delivery.mint` and key, so this phase measures redeeming only): signature, ownership, counts,
+   `links.mint` and key, so this phase measures redeeming only): signature, ownership, counts,
    the per-hour window, one durable `downloads` row (SQLite WAL, synchronous=NORMAL) and a 302
    to a presigned URL. Afterwards the benchmark checks that every download was recorded.
 4. **baseline**: a bare Starlette app under the same uvicorn: itsdangerous check + one SELECT +
@@ -49,6 +49,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import wrkload  # noqa: E402 - next to this file
 from wrkload import Request  # noqa: E402
+
+from checkout.accounts import users
+from checkout.core.settings import load_settings
+from checkout.delivery import links
+from checkout.wiring import build_edge
+
 PASSWORD = "blue-otter-harbour-42"
 PDF = b"%PDF-1.4\n" + b"1 0 obj<<>>endobj\n" * 100 + b"%%EOF\n"
 
@@ -112,17 +118,14 @@ def setup(tmp: Path) -> dict[str, str]:
 def seed(env: dict[str, str], buyers: int) -> list[tuple[str, int, int]]:
     """A seller and `buyers` buyers with one paid purchase each, written with the edge's own
     library code; (email, user id, purchase id) per buyer."""
-    from checkout import accounts
-    from checkout.context import Edge
-    from checkout.settings import load_settings
 
-    edge = Edge(load_settings(environ=env, dotenv=None))
+    edge = build_edge(load_settings(environ=env, dotenv=None))
     edge.migrate()
     state = edge.legal()
     people = [("seller@example.com", "seller")] + [(f"buyer{i}@example.com", "buyer") for i in range(buyers)]
     for email, role in people:
         docs = list(state.legal.values()) if role == "seller" else [state.legal["terms"], state.legal["privacy"]]
-        accounts.create_user(edge, email, role.title(), role, edge.hasher.hash(PASSWORD), docs, verified=True,
+        users.create_user(edge, email, role.title(), role, edge.hasher.hash(PASSWORD), docs, verified=True,
                              send_verification=False, actor_id=0)
     now = edge.clock.iso()
     db = edge.db
@@ -171,13 +174,10 @@ def cookie_header(client) -> str:
 def premint(env: dict[str, str], owners: list[tuple[int, int]], sha: str) -> list[str]:
     """A fresh link token per (user id, purchase id), signed by the edge's own code and key, as
     `POST /library/link` would."""
-    from checkout import delivery
-    from checkout.context import Edge
-    from checkout.settings import load_settings
 
-    edge = Edge(load_settings(environ=env, dotenv=None))
+    edge = build_edge(load_settings(environ=env, dotenv=None))
     try:
-        return [delivery.mint(edge, user_id, purchase_id, sha) for user_id, purchase_id in owners]
+        return [links.mint(edge, user_id, purchase_id, sha) for user_id, purchase_id in owners]
     finally:
         edge.close()
 
@@ -217,7 +217,6 @@ if __name__ == "__main__":
 
 
 def upload_rss(base: str, pid: int, mb: int) -> dict:
-    import httpx
 
     client, csrf = login(base, "seller@example.com")
     boundary = "benchBOUNDARY"
@@ -298,7 +297,7 @@ def main() -> None:
         s3_client(env["S3_ENDPOINT_URL"]).create_bucket(Bucket="bench-bucket")
         people = seed(env, args.buyers)
         port, bport = free_port(), free_port()
-        edge = subprocess.Popen([sys.executable, "-m", "digitaldock.cli", "edge", "--port", str(port)],
+        edge = subprocess.Popen([sys.executable, "-m", "checkout.cli.main", "edge", "--port", str(port)],
                                 env={**os.environ, **env}, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         (tmp / "baseline.py").write_text(BASELINE)
         base_proc = subprocess.Popen([sys.executable, str(tmp / "baseline.py"), str(bport),

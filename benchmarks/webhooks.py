@@ -32,6 +32,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import wrkload  # noqa: E402 - next to this file
 from wrkload import Request  # noqa: E402
 
+from checkout.core import logs
+from checkout.core.db import atomic
+from checkout.core.settings import load_settings
+from checkout.payments import ledger
+from checkout.wiring import build_edge
+
 SECRET = "sk_test_digitaldock_sandbox"
 
 EDGE_RUNNER = """
@@ -96,10 +102,6 @@ def wait(url: str, proc: subprocess.Popen) -> None:
 
 def prepare(root: Path, orders: int) -> tuple[dict[str, str], list[dict]]:
     """A catalogue, buyers and N pending orders written through the edge's own code."""
-    from checkout import logs, payments
-    from checkout.context import Edge
-    from checkout.db import atomic
-    from checkout.settings import load_settings
 
     products = {f"p{i}": {"title": f"Product {i}", "seller": f"s{i % 7}", "category": "fonts", "price": 50000 + i,
                           "currency": "NGN", "pwyw_minimum": None, "url": f"/products/p{i}/", "files": []}
@@ -112,7 +114,7 @@ def prepare(root: Path, orders: int) -> tuple[dict[str, str], list[dict]]:
            "OUTBOX_POLL_SECONDS": "0", "RECONCILE_INTERVAL_SECONDS": "0", "PAYOUT_INTERVAL_SECONDS": "0",
            "RETENTION_INTERVAL_SECONDS": "0", "LOG_LEVEL": "WARNING"}
     logs.configure("WARNING", "")
-    edge = Edge(load_settings(environ=env, dotenv=None))
+    edge = build_edge(load_settings(environ=env, dotenv=None))
     edge.migrate()
     made = []
     with atomic(edge.db):
@@ -123,7 +125,7 @@ def prepare(root: Path, orders: int) -> tuple[dict[str, str], list[dict]]:
     users = edge.db.execute("SELECT * FROM users ORDER BY id").fetchall()
     for i, user in enumerate(users):
         slugs = [f"p{i % 40}"] + ([f"p{(i + 1) % 40}"] if i % 3 == 0 else [])
-        made.append(payments.create_order(edge, dict(user), [(s, None) for s in slugs]))
+        made.append(orders.create_order(edge, dict(user), [(s, None) for s in slugs]))
     edge.close()
     return env, made
 
@@ -208,15 +210,12 @@ def main() -> None:
             edge.terminate()
             edge.wait(timeout=30)
 
-        from checkout import ledger
-        from checkout.context import Edge
-        from checkout.settings import load_settings
-        e = Edge(load_settings(environ=env, dotenv=None))
+        e = build_edge(load_settings(environ=env, dotenv=None))
         db = e.db
         paid = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'paid'").fetchone()[0]
         sales = db.execute("SELECT COUNT(*) FROM ledger_journals WHERE kind = 'sale'").fetchone()[0]
         events = db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0]
-        problems = ledger.check(e)
+        problems = ledger.check(e.db)
         e.close()
         print(f"orders {len(orders)}  stream {len(stream)} (duplicates {len(stream) - len(orders)})  paid {paid}"
               f"  sale journals {sales}  stored events {events}  ledger check: {'ok' if not problems else problems[:5]}")

@@ -4,7 +4,13 @@ Shared modules live here (money, the product schema, front matter parsing, the C
 the generator, the pipelines and the checkout edge import one definition of each thing.
 """
 
+from pathlib import Path
+
 __version__ = "0.1.0"
+
+# The theme: Jinja templates and static files shared by the static storefront and the edge's
+# own pages. It ships inside the package, so an installed wheel has it too.
+THEME_DIR = Path(__file__).resolve().parent / "theme"
 
 # One name and one tagline, shared by the static storefront and the checkout edge's pages.
 SITE_NAME = "DigitalDock"

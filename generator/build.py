@@ -314,9 +314,10 @@ def default_cache_dir(output: Path) -> Path:
     return output.with_name(f".{output.name}.cache")
 
 
-def build(output: str | Path = "output", settings_file: str | Path = "pelicanconf.py",
+def build(output: str | Path = "output", settings_file: str | Path | None = "pelicanconf.py",
           overrides: dict | None = None) -> Path:
-    """Build the site with Pelican and the settings file, exactly as `pelican -s` would."""
+    """Build the site with Pelican and the settings file, exactly as `pelican -s` would; with no
+    settings file, with the storefront's own settings (`generator.defaults`)."""
     import logging
 
     from pelican import Pelican
@@ -325,7 +326,12 @@ def build(output: str | Path = "output", settings_file: str | Path = "pelicancon
     from pelican.log import console
 
     output = Path(output).resolve()
-    settings = read_settings(str(settings_file), override={"OUTPUT_PATH": str(output), **(overrides or {})})
+    if settings_file is None:
+        from .defaults import settings as defaults
+
+        settings = read_settings(None, override={**defaults(), "OUTPUT_PATH": str(output), **(overrides or {})})
+    else:
+        settings = read_settings(str(settings_file), override={"OUTPUT_PATH": str(output), **(overrides or {})})
     logging.getLogger("pelican").setLevel(logging.WARNING)
     # Pelican's closing "Processed 0 articles, 0 pages" counts its blog machinery, which the
     # storefront switches off; `digitaldock build` says what it rendered instead

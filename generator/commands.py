@@ -8,14 +8,24 @@ from pathlib import Path
 
 import click
 
+from digitaldock import THEME_DIR
 from digitaldock.schema import ContentError
 
 from .build import build as build_site
 from .build import last_build
 
 
-def run_build(output: Path, settings: Path) -> bool:
+def settings_file(given: Path | None) -> Path | None:
+    """The settings file to build with: the one given, ./pelicanconf.py, or None (built-in)."""
+    if given is not None:
+        return given
+    here = Path("pelicanconf.py")
+    return here if here.is_file() else None
+
+
+def run_build(output: Path, settings: Path | None) -> bool:
     """Build once, printing every content problem as path:line: field: message."""
+    settings = settings_file(settings)
     try:
         build_site(output, settings)
     except ContentError as exc:
@@ -30,10 +40,10 @@ def run_build(output: Path, settings: Path) -> bool:
 @click.command()
 @click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path),
               help="Folder to write the site into.")
-@click.option("-s", "--settings", default="pelicanconf.py", show_default=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Pelican settings file (publishconf.py for production URLs).")
-def build(output: Path, settings: Path) -> None:
+@click.option("-s", "--settings", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pelican settings file (publishconf.py for production URLs); default: pelicanconf.py "
+                   "when there is one here, else the storefront's own settings.")
+def build(output: Path, settings: Path | None) -> None:
     """Build the static storefront from content/ (same result as `pelican -s pelicanconf.py`)."""
     if not run_build(output, settings):
         sys.exit(1)
@@ -47,16 +57,15 @@ def build(output: Path, settings: Path) -> None:
 
 @click.command()
 @click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path))
-@click.option("-s", "--settings", default="pelicanconf.py", show_default=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-s", "--settings", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(output: Path, settings: Path, host: str, port: int) -> None:  # pragma: no cover - interactive
+def serve(output: Path, settings: Path | None, host: str, port: int) -> None:  # pragma: no cover - interactive
     """Build, serve the site on HOST:PORT and rebuild whenever content or the theme changes."""
     from .serve import make_server, wait_forever, watch
 
     run_build(output, settings)
-    watch([Path("content"), Path("themes"), settings], lambda: run_build(output, settings)
+    watch([Path("content"), THEME_DIR, *[p for p in [settings_file(settings)] if p]], lambda: run_build(output, settings)
           and click.echo("rebuilt"))
     server = make_server(output, host, port)
     click.echo(f"storefront on http://{host}:{port}/ (rebuilds on change; Ctrl-C stops)")

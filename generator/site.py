@@ -29,7 +29,7 @@ from markupsafe import Markup
 from markupsafe import escape as markupsafe_escape
 from PIL import Image
 
-from digitaldock import SITE_NAME, TAGLINE
+from digitaldock import SITE_NAME, TAGLINE, THEME_DIR
 from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
 from digitaldock.schema import (
     Catalog,
@@ -77,7 +77,7 @@ class Settings:
     site_url: str = "http://127.0.0.1:8000"  # absolute: canonical URLs, feeds, sitemap
     checkout_url: str = "http://127.0.0.1:8001"
     per_page: int = 24
-    theme: Path = Path("themes/digitaldock")
+    theme: Path = THEME_DIR
     content: Path = Path("content")
 
     @classmethod

@@ -14,15 +14,16 @@ from typing import Any
 
 import pytest
 
+from checkout.core.clock import Clock
+from checkout.core.settings import load_settings
+from checkout.testing.resend_standin import ResendStandIn
+from checkout.web.app import create_app
+
 with warnings.catch_warnings():
     # Starlette 1.x warns at import that its TestClient prefers httpx2; httpx is what we pin.
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from checkout.app import create_app
-from checkout.clock import Clock
-from checkout.settings import load_settings
-from checkout.testing.resend_standin import ResendStandIn
 
 DOCS = ("terms", "privacy", "refunds", "seller-agreement", "content-guidelines")
 PASSWORD = "blue-otter-harbour-42"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from digitaldock.schema import (
-    ContentError,
     LEGAL_DOCUMENTS,
+    ContentError,
     load_catalog,
     parse_categories,
     parse_legal,

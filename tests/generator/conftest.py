@@ -95,7 +95,7 @@ def build_to(content: Path, output: Path) -> Path:
     from generator.build import build
 
     return build(output, ROOT / "pelicanconf.py",
-                 overrides={"PATH": str(content), "THEME": str(ROOT / "themes" / "digitaldock"),
+                 overrides={"PATH": str(content), "THEME": str(ROOT / "digitaldock" / "theme"),
                             "PLUGIN_PATHS": [str(ROOT)]})
 
 

@@ -18,7 +18,7 @@ def site(tmp_path_factory, repo_root: Path):
 
     out = build(tmp_path_factory.mktemp("site") / "output", repo_root / "pelicanconf.py",
                 overrides={"PATH": str(repo_root / "content"),
-                           "THEME": str(repo_root / "themes/digitaldock"),
+                           "THEME": str(repo_root / "digitaldock/theme"),
                            "PLUGIN_PATHS": [str(repo_root)]})
     server = make_server(out, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from checkout.cli.main import main
 from digitaldock.schema import LEGAL_DOCUMENTS, ContentError
 
 
@@ -82,7 +83,7 @@ def test_theme_assets_are_fingerprinted_and_cached_for_a_year(built: Path):
     from pipelines.publish import cache_control
 
     [css] = (built / "theme/css").glob("main.*.css")
-    assert css.read_bytes() == (Path(__file__).resolve().parents[2] / "themes/digitaldock/static/css/main.css").read_bytes()
+    assert css.read_bytes() == (Path(__file__).resolve().parents[2] / "digitaldock/theme/static/css/main.css").read_bytes()
     assert f'href="/theme/css/{css.name}"' in (built / "index.html").read_text()
     assert not (built / "theme/css/main.css").exists()
     assert cache_control(f"theme/css/{css.name}") == "public, max-age=31536000, immutable"
@@ -201,10 +202,11 @@ def test_sorted_listings_and_pagination(content: Path, tmp_path: Path, kit):
     rating = (out / "products/sort/rating/index.html").read_text()
     assert rating.index("First Guide") < rating.index("Second Font")
     from pelican.settings import read_settings  # noqa: F401 - pagination uses the settings below
+
     from generator.build import build
 
     paged = build(tmp_path / "paged", ROOT / "pelicanconf.py",
-                  overrides={"PATH": str(content), "THEME": str(ROOT / "themes/digitaldock"),
+                  overrides={"PATH": str(content), "THEME": str(ROOT / "digitaldock/theme"),
                              "PRODUCTS_PER_PAGE": 3})
     second = (paged / "products/page/2/index.html").read_text()
     assert "Page 2 of 3" in second and 'rel="prev" href="/products/"' in second
@@ -285,12 +287,11 @@ def test_cli_build_prints_problems_and_exits_1(content: Path, tmp_path: Path, ki
     ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
     from click.testing import CliRunner
 
-    from digitaldock.cli import main
 
     write_product(content, "bad-one", currency="EUR")
     settings = tmp_path / "conf.py"
     settings.write_text(f"from pelicanconf import *\nPATH = {str(content)!r}\n"
-                        f"THEME = {str(ROOT / 'themes/digitaldock')!r}\n"
+                        f"THEME = {str(ROOT / 'digitaldock/theme')!r}\n"
                         f"PLUGIN_PATHS = [{str(ROOT)!r}]\n")
     sys.path.insert(0, str(ROOT))
     try:
@@ -307,7 +308,7 @@ def test_plain_pelican_gives_the_same_site_as_digitaldock_build(tmp_path: Path, 
     ROOT, build_to, write_product = kit.ROOT, kit.build_to, kit.write_product
     env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
     ours = tmp_path / "ours"
-    subprocess.run([sys.executable, "-m", "digitaldock.cli", "build", "-o", str(ours)], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "checkout.cli.main", "build", "-o", str(ours)], cwd=ROOT,
                    check=True, capture_output=True, env=env)
     plain = tmp_path / "plain"
     subprocess.run([str(Path(sys.executable).parent / "pelican"), "-s", "pelicanconf.py", "-o", str(plain)],
@@ -369,7 +370,7 @@ def test_parallel_parsing_and_rendering_give_the_same_bytes(content: Path, tmp_p
 
     for i in range(12):
         kit.write_product(content, f"bulk-{i:02d}", tags=[f"t{i}", "bulk"], published=f"2026-01-{i + 1:02d}")
-    settings = {"PATH": str(content), "THEME": str(kit.ROOT / "themes/digitaldock")}
+    settings = {"PATH": str(content), "THEME": str(kit.ROOT / "digitaldock/theme")}
     serial = build_mod.build(tmp_path / "serial", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 1})
     # below the real thresholds forking costs more than it saves; lower them to use the workers
     monkeypatch.setattr(build_mod, "PARALLEL_THRESHOLD", 1)
@@ -402,7 +403,7 @@ def test_the_real_catalogue_builds_with_every_link_and_price_right(tmp_path: Pat
     from generator.build import build
 
     out = build(tmp_path / "site", repo_root / "pelicanconf.py",
-                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "themes/digitaldock"),
+                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
                            "PLUGIN_PATHS": [str(repo_root)]})
     catalog, _ = load_catalog(repo_root / "content")
     prices = json.loads((out / "catalog.json").read_text())["products"]

@@ -17,7 +17,7 @@ def test_output_escaping_gives_exactly_markupsafes_bytes(content: Path, kit):
     kit.write_product(content, "sharp-edges", title="'''Quotes'' & \"<b>tags</b>\" > 5'",
                       summary="'<script>alert(1)</script> & friends, \"quoted\"'", tags=["x-y"])
     catalog, _ = load_catalog(content)
-    settings = Settings(theme=kit.ROOT / "themes" / "digitaldock", content=content)
+    settings = Settings(theme=kit.ROOT / "digitaldock" / "theme", content=content)
     pages = {}
     for fast in (True, False):
         model = SiteModel(catalog, settings)

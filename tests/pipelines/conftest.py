@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from checkout.cli.main import main
 from digitaldock.schema import LEGAL_DOCUMENTS, storage_key
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -118,7 +119,6 @@ class ContentTree:
         """Run a `digitaldock` subcommand in-process (CliRunner) from the tree's folder."""
         from click.testing import CliRunner
 
-        from digitaldock.cli import main
 
         env = {"STORAGE_BACKEND": None, "STORAGE_DIR": None, "CLAMD_SOCKET": None,
                "CLAMD_HOST": None, **(env or {})}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from digitaldock.cli import main
+from checkout.cli.main import main
 from pipelines import publish as pub
 
 FILES = {

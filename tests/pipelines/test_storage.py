@@ -8,8 +8,7 @@ import socket
 
 import pytest
 
-from digitaldock.storage import (LocalStorage, NotFound, S3Storage, StorageError, check_key,
-                                 s3_client, storage_from_env)
+from digitaldock.storage import LocalStorage, NotFound, S3Storage, StorageError, check_key, s3_client, storage_from_env
 
 
 @pytest.fixture(params=["local", "s3"])

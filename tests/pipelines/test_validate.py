@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from checkout.cli.main import main
+
 PRODUCT = "content/products/budget-planner.md"
 
 
@@ -194,7 +196,6 @@ def test_the_repository_content_is_valid(repo_root):
     """The real catalogue, when present, passes (the last test, against the live content/)."""
     from click.testing import CliRunner
 
-    from digitaldock.cli import main
 
     content = repo_root / "content"
     if not (content / "products").is_dir() or not any((content / "products").glob("*.md")):

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from checkout.context import Edge
+from checkout.accounts import users
+from checkout.core.context import Edge
 from digitaldock.schema import storage_key
 
 PASSWORD = "blue-otter-harbour-42"
@@ -128,12 +129,11 @@ def csrf_from(html: str) -> str:
 
 def make_user(client, email: str, role: str = "buyer", name: str = "Ann Buyer") -> int:
     """A verified account, created directly, then signed in through the login form."""
-    from checkout import accounts
 
     edge = client.app.state.edge
     state = edge.legal()
     docs = [state.legal[s] for s in (DOCS if role == "seller" else ("terms", "privacy"))]
-    uid = accounts.create_user(edge, email, name, role, edge.hasher.hash(PASSWORD), docs, verified=True,
+    uid = users.create_user(edge, email, name, role, edge.hasher.hash(PASSWORD), docs, verified=True,
                                send_verification=False, actor_id=0)
     sign_in(client, email)
     return uid
@@ -186,6 +186,7 @@ def moto_url(moto_endpoint):
 def s3_bucket(moto_url, monkeypatch):
     """A fresh bucket; AWS_* variables point boto3 at moto."""
     import uuid
+
     from digitaldock.storage import s3_client
     for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                  "AWS_DEFAULT_REGION": "us-east-1"}.items():

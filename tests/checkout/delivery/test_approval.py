@@ -3,14 +3,15 @@ a branch), rejecting emails the reason, and the seller's dashboard follows the s
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from checkout import approval
+from checkout.core.settings import Settings
+from checkout.delivery import approval
 from digitaldock import schema
+
 
 @pytest.fixture
 def submitted(make_client, shop, helpers, tmp_path):
@@ -158,7 +159,6 @@ def test_decisions_are_audited_and_a_new_version_keeps_its_publication_date(subm
 def test_production_refuses_uploads_without_a_virus_scanner(submitted, helpers, monkeypatch):
     import importlib.util
 
-    from checkout.settings import Settings
 
     client, edge, sub_id, content = submitted()
     spec = importlib.util.spec_from_file_location("_uploads_tests3", Path(__file__).with_name("test_uploads.py"))

@@ -20,8 +20,9 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from checkout import accounts
-from checkout.app import create_app
+from checkout.accounts import users
+from checkout.sandbox import Sandbox
+from checkout.web.app import create_app
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +47,6 @@ def stack(tmp_path, make_settings, helpers):
     shutil.copytree(ROOT / "content", tmp_path / "site" / "content")
     content, output = tmp_path / "site" / "content", tmp_path / "site" / "output"
     build(output, ROOT / "pelicanconf.py", {"PATH": str(content)})
-    from checkout.sandbox import Sandbox
 
     port, sandbox_port = _port(), _port()
     url = f"http://127.0.0.1:{port}"
@@ -63,7 +63,7 @@ def stack(tmp_path, make_settings, helpers):
     for email, role, name in (("sam@example.com", "seller", "Sam Okafor"), ("ada@example.com", "admin", "Ada Admin"),
                               ("bea@example.com", "buyer", "Bea Buyer")):
         docs = list(state.legal.values()) if role == "seller" else [state.legal["terms"], state.legal["privacy"]]
-        accounts.create_user(edge, email, name, role, edge.hasher.hash(helpers.PASSWORD), docs, verified=True,
+        users.create_user(edge, email, name, role, edge.hasher.hash(helpers.PASSWORD), docs, verified=True,
                              send_verification=False, actor_id=0)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from checkout import keyring
-from checkout.context import Edge
-from checkout.settings import load_settings
+from checkout.core import keyring
+from checkout.core.errors import NotAuthenticated
+from checkout.core.settings import load_settings
+from checkout.wiring import build_edge
 
 HOUR = 3600
 
@@ -95,14 +96,14 @@ def test_secret_key_rotation_with_old_keys_keeps_people_signed_in(make_client, s
 
 
 def test_email_links_signed_before_a_rotation_still_verify(make_settings, clock):
-    old = Edge(make_settings(SECRET_KEY="first-secret"), clock)
+    old = build_edge(make_settings(SECRET_KEY="first-secret"), clock)
     token = old.tokens.dumps("reset", {"u": 1})
-    new = Edge(make_settings(SECRET_KEY="second-secret", SECRET_KEYS_OLD="first-secret, older"), clock)
+    new = build_edge(make_settings(SECRET_KEY="second-secret", SECRET_KEYS_OLD="first-secret, older"), clock)
     assert new.tokens.loads("reset", token, 3600) == {"u": 1}
     fresh = new.tokens.dumps("reset", {"u": 2})
     with pytest.raises(Exception):
         old.tokens.loads("reset", fresh, 3600)  # new tokens are signed with the new key
-    gone = Edge(make_settings(SECRET_KEY="second-secret"), clock)
+    gone = build_edge(make_settings(SECRET_KEY="second-secret"), clock)
     with pytest.raises(Exception):
         gone.tokens.loads("reset", token, 3600)
     for e in (old, new, gone):
@@ -110,16 +111,15 @@ def test_email_links_signed_before_a_rotation_still_verify(make_settings, clock)
 
 
 def test_api_tokens_signed_before_a_jwt_rotation_still_verify(make_settings, clock):
-    from checkout.errors import NotAuthenticated
 
     key1, key2 = "first-jwt-secret-long-enough-for-hs256", "second-jwt-secret-long-enough-for-hs256"
-    old = Edge(make_settings(JWT_SECRET=key1), clock)
+    old = build_edge(make_settings(JWT_SECRET=key1), clock)
     token = old.tokens.access_token(7, "buyer", 15)
-    new = Edge(make_settings(JWT_SECRET=key2, JWT_SECRETS_OLD=f"{key1}, older-key"), clock)
+    new = build_edge(make_settings(JWT_SECRET=key2, JWT_SECRETS_OLD=f"{key1}, older-key"), clock)
     assert new.tokens.decode_access(token)["sub"] == "7"
     with pytest.raises(NotAuthenticated, match="invalid"):
         old.tokens.decode_access(new.tokens.access_token(8, "buyer", 15))  # the new key signs
-    gone = Edge(make_settings(JWT_SECRET=key2), clock)
+    gone = build_edge(make_settings(JWT_SECRET=key2), clock)
     with pytest.raises(NotAuthenticated, match="invalid"):
         gone.tokens.decode_access(token)
     clock.advance(16 * 60)

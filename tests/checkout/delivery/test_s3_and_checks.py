@@ -7,14 +7,17 @@ import io
 
 import httpx
 
-from checkout import delivery
+from checkout.cli.main import main
+from checkout.core import retention
+from checkout.core.errors import ServiceUnavailable
+from checkout.delivery import library, storage
 from digitaldock.storage import ReadThroughStorage, S3Storage
 
 
 def test_s3_download_redirects_to_a_presigned_attachment(make_client, shop, helpers, moto_url, s3_bucket):
     client = make_client(STORAGE_BACKEND="s3", S3_BUCKET=s3_bucket, S3_ENDPOINT_URL=moto_url, PRESIGN_SECONDS=120)
     edge = client.app.state.edge
-    store = delivery.storage(edge)
+    store = storage.storage(edge)
     assert isinstance(store, S3Storage)
     f = shop.products["budget-planner"]["files"][0]
     store.put(f["key"], io.BytesIO(helpers.PDF))
@@ -28,12 +31,12 @@ def test_s3_download_redirects_to_a_presigned_attachment(make_client, shop, help
     assert got.status_code == 200 and got.content == helpers.PDF
     assert 'filename="planner.pdf"' in got.headers["content-disposition"]
     assert got.headers["content-disposition"].startswith("attachment;")
-    assert delivery.check(edge) == []
+    assert library.check(edge) == []
 
 
 def test_local_storage_reads_through_to_the_content_folder(make_client, shop):
     client = make_client()
-    store = delivery.storage(client.app.state.edge)
+    store = storage.storage(client.app.state.edge)
     assert isinstance(store, ReadThroughStorage)
     f = shop.products["budget-planner"]["files"][0]
     assert store.stat(f["key"]) == f["size"] and store.local_path(f["key"]).is_file()
@@ -52,9 +55,8 @@ def test_unknown_storage_backend_is_unavailable(make_client):
     r = client.get("/download/x")
     assert r.status_code in (303, 400)
     import pytest
-    from checkout.errors import ServiceUnavailable
     with pytest.raises(ServiceUnavailable):
-        delivery.storage(client.app.state.edge)
+        storage.storage(client.app.state.edge)
 
 
 def test_owners_are_emailed_once_about_a_new_version(make_client, shop, helpers):
@@ -65,10 +67,10 @@ def test_owners_are_emailed_once_about_a_new_version(make_client, shop, helpers)
     helpers.buy(edge, ann, "budget-planner")
     refunded = helpers.buy(edge, bob, "budget-planner", status="refunded")
     assert refunded
-    assert delivery.notify_new_versions(edge) == 0  # first sighting only records
+    assert library.notify_new_versions(edge) == 0  # first sighting only records
     shop.add_product("budget-planner", [("planner-v2.pdf", helpers.PDF + b"v2")], version="2.0")
-    assert delivery.notify_new_versions(edge) == 1
-    assert delivery.notify_new_versions(edge) == 0
+    assert library.notify_new_versions(edge) == 1
+    assert library.notify_new_versions(edge) == 0
     rows = edge.db.execute("SELECT to_addr, text_body FROM outbox WHERE template = 'new_version'").fetchall()
     assert [r["to_addr"] for r in rows] == ["ann@example.com"]
     assert "version 2.0" in rows[0]["text_body"] and "/library" in rows[0]["text_body"]
@@ -83,10 +85,10 @@ def test_daily_check_names_missing_files_and_orders_without_downloads(make_clien
     uid = helpers.make_user(client, "ann@example.com")
     helpers.buy(edge, uid, "budget-planner")
     helpers.buy(edge, uid, "gone-product")
-    assert len(delivery.check(edge)) == 2  # gone-product: not in catalogue, no working download
+    assert len(library.check(edge)) == 2  # gone-product: not in catalogue, no working download
     f = shop.products["budget-planner"]["files"][0]
     (shop.content / "storage" / f["key"]).unlink()
-    problems = delivery.check(edge)
+    problems = library.check(edge)
     assert any("planner.pdf is missing from storage" in p for p in problems)
     assert sum("no working download" in p for p in problems) == 2
 
@@ -97,13 +99,12 @@ def test_seller_counts(make_client, shop, helpers):
     uid = helpers.make_user(client, "ann@example.com")
     pid = helpers.buy(edge, uid, "budget-planner")
     client.get(helpers.link_for(client, pid, shop.products["budget-planner"]["files"][0]["sha256"]))
-    assert delivery.seller_counts(edge, "ada") == {"budget-planner": 1}
+    assert library.seller_counts(edge, "ada") == {"budget-planner": 1}
 
 
 def test_delivery_check_command(make_client, shop, helpers, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from digitaldock.cli import main
 
     client = make_client()
     edge = client.app.state.edge
@@ -143,19 +144,18 @@ def test_s3_put_streams_large_files_in_parts(moto_url, s3_bucket):
 
 
 def test_retention_clears_download_addresses(make_client, shop, helpers, clock):
-    from checkout import gdpr
 
     client = make_client()
     edge = client.app.state.edge
     uid = helpers.make_user(client, "ann@example.com")
     pid = helpers.buy(edge, uid, "budget-planner")
     client.get(helpers.link_for(client, pid, shop.products["budget-planner"]["files"][0]["sha256"]))
-    assert gdpr.run_retention(edge)["download_addresses_cleared"] == 0
+    assert retention.run(edge)["download_addresses_cleared"] == 0
     clock.advance(31 * 86400)
-    assert gdpr.run_retention(edge)["download_addresses_cleared"] == 1
+    assert retention.run(edge)["download_addresses_cleared"] == 1
     row = edge.db.execute("SELECT ip, user_agent, outcome FROM downloads").fetchone()
     assert tuple(row) == (None, None, "started")
-    assert delivery.used(edge, pid, shop.products["budget-planner"]["files"][0]["sha256"]) == 1
+    assert library.used(edge, pid, shop.products["budget-planner"]["files"][0]["sha256"]) == 1
 
 
 def test_fast_presigning_matches_botocore_byte_for_byte(moto_url, s3_bucket):

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from checkout.app import create_app
+from checkout.accounts import users
+from checkout.web.app import create_app
 
 
 def _port() -> int:
@@ -42,9 +43,8 @@ def test_a_500_mb_plus_one_byte_file_is_cut_off_with_413(make_settings, shop, he
             time.sleep(0.05)
         assert server.started
         edge = app.state.edge
-        from checkout import accounts
         state = edge.legal()
-        accounts.create_user(edge, "sam@example.com", "Sam", "seller", edge.hasher.hash(helpers.PASSWORD),
+        users.create_user(edge, "sam@example.com", "Sam", "seller", edge.hasher.hash(helpers.PASSWORD),
                              list(state.legal.values()), verified=True, send_verification=False, actor_id=0)
         client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)

@@ -6,7 +6,8 @@ import time
 
 from structlog.testing import capture_logs
 
-from checkout import delivery, delivery_web
+from checkout.delivery import storage
+from checkout.web import delivery
 
 
 def test_storage_is_ready_after_start(make_client):
@@ -16,12 +17,12 @@ def test_storage_is_ready_after_start(make_client):
         if "_delivery_storage" in edge.__dict__:
             break
         time.sleep(0.01)
-    assert edge.__dict__["_delivery_storage"] is delivery.storage(edge)
+    assert edge.__dict__["_delivery_storage"] is storage.storage(edge)
 
 
 def test_a_broken_storage_does_not_stop_the_edge(make_client):
     client = make_client(STORAGE_BACKEND="floppy")
     with capture_logs() as logs:
-        delivery_web.warm_up(client.app.state.edge)
+        delivery.warm_up(client.app.state.edge)
     assert [e["event"] for e in logs] == ["storage_unavailable", "storage_warm_up_failed"]
     assert client.get("/healthz").status_code == 200

@@ -14,6 +14,8 @@ import httpx
 import pytest
 import uvicorn
 
+from checkout.accounts import users
+from checkout.core.catalog import required_documents
 from checkout.sandbox import DEFAULT_SECRET, Sandbox, sign
 
 DOCS = ("terms", "privacy", "refunds", "seller-agreement", "content-guidelines")
@@ -134,11 +136,9 @@ def deliver_held(client, items: list[dict[str, Any]]) -> list[str]:
 
 
 def make_buyer(edge, email: str = "buyer@example.com", role: str = "buyer", verified: bool = True) -> dict[str, Any]:
-    from checkout import accounts
-    from checkout.legal import required_documents
 
     state = edge.legal()
     docs = [state.legal[s] for s in required_documents(role) if s in state.legal]
-    uid = accounts.create_user(edge, email, email.split("@")[0].title(), role, edge.hasher.hash(PASSWORD), docs,
+    uid = users.create_user(edge, email, email.split("@")[0].title(), role, edge.hasher.hash(PASSWORD), docs,
                                verified=verified, send_verification=False, actor_id=0)
-    return dict(accounts.get_user(edge, uid))
+    return dict(users.get_user(edge, uid))

@@ -8,9 +8,10 @@ import json
 import re
 import subprocess
 import threading
+
 import pytest
 
-from ..test_server import CLI, FAST_ENV, base_env
+from ..web.test_server import CLI, FAST_ENV, base_env
 from .conftest import _free_port
 from .test_fault import start, wait_http
 
@@ -26,7 +27,7 @@ def stack(tmp_path_factory, repo_root):
     site_port, edge_port, sandbox_port = _free_port(), _free_port(), _free_port()
     site, edge = f"http://127.0.0.1:{site_port}", f"http://127.0.0.1:{edge_port}"
     out = build(root / "output", repo_root / "pelicanconf.py",
-                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "themes/digitaldock"),
+                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
                            "PLUGIN_PATHS": [str(repo_root)], "SITEURL": site, "CHECKOUT_URL": edge})
     server = make_server(out, "127.0.0.1", site_port)
     threading.Thread(target=server.serve_forever, daemon=True).start()

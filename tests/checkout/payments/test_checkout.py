@@ -7,8 +7,9 @@ import json
 import os
 import re
 
-from checkout import ledger
-from checkout.purchases import active_purchases, owns
+from checkout.accounts import gdpr, users
+from checkout.payments import ledger
+from checkout.payments.purchases import active_purchases, owns
 
 from ..conftest import csrf_from, login, outbox_rows
 from .conftest import PASSWORD, deliver_held, make_buyer, write_shop_catalog
@@ -49,7 +50,7 @@ def test_signed_in_buy_goes_to_paystack_and_the_callback_shows_paid(shop, sandbo
     assert [p["product_slug"] for p in active_purchases(edge.db, user["id"])] == ["lagos-grotesk"]
     # the webhook arriving afterwards applies nothing more
     assert deliver_held(shop, sandbox.take_held()) == ["already_paid"]
-    assert ledger.check(edge) == []
+    assert ledger.check(edge.db) == []
     assert ledger.balance(edge, "seller:ada:pending", "NGN") == -450000
     assert ledger.balance(edge, "platform:fees", "NGN") == -50000
     assert ledger.balance(edge, "platform:paystack-costs", "NGN") == 17500
@@ -219,9 +220,8 @@ def test_prices_follow_the_reloaded_catalogue(shop, catalog_path):
 
 
 def test_a_buyer_with_outstanding_legal_updates_accepts_them_first(shop, catalog_path):
-    from checkout import accounts
     edge = edge_of(shop)
-    accounts.create_user(edge, "old@example.com", "Old Buyer", "buyer", edge.hasher.hash(PASSWORD), verified=True,
+    users.create_user(edge, "old@example.com", "Old Buyer", "buyer", edge.hasher.hash(PASSWORD), verified=True,
                          send_verification=False, actor_id=0)
     login(shop, "old@example.com", PASSWORD)
     r = buy(shop, "lagos-grotesk")
@@ -237,7 +237,6 @@ def test_a_double_clicked_buy_reuses_the_pending_order(shop, sandbox):
 
 
 def test_gdpr_export_and_anonymisation_cover_orders(shop, sandbox):
-    from checkout import gdpr
     user = signed_in_buyer(shop)
     buy(shop, "lagos-grotesk")
     edge = edge_of(shop)

@@ -8,12 +8,17 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from checkout import ledger, payments
-from checkout.context import Edge
-from checkout.db import atomic
-from checkout.payment_commands import ledger_group, payouts, reconcile, seller
-from checkout.paystack import Paystack, PaystackError, ip_allowed, signature_ok
-from checkout.settings import load_settings
+from checkout.cli.edge import user
+from checkout.cli.payments import ledger_group, payouts, reconcile, seller
+from checkout.cli.payments import sandbox as sandbox_cmd
+from checkout.core.db import atomic
+from checkout.core.settings import load_settings
+from checkout.payments import charges, ledger, orders, pricing
+from checkout.payments import payouts as payout_flow
+from checkout.payments.errors import PaystackError
+from checkout.payments.paystack import Paystack, ip_allowed, signature_ok
+from checkout.sandbox import sign
+from checkout.wiring import build_edge
 
 from .conftest import make_buyer
 
@@ -27,7 +32,7 @@ def env(tmp_path, catalog_path, sandbox):
 
 @pytest.fixture
 def edge(env):
-    e = Edge(load_settings(environ=env, dotenv=None))
+    e = build_edge(load_settings(environ=env, dotenv=None))
     e.migrate()
     yield e
     e.close()
@@ -54,19 +59,19 @@ def test_ledger_check_passes_then_fails_on_a_breach(env, edge):
 
 def test_reconcile_heals_a_missed_webhook(env, edge, sandbox):
     user = make_buyer(edge)
-    order = payments.create_order(edge, user, [("lagos-grotesk", None)])
-    payments.start_payment(edge, order)
+    order = orders.create_order(edge, user, [("lagos-grotesk", None)])
+    orders.start_payment(edge, order)
     sandbox.pay(order["reference"])
     sandbox.take_held()  # the webhook is lost
-    unknown = payments.create_order(edge, user, [("kente-template", None)])  # never reached Paystack
+    unknown = orders.create_order(edge, user, [("kente-template", None)])  # never reached Paystack
     r = run(reconcile, ["--older-than", "0"], env)
     assert r.exit_code == 0
     assert last(r.output) == {"paid": 1, "still_pending": 1}
-    assert payments.get_order(edge, order["reference"])["status"] == "paid"
-    assert payments.get_order(edge, unknown["reference"])["status"] == "pending"
+    assert orders.get_order(edge, order["reference"])["status"] == "paid"
+    assert orders.get_order(edge, unknown["reference"])["status"] == "pending"
     sandbox.faults(fail_api=1)
-    assert payments.reconcile(edge, older_than=0) == {"unreachable": 1}
-    assert ledger.check(edge) == []
+    assert charges.reconcile(edge, older_than=0) == {"unreachable": 1}
+    assert ledger.check(edge.db) == []
 
 
 def test_payouts_run_and_seller_link(env, edge):
@@ -74,7 +79,7 @@ def test_payouts_run_and_seller_link(env, edge):
     r = run(seller, ["link", "ada@example.com", "ada", "--fee-bps", "500"], env)
     assert r.exit_code == 0 and last(r.output)["fee_bps"] == 500
     assert edge.db.execute("SELECT role FROM users WHERE email = 'ada@example.com'").fetchone()[0] == "seller"
-    assert payments.fee_bps_for(edge, "ada") == 500 and payments.fee_bps_for(edge, "kofi") == 1000
+    assert pricing.fee_bps_for(edge, "ada") == 500 and pricing.fee_bps_for(edge, "kofi") == 1000
     assert run(seller, ["link", "nobody@example.com", "ada"], env).exit_code == 1
     r = run(seller, ["link", "ada@example.com", "ada", "--fee-bps", "20000"], env)
     assert r.exit_code == 1
@@ -86,12 +91,12 @@ def test_payouts_run_and_seller_link(env, edge):
 
 def test_bank_account_errors(edge, sandbox):
     with pytest.raises(Exception, match="Cannot resolve account"):
-        payments.add_bank_account(edge, "ada", "Ada", "0123456789", "999", "NGN")
+        payout_flow.add_bank_account(edge, "ada", "Ada", "0123456789", "999", "NGN")
     with pytest.raises(Exception):
-        payments.add_bank_account(edge, "ada", "Ada", "0123456789", "058", "EUR")
+        payout_flow.add_bank_account(edge, "ada", "Ada", "0123456789", "058", "EUR")
     sandbox.faults(fail_api=5)
     with pytest.raises(Exception, match="not reachable"):
-        payments.add_bank_account(edge, "ada", "Ada", "0123456789", "058", "NGN")
+        payout_flow.add_bank_account(edge, "ada", "Ada", "0123456789", "058", "NGN")
 
 
 def test_client_talks_to_the_sandbox_and_reports_errors(sandbox):
@@ -109,7 +114,6 @@ def test_client_talks_to_the_sandbox_and_reports_errors(sandbox):
 
 
 def test_signature_and_ip_checks():
-    from checkout.sandbox import sign
     body = b'{"event":"charge.success"}'
     assert signature_ok("k", body, sign("k", body))
     assert signature_ok("k", body, sign("k", body).upper())
@@ -118,16 +122,14 @@ def test_signature_and_ip_checks():
 
 
 def test_user_link_seller_is_the_same_command(env, edge):
-    from checkout.commands import user
     make_buyer(edge, "kofi@example.com")
     r = run(user, ["link-seller", "kofi@example.com", "kofi"], env)
     assert r.exit_code == 0 and last(r.output)["seller"] == "kofi"
-    assert payments.sellers_of(edge, edge.db.execute("SELECT id FROM users WHERE email = 'kofi@example.com'").fetchone()[0]) == ["kofi"]
+    assert payout_flow.sellers_of(edge, edge.db.execute("SELECT id FROM users WHERE email = 'kofi@example.com'").fetchone()[0]) == ["kofi"]
 
 
 def test_sandbox_command_uses_the_edge_settings(env, monkeypatch):
     import uvicorn
-    from checkout.payment_commands import sandbox as sandbox_cmd
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     r = run(sandbox_cmd, ["--port", "8123"], {**env, "PAYSTACK_WEBHOOK_URL": "http://127.0.0.1:9/hook"})

@@ -9,19 +9,18 @@ import json
 
 import httpx
 
-from checkout import group_commit as gc
-from checkout import ledger, payments
+from checkout.accounts import users
+from checkout.payments import group_commit, ledger, orders
 from checkout.sandbox import DEFAULT_SECRET, sign
 
 from .conftest import make_buyer
 
 
 def _order(edge, n: int) -> dict:
-    from checkout import accounts
 
     email = f"buyer{n}@example.com"
-    user = accounts.get_by_email(edge, email) or make_buyer(edge, email)
-    return payments.create_order(edge, dict(user), [("lagos-grotesk", None)])
+    user = users.get_by_email(edge, email) or make_buyer(edge, email)
+    return orders.create_order(edge, dict(user), [("lagos-grotesk", None)])
 
 
 def _charge(order: dict) -> bytes:
@@ -58,14 +57,14 @@ def test_a_burst_is_committed_in_batches_and_each_event_applied_once(client):
     assert (responses[-1].status_code, outcomes[-1]) == (409, "retry_later")
     assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 12
     assert edge.db.execute("SELECT COUNT(*) FROM purchases").fetchone()[0] == 12
-    assert ledger.check(edge) == []
-    assert gc.group_commit(edge).batches < len(bodies)  # fewer commits than events
+    assert ledger.check(edge.db) == []
+    assert group_commit.group_commit(edge).batches < len(bodies)  # fewer commits than events
 
 
 def test_a_failed_commit_fails_every_event_in_it_and_stores_none(client, monkeypatch):
     edge = client.app.state.edge
     orders = [_order(edge, n) for n in range(3)]
-    real = gc.atomic
+    real = group_commit.atomic
 
     @contextlib.contextmanager
     def failing(db):
@@ -73,12 +72,12 @@ def test_a_failed_commit_fails_every_event_in_it_and_stores_none(client, monkeyp
             yield db
             raise OSError("disk I/O error")  # the batch's transaction never commits
 
-    monkeypatch.setattr(gc, "atomic", failing)
+    monkeypatch.setattr(group_commit, "atomic", failing)
     responses = _post_all(client.app, [_charge(o) for o in orders])
     assert [r.status_code for r in responses] == [500, 500, 500]
     assert "disk I/O" not in "".join(r.text for r in responses)  # no internals to the caller
     assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 0
-    monkeypatch.setattr(gc, "atomic", real)
+    monkeypatch.setattr(group_commit, "atomic", real)
     # Paystack delivers them again, and now they are applied
     assert [r.json()["outcome"] for r in _post_all(client.app, [_charge(o) for o in orders])] == ["paid"] * 3
-    assert ledger.check(edge) == []
+    assert ledger.check(edge.db) == []

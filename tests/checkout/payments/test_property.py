@@ -9,14 +9,15 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from checkout import ledger, payments
-from checkout.clock import Clock
-from checkout.context import Edge
-from checkout.db import atomic
-from checkout.errors import EdgeError
-from checkout.settings import load_settings
+from checkout.core.clock import Clock
+from checkout.core.db import atomic
+from checkout.core.errors import EdgeError
+from checkout.core.settings import load_settings
+from checkout.payments import errors, events, ledger, orders, payouts, refunds
+from checkout.wiring import build_edge
 
 from .conftest import write_shop_catalog
 
@@ -40,7 +41,7 @@ class World:
         s = load_settings(environ={}, dotenv=None, DIGITALDOCK_DATA_DIR=str(root / "data"), CATALOG_PATH=str(catalog),
                           CONTENT_DIR=str(root / "content"), PAYOUT_MINIMUM=1, PLATFORM_FEE_BPS=1000,
                           ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
-        self.edge = Edge(s, self.clock)
+        self.edge = build_edge(s, self.clock)
         self.edge.migrate()
         with atomic(self.edge.db):
             for i in range(3):
@@ -68,7 +69,7 @@ class World:
         e = self.edge
         if kind == "checkout":
             try:
-                self.orders.append(payments.create_order(e, self.user(action[1]), [(s, None) for s in sorted(action[2])]))
+                self.orders.append(orders.create_order(e, self.user(action[1]), [(s, None) for s in sorted(action[2])]))
             except EdgeError:
                 pass  # already owned: refused, as it should be
         elif kind == "pay" and self.orders:
@@ -94,10 +95,10 @@ class World:
                 return
             line = lines[action[1] % len(lines)]
             try:
-                rid = payments.request_refund(e, {"id": line["user_id"]}, line["id"], "broken file here")
+                rid = refunds.request_refund(e, {"id": line["user_id"]}, line["id"], "broken file here")
             except EdgeError:
                 return
-            payments.decide_refund(e, rid, line["user_id"], approve=True)
+            refunds.decide_refund(e, rid, line["user_id"], approve=True)
             r = e.db.execute("SELECT r.amount, o.reference FROM refunds r JOIN orders o ON o.id = r.order_id"
                              " WHERE r.id = ?", (rid,)).fetchone()
             self.emit("refund.processed", {"status": "processed", "transaction_reference": r["reference"],
@@ -105,16 +106,16 @@ class World:
         elif kind == "days":
             self.clock.advance(action[1] * 86400)
         elif kind == "payout":
-            payments.queue_payouts(e)
-            for p in payments.queued_payouts(e):
-                payments.record_payout_result(e, p, {"transfer_code": f"TRF_{p['id']}"})
+            payouts.queue_payouts(e)
+            for p in payouts.queued_payouts(e):
+                payouts.record_payout_result(e, p, {"transfer_code": f"TRF_{p['id']}"})
                 self.emit(f"transfer.{action[1]}", {"reference": p["reference"], "amount": p["amount"],
                                                     "currency": p["currency"], "status": action[1]})
 
     def receive(self, raw: bytes) -> None:
         try:
-            payments.receive_event(self.edge, raw)
-        except payments.RetryLater:
+            events.receive_event(self.edge, raw)
+        except errors.RetryLater:
             self.pending.append(raw)  # Paystack would deliver it again later
             return
         self.delivered.append(raw)
@@ -128,14 +129,14 @@ def test_money_invariants_hold_for_any_sequence(actions):
         try:
             for action in actions:
                 w.step(action)
-                assert ledger.check(w.edge) == [], action
+                assert ledger.check(w.edge.db) == [], action
             # drain: everything eventually arrives (some twice)
             for _ in range(200):
                 if not w.pending:
                     break
                 w.step(("deliver", 0))
             w.receive(w.delivered[0]) if w.delivered else None
-            assert ledger.check(w.edge) == []
+            assert ledger.check(w.edge.db) == []
             db = w.edge.db
             # no seller is paid more than they earned, nothing is applied twice
             for slug in ("ada", "kofi"):

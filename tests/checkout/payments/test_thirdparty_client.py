@@ -13,7 +13,7 @@ from pypaystack2 import PaystackClient  # noqa: E402
 from pypaystack2.base_clients import AbstractAPIClient, BaseAPIClient  # noqa: E402
 from pypaystack2.enums import Country, Currency, RecipientType  # noqa: E402
 
-from checkout.sandbox import DEFAULT_SECRET  # noqa: E402
+from checkout.sandbox import DEFAULT_SECRET
 
 
 @pytest.fixture

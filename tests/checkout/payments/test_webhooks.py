@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
-from checkout import ledger, payments
-from checkout.purchases import owns
+from checkout.accounts import users
+from checkout.core import retention
+from checkout.payments import charges, ledger, orders, refunds
+from checkout.payments.purchases import owns
 from checkout.sandbox import DEFAULT_SECRET, sign
 
 from .conftest import deliver, make_buyer
@@ -17,9 +19,8 @@ def edge_of(client):
 
 
 def pending_order(edge, email="buyer@example.com", items=(("lagos-grotesk", None),)):
-    from checkout import accounts
-    user = accounts.get_by_email(edge, email) or make_buyer(edge, email)
-    return payments.create_order(edge, dict(user), list(items))
+    user = users.get_by_email(edge, email) or make_buyer(edge, email)
+    return orders.create_order(edge, dict(user), list(items))
 
 
 def charge(order, **over):
@@ -49,7 +50,7 @@ def test_valid_event_is_applied_once_however_often_it_arrives(client):
     # the same event re-serialised differently is still the same event
     assert deliver(client, json.dumps(charge(order), indent=2).encode()).json()["outcome"] == "duplicate"
     assert counts(edge) == first
-    assert ledger.check(edge) == []
+    assert ledger.check(edge.db) == []
     scrape = client.get("/metrics").text
     assert 'digitaldock_payment_events_total{outcome="paid"} 1.0' in scrape
     assert 'digitaldock_payment_events_total{outcome="duplicate"} 4.0' in scrape
@@ -89,8 +90,8 @@ def test_wrong_amount_or_currency_flags_the_order_and_fulfils_nothing(client):
     assert [f["status"] for f in flagged] == ["flagged"] * 3
     # a later correct-looking event does not unflag it: a person decides
     assert deliver(client, charge(low, id=1)).json()["outcome"] == "duplicate"
-    assert payments.apply_verified(edge, low["reference"], charge(low)["data"], "verify") == "already_flagged"
-    assert ledger.check(edge) == []
+    assert charges.apply_verified(edge, low["reference"], charge(low)["data"], "verify") == "already_flagged"
+    assert ledger.check(edge.db) == []
 
 
 def test_unknown_references_are_stored_and_reported_not_errors(client):
@@ -113,7 +114,7 @@ def test_malformed_but_signed_body_is_a_400(client):
 def test_failed_then_late_success_still_pays(client):
     edge = edge_of(client)
     order = pending_order(edge)
-    assert payments.apply_verified(edge, order["reference"], {**charge(order)["data"], "status": "failed"},
+    assert charges.apply_verified(edge, order["reference"], {**charge(order)["data"], "status": "failed"},
                                    "verify") == "failed"
     assert deliver(client, charge(order)).json()["outcome"] == "paid"
     assert owns(edge.db, order["user_id"], "lagos-grotesk")
@@ -123,9 +124,9 @@ def test_abandoned_only_after_the_configured_age(client, clock):
     edge = edge_of(client)
     order = pending_order(edge)
     data = {**charge(order)["data"], "status": "abandoned"}
-    assert payments.apply_verified(edge, order["reference"], data, "verify") == "still_pending"
+    assert charges.apply_verified(edge, order["reference"], data, "verify") == "still_pending"
     clock.advance(25 * 3600)
-    assert payments.apply_verified(edge, order["reference"], data, "verify") == "abandoned"
+    assert charges.apply_verified(edge, order["reference"], data, "verify") == "abandoned"
 
 
 def test_two_paid_orders_for_one_product_flag_the_second(client):
@@ -136,7 +137,7 @@ def test_two_paid_orders_for_one_product_flag_the_second(client):
     assert deliver(client, charge(b)).json()["outcome"] == "flagged"
     reason = edge.db.execute("SELECT flag_reason FROM orders WHERE reference = ?", (b["reference"],)).fetchone()[0]
     assert "paid twice" in reason
-    assert ledger.check(edge) == []
+    assert ledger.check(edge.db) == []
 
 
 def test_source_ip_check(make_client):
@@ -149,19 +150,19 @@ def test_source_ip_check(make_client):
 def test_a_crash_inside_the_transaction_applies_nothing_and_allows_redelivery(client, monkeypatch):
     edge = edge_of(client)
     order = pending_order(edge)
-    real = payments._receipt
+    real = charges._receipt
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(payments, "_receipt", boom)
+    monkeypatch.setattr(charges, "_receipt", boom)
     r = deliver(client, charge(order))
     assert r.status_code == 500
     assert counts(edge) == {"purchases": 0, "journals": 0, "emails": 0}
     assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 0
-    monkeypatch.setattr(payments, "_receipt", real)
+    monkeypatch.setattr(charges, "_receipt", real)
     assert deliver(client, charge(order)).json()["outcome"] == "paid"
-    assert ledger.check(edge) == []
+    assert ledger.check(edge.db) == []
 
 
 def test_a_refund_event_before_its_payment_is_refused_for_redelivery(client):
@@ -182,22 +183,21 @@ def test_replaying_an_old_payment_after_a_refund_grants_nothing(client):
     deliver(client, body)
     line = edge.db.execute("SELECT id FROM order_lines").fetchone()[0]
     user = dict(edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone())
-    rid = payments.request_refund(edge, user, line, "It does not open")
-    payments.decide_refund(edge, rid, user["id"], approve=True)
+    rid = refunds.request_refund(edge, user, line, "It does not open")
+    refunds.decide_refund(edge, rid, user["id"], approve=True)
     refund = {"event": "refund.processed", "data": {"transaction_reference": order["reference"], "amount": 500000,
                                                     "currency": "NGN", "refund_reference": "RF9", "status": "processed"}}
     assert deliver(client, refund).json()["outcome"] == "refunded"
     assert deliver(client, body).json()["outcome"] == "duplicate"
-    assert payments.apply_verified(edge, order["reference"], charge(order)["data"], "verify") == "already_paid"
+    assert charges.apply_verified(edge, order["reference"], charge(order)["data"], "verify") == "already_paid"
     assert not owns(edge.db, order["user_id"], "lagos-grotesk")
     assert ledger.balances(edge, "seller:") == {("seller:ada:pending", "NGN"): 0}
-    assert ledger.check(edge) == []
+    assert ledger.check(edge.db) == []
 
 
 def test_refused_webhooks_are_pruned_by_retention(client, clock):
-    from checkout import gdpr
     edge = edge_of(client)
     deliver(client, {"event": "charge.success", "data": {}}, signature="bad")
-    assert gdpr.run_retention(edge)["rejected_webhooks_deleted"] == 0
+    assert retention.run(edge)["rejected_webhooks_deleted"] == 0
     clock.advance(31 * 86400)
-    assert gdpr.run_retention(edge)["rejected_webhooks_deleted"] == 1
+    assert retention.run(edge)["rejected_webhooks_deleted"] == 1

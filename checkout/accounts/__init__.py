@@ -1,0 +1,12 @@
+"""Accounts: users, sessions and sign-in, passwords, API refresh tokens, legal consent, GDPR."""
+
+EMAIL_SUBJECTS = {
+    "verify": "Confirm your email address for DigitalDock",
+    "email_change": "Confirm your new email address for DigitalDock",
+    "email_changed": "The email address of your DigitalDock account is changing",
+    "reset": "Reset your DigitalDock password",
+    "lockout": "Your DigitalDock account was locked after failed sign-ins",
+    "consent_update": "We updated our legal documents",
+    "deletion": "Your DigitalDock account deletion request",
+    "password_changed": "Your DigitalDock password was changed",
+}

@@ -1,0 +1,30 @@
+"""Errors of accounts: sign-in, lockout, consent. Each is an `AccountsError`, the package's root."""
+
+from __future__ import annotations
+
+from checkout.core.errors import EdgeError
+
+
+class InvalidCredentials(EdgeError):
+    """Raised when an email/password pair does not match (never says which part)."""
+    status, code, message = 401, "invalid_credentials", "Email or password is incorrect."
+
+
+class ConsentRequired(EdgeError):
+    """Raised when the user has not accepted the current version of a legal document."""
+    status, code, message = 403, "consent_required", "Please accept the updated legal documents to continue."
+
+
+class AccountLocked(EdgeError):
+    """Raised on login while an account is locked after repeated failures."""
+    status, code, message = 423, "account_locked", "This account is temporarily locked after too many failed sign-ins. Try again later."
+
+
+class AccountDisabled(EdgeError):
+    """Raised on login to an account that was disabled or asked to be deleted."""
+    status, code, message = 403, "account_disabled", "This account is disabled."
+
+
+class EmailNotVerified(EdgeError):
+    """Raised when an action needs a verified email address."""
+    status, code, message = 403, "email_not_verified", "Please verify your email address first."

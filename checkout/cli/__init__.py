@@ -1,0 +1,1 @@
+"""The `digitaldock` command: thin click commands over library functions (`main.py` is the group)."""

@@ -1,0 +1,149 @@
+"""`digitaldock` subcommands for the checkout edge: edge, migrate, seed, retention, user create,
+outbox. Thin: each builds settings and an `Edge`, then calls one library function.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import click
+
+from checkout.accounts import passwords, users
+from checkout.cli.common import make_edge
+from checkout.cli.common import settings as load_settings
+from checkout.cli.payments import user_link_seller
+from checkout.core import retention as retention_job
+from checkout.core.catalog import required_documents
+from checkout.core.db import MigrationError, schema_version
+from checkout.core.errors import EdgeError
+from checkout.core.outbox import process_due
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+def edge(host: str, port: int) -> None:
+    """Run the checkout edge (Starlette under uvicorn)."""
+    import uvicorn  # the server and the app are imported only by the command that runs them
+
+    from checkout.web.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=settings.TRUST_PROXY,
+                forwarded_allow_ips="*" if settings.TRUST_PROXY else None,
+                timeout_graceful_shutdown=30, server_header=False)
+
+
+@click.command()
+def migrate() -> None:
+    """Apply pending database migrations of the checkout edge."""
+
+    try:
+        e = make_edge()
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database {e.settings.database_path} at schema version {schema_version(e.db)}")
+
+
+@click.command()
+def retention() -> None:
+    """Enforce the data retention table once and report what was removed."""
+
+    report = retention_job.run(make_edge())
+    for key, value in report.items():
+        click.echo(f"{key}: {value}")
+
+
+SEED_USERS = (("buyer@example.com", "Demo Buyer", "buyer"), ("seller@example.com", "Demo Seller", "seller"),
+              ("admin@example.com", "Demo Admin", "admin"))
+
+
+@click.command()
+def seed() -> None:
+    """Create demo accounts (buyer, seller, admin) and print their credentials.
+
+    The passwords are random; they are also kept in `<DATA_DIR>/demo-accounts.txt` (readable
+    only by you) so `digitaldock dev` can show them again on the next start.
+    """
+
+    e = make_edge()
+    state = e.legal()
+    saved = e.settings.data_dir / "demo-accounts.txt"
+    lines = saved.read_text("utf-8").splitlines() if saved.exists() else []
+    for email, name, role in SEED_USERS:
+        if users.get_by_email(e, email):
+            known = next((line for line in lines if f" {email} " in f" {line} "), None)
+            click.echo(known or f"{role:7} {email:22} (exists, password unchanged)")
+            continue
+        password = "demo-" + secrets.token_urlsafe(9)
+        docs = [state.legal[s] for s in required_documents(role) if s in state.legal]
+        users.create_user(e, email, name, role, e.hasher.hash(password), docs, verified=True,
+                             send_verification=False, actor_id=0)
+        line = f"{role:7} {email:22} {password}"
+        lines = [entry for entry in lines if f" {email} " not in f" {entry} "] + [line]
+        click.echo(line)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.touch(mode=0o600)
+    saved.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+@click.group()
+def user() -> None:
+    """Manage edge user accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name (default: the part of EMAIL before @).")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--role", type=click.Choice(["buyer", "seller", "admin"]), default="buyer", show_default=True)
+@click.password_option(envvar="DIGITALDOCK_PASSWORD", help="Password (prompted if not given).")
+def user_create(email: str, name: str, admin: bool, role: str, password: str) -> None:
+    """Create a verified account, e.g. the first administrator."""
+
+    e = make_edge()
+    role = "admin" if admin else role
+    name = name or email.split("@", 1)[0]
+    email = users.normalize_email(email)
+    if not users.EMAIL.match(email):
+        raise click.ClickException(f"{email!r} is not a valid email address")
+    why = passwords.check_policy(password, e.settings.PASSWORD_MIN_LENGTH, email, name)
+    if why:
+        raise click.ClickException(why)
+    try:
+        uid = users.create_user(e, email, name, role, e.hasher.hash(password), verified=True,
+                                   send_verification=False, actor_id=0)
+    except EdgeError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(json.dumps({"id": uid, "email": email, "role": role}))
+
+
+@user.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["buyer", "seller", "admin"]))
+def user_role(email: str, role: str) -> None:
+    """Change the role of an account (recorded in the audit log)."""
+
+    e = make_edge()
+    found = users.get_by_email(e, email)
+    if found is None:
+        raise click.ClickException(f"no account with email {email!r}")
+    users.set_role(e, found["id"], role, actor_id=None)
+    click.echo(json.dumps({"id": found["id"], "email": found["email"], "role": role}))
+
+
+@click.command("outbox")
+@click.option("--once", is_flag=True, help="Send what is due now and exit.")
+def outbox_cmd(once: bool) -> None:
+    """Send due emails from the outbox (the edge does this itself while running)."""
+
+    counts = process_due(make_edge())
+    click.echo(json.dumps(counts))
+
+
+user.add_command(user_link_seller)  # `digitaldock user link-seller`, beside the other account commands
+
+COMMANDS = [edge, migrate, seed, retention, user, outbox_cmd]
+

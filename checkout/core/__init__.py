@@ -1,0 +1,1 @@
+"""The floor of the edge: what every other package builds on. Imports nothing above it."""

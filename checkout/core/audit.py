@@ -1,0 +1,45 @@
+"""The append-only audit log: who did what to whom, when, from where.
+
+Rows are only ever inserted (triggers refuse UPDATE, and DELETE outside the retention job).
+Details never contain secrets: callers pass identifiers and outcomes, not passwords or tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+
+from checkout.core.context import Edge
+
+ACTIONS = (
+    "user.registered", "user.email_verified", "user.login", "user.login_failed", "user.locked",
+    "user.logout", "user.logout_everywhere", "user.password_changed", "user.password_reset_requested",
+    "user.password_reset", "user.email_change_requested", "user.email_changed", "user.role_changed", "user.consent",
+    "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
+    "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
+    "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
+    "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
+    "payment.payouts_run",
+    "submission.approved", "submission.rejected",
+)
+
+
+def record(edge: "Edge", action: str, *, actor_id: int | None = None, subject_id: int | None = None,
+           ip: str | None = None, **detail: Any) -> None:
+    assert action in ACTIONS, action
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    edge.db.execute(
+        "INSERT INTO audit_log (at, action, actor_id, subject_id, ip, request_id, detail) VALUES (?,?,?,?,?,?,?)",
+        (edge.clock.iso(), action, actor_id, subject_id, ip, request_id, json.dumps(detail, sort_keys=True)))
+
+
+def recent(edge: "Edge", limit: int = 200, subject_id: int | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM audit_log"
+    args: tuple = ()
+    if subject_id is not None:
+        sql += " WHERE subject_id = ?"
+        args = (subject_id,)
+    rows = edge.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]

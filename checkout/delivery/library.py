@@ -1,0 +1,183 @@
+"""The buyer's library: what they own, with files, versions and downloads left.
+
+Files come from the catalogue the edge loaded (`catalog.json` `products[slug].files`), so a new
+version of a product shows up in every owner's library at once; `notify_new_versions` emails
+the owners through the outbox, once per version. `check` is the daily delivery check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from checkout.core import outbox
+from checkout.core.clock import iso
+from checkout.core.context import Edge
+from checkout.core.db import atomic
+from checkout.core.errors import NotFound
+from checkout.delivery import retention
+from checkout.delivery.storage import storage
+from digitaldock.storage import StorageError
+
+STARTED = "started"
+
+
+def product(edge: "Edge", slug: str) -> dict[str, Any] | None:
+    """The product as the catalogue lists it; a withdrawn one as last listed while its files are kept."""
+    found = edge.catalog.current().products.get(slug)
+    return found if found is not None else retention.withdrawn_product(edge, slug)
+
+
+def _purchase(edge: "Edge", purchase_id: int) -> Any:
+    return edge.db.execute("SELECT * FROM purchases WHERE id = ?", (purchase_id,)).fetchone()
+
+
+def _file(edge: "Edge", purchase: Any, sha256: str) -> dict[str, Any]:
+    prod = product(edge, purchase["product_slug"])
+    for f in (prod or {}).get("files") or ():
+        if f.get("sha256") == sha256:
+            return f
+    raise NotFound("That file is not part of a product you own.", code="file_not_owned")
+
+
+def used(edge: "Edge", purchase_id: int, sha256: str) -> int:
+    row = edge.db.execute("SELECT COUNT(*) FROM downloads WHERE purchase_id = ? AND file_sha256 = ? AND outcome = ?",
+                          (purchase_id, sha256, STARTED)).fetchone()
+    return int(row[0])
+
+
+def library(edge: "Edge", user_id: int) -> list[dict[str, Any]]:
+    """Every product the user bought, newest first, with files, versions and downloads left."""
+    rows = edge.db.execute(
+        "SELECT p.*, l.title AS line_title FROM purchases p LEFT JOIN order_lines l ON l.id = p.order_line_id"
+        " WHERE p.user_id = ? ORDER BY p.created_at DESC, p.id DESC", (user_id,)).fetchall()
+    counts: dict[tuple[int, str], int] = {}
+    for r in edge.db.execute("SELECT purchase_id, file_sha256, COUNT(*) AS n FROM downloads WHERE user_id = ?"
+                             " AND outcome = ? GROUP BY purchase_id, file_sha256", (user_id, STARTED)):
+        counts[(r["purchase_id"], r["file_sha256"])] = r["n"]
+    allowance = edge.settings.DOWNLOADS_PER_FILE
+    items = []
+    for r in rows:
+        prod = product(edge, r["product_slug"]) or {}
+        files = []
+        for f in prod.get("files") or ():
+            n = counts.get((r["id"], f["sha256"]), 0)
+            files.append({**f, "used": n, "left": max(0, allowance - n)})
+        items.append({"purchase_id": r["id"], "slug": r["product_slug"], "status": r["status"],
+                      "title": prod.get("title") or r["line_title"] or r["product_slug"],
+                      "version": prod.get("version", ""), "url": prod.get("url", ""),
+                      "bought_at": r["created_at"], "files": files, "available": bool(prod)})
+    return items
+
+
+def history(edge: "Edge", user_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    rows = edge.db.execute("SELECT * FROM downloads WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                           (user_id, limit)).fetchall()
+    return [dict(r) for r in rows]
+
+
+def seller_counts(edge: "Edge", seller: str) -> dict[str, int]:
+    """Started downloads per product of a catalogue seller."""
+    rows = edge.db.execute("SELECT product_slug, COUNT(*) AS n FROM downloads WHERE seller = ? AND outcome = ?"
+                           " GROUP BY product_slug", (seller, STARTED)).fetchall()
+    return {r["product_slug"]: r["n"] for r in rows}
+
+
+def _files_hash(prod: dict[str, Any]) -> str:
+    shas = sorted(str(f.get("sha256")) for f in prod.get("files") or ())
+    return hashlib.sha256(json.dumps(shas).encode()).hexdigest()
+
+
+def notify_new_versions(edge: "Edge") -> int:
+    """Email the owners of every product whose version or files changed since last seen.
+
+    The first sighting of a product only records it. Returns the number of emails queued.
+    """
+    products = edge.catalog.current().products
+    seen = {r["product_slug"]: r for r in edge.db.execute("SELECT * FROM product_versions")}
+    queued = 0
+    for slug, prod in sorted(products.items()):
+        version, fh = str(prod.get("version", "")), _files_hash(prod)
+        old = seen.get(slug)
+        if old is not None and old["version"] == version and old["files_hash"] == fh:
+            continue
+        with atomic(edge.db):
+            edge.db.execute("INSERT INTO product_versions (product_slug, version, files_hash, seen_at) VALUES (?,?,?,?)"
+                            " ON CONFLICT(product_slug) DO UPDATE SET version = excluded.version,"
+                            " files_hash = excluded.files_hash, seen_at = excluded.seen_at",
+                            (slug, version, fh, edge.clock.iso()))
+            if old is None:
+                continue
+            owners = edge.db.execute(
+                "SELECT DISTINCT u.id, u.email, u.display_name FROM purchases p JOIN users u ON u.id = p.user_id"
+                " WHERE p.product_slug = ? AND p.status = 'active' AND u.anonymised_at IS NULL", (slug,)).fetchall()
+            for u in owners:
+                outbox.enqueue(edge, "new_version", u["email"], u["id"], name=u["display_name"],
+                               title=prod.get("title", slug), version=version,
+                               link=f"{edge.settings.CHECKOUT_URL}/library")
+                queued += 1
+    return queued
+
+
+def forget_download_addresses(edge: "Edge", now: float) -> dict[str, int]:
+    """Retention: after LOG_RETENTION_DAYS a download row keeps what, when and the outcome, and
+    loses the IP address and user agent (personal data the counts do not need)."""
+    cutoff = iso(now - edge.settings.LOG_RETENTION_DAYS * 86400)
+    cur = edge.db.execute("UPDATE downloads SET ip = NULL, user_agent = NULL WHERE at < ?"
+                          " AND (ip IS NOT NULL OR user_agent IS NOT NULL)", (cutoff,))
+    return {"download_addresses_cleared": cur.rowcount}
+
+
+def check(edge: "Edge") -> list[str]:
+    """Problems a person must look at: paid orders without a working download, missing files."""
+    problems: list[str] = []
+    products = edge.catalog.current().products
+    store = storage(edge)
+    missing: dict[str, bool] = {}
+    orders = edge.db.execute("SELECT id, reference FROM orders WHERE status = 'paid' ORDER BY id").fetchall()
+    for order in orders:
+        purchases = edge.db.execute("SELECT * FROM purchases WHERE order_id = ? AND status = 'active'",
+                                    (order["id"],)).fetchall()
+        working = False
+        for p in purchases:
+            prod = products.get(p["product_slug"]) or retention.withdrawn_product(edge, p["product_slug"])
+            if prod is None:
+                problems.append(f"order {order['reference']}: purchase {p['id']} ({p['product_slug']}) "
+                                "is not in the catalogue")
+                continue
+            for f in prod.get("files") or ():
+                key = str(f.get("key"))
+                if key not in missing:
+                    try:
+                        missing[key] = store.stat(key) is None
+                    except StorageError as exc:
+                        problems.append(f"storage: {exc}")
+                        return problems
+                if missing[key]:
+                    problems.append(f"order {order['reference']}: purchase {p['id']} ({p['product_slug']}) "
+                                    f"file {f.get('name')} is missing from storage ({key})")
+                else:
+                    working = True
+        if not working:
+            problems.append(f"order {order['reference']}: paid but the buyer has no working download")
+    return problems
+
+
+def download_log(edge: "Edge", limit: int = 500) -> list[dict[str, Any]]:
+    """Every download attempt, newest first, with the account's email."""
+    return [dict(r) for r in edge.db.execute(
+        "SELECT d.*, u.email FROM downloads d LEFT JOIN users u ON u.id = d.user_id ORDER BY d.id DESC LIMIT ?", (limit,))]
+
+
+def started_per_product(edge: "Edge", limit: int = 200, slugs: list[str] | None = None) -> list[dict[str, Any]]:
+    """Started downloads per product (all products, or the given ones), most downloaded first."""
+    where, args = "outcome = ?", [STARTED]
+    if slugs is not None:
+        if not slugs:
+            return []
+        where += f" AND product_slug IN ({','.join('?' * len(slugs))})"
+        args += slugs
+    return [dict(r) for r in edge.db.execute(
+        f"SELECT product_slug, seller, COUNT(*) AS started FROM downloads WHERE {where}"
+        " GROUP BY product_slug, seller ORDER BY started DESC LIMIT ?", (*args, limit))]

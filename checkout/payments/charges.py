@@ -1,0 +1,178 @@
+"""A transaction's outcome, one code path for the webhook, the callback's verify and the
+reconciliation job: fulfil (purchases, sale journal, receipt), flag, fail or abandon.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+
+from checkout.core import outbox
+from checkout.core.clock import parse_iso
+from checkout.core.context import Edge
+from checkout.core.db import atomic
+from checkout.payments import ledger
+from checkout.payments.errors import PaystackError
+from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
+from checkout.payments.orders import PAID_STATES, order_lines, paystack
+from checkout.payments.paystack import amount_of
+from checkout.payments.pricing import display
+from checkout.payments.purchases import owns
+
+log = structlog.get_logger("checkout.payments.charges")
+
+
+def apply_charge(edge: "Edge", data: dict[str, Any]) -> str:
+    """The one code path for a transaction's outcome (webhook, callback verify, reconcile).
+    Must run inside a transaction."""
+    reference = str(data.get("reference") or "")
+    row = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+    if row is None:
+        log.warning("payment_for_unknown_order", reference=reference)
+        return "unknown_reference"
+    order = dict(row)
+    status = data.get("status")
+    now = edge.clock.iso()
+    if status == "success":
+        if order["status"] in PAID_STATES:
+            return "already_paid"
+        if order["status"] == "flagged":
+            return "already_flagged"
+        amount, currency = amount_of(data.get("amount")), data.get("currency")
+        reason = None
+        if amount != order["amount"] or currency != order["currency"]:
+            reason = (f"Paystack reported {currency} {amount}, the order is {order['currency']} {order['amount']}")
+        lines = order_lines(edge, order["id"])
+        if reason is None:
+            owned = [line["title"] for line in lines if owns(edge.db, order["user_id"], line["product_slug"])]
+            if owned:
+                reason = f"The buyer already owned {', '.join(owned)} when this payment arrived (paid twice)"
+        if reason:
+            edge.db.execute("UPDATE orders SET status = 'flagged', flag_reason = ?, paystack_id = ?, updated_at = ?"
+                            " WHERE id = ?", (reason, data.get("id"), now, order["id"]))
+            log.error("order_flagged", reference=reference, reason=reason)
+            return "flagged"
+        _fulfil(edge, order, lines, data, now)
+        return "paid"
+    if order["status"] != "pending":
+        return f"no_change_{order['status']}"
+    if status == "failed":
+        edge.db.execute("UPDATE orders SET status = 'failed', updated_at = ? WHERE id = ?", (now, order["id"]))
+        return "failed"
+    if status == "abandoned":
+        age = edge.clock() - parse_iso(order["created_at"])
+        if age >= edge.settings.ORDER_ABANDON_HOURS * 3600:
+            edge.db.execute("UPDATE orders SET status = 'abandoned', updated_at = ? WHERE id = ?", (now, order["id"]))
+            return "abandoned"
+    return "still_pending"
+
+
+def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], data: dict[str, Any], now: str) -> None:
+    fees = amount_of(data.get("fees")) or 0
+    currency = order["currency"]
+    edge.db.execute("UPDATE orders SET status = 'paid', paid_at = ?, paystack_id = ?, paystack_fees = ?, updated_at = ?"
+                    " WHERE id = ?", (now, data.get("id"), fees, now, order["id"]))
+    entries: list[ledger.Entry] = []
+    for line in lines:
+        entries += [(RECEIVABLE, currency, line["amount"], line["id"]),
+                    (FEES, currency, -line["fee"], line["id"]),
+                    (seller_account(line["seller"], "pending"), currency, -line["net"], line["id"])]
+        edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status, created_at)"
+                        " VALUES (?,?,?,?,?, 'active', ?)", (order["user_id"], order["id"], line["id"],
+                                                             line["product_slug"], line["seller"], now))
+    ledger.post(edge, "sale", entries, order_id=order["id"], memo=order["reference"])
+    if fees:
+        ledger.post(edge, "paystack_fee", [(COSTS, currency, fees, None), (RECEIVABLE, currency, -fees, None)],
+                    order_id=order["id"], memo=order["reference"])
+    _receipt(edge, order, lines)
+    for seller, seller_lines in _by_seller(lines).items():
+        for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
+                                       " ON u.id = s.user_id WHERE s.seller_slug = ?", (seller,)):
+            outbox.enqueue(edge, "sale", account["email"], account["id"], name=account["display_name"],
+                           lines=[{"title": x["title"], "amount": display(x["amount"], currency),
+                                   "net": display(x["net"], currency)} for x in seller_lines],
+                           days=edge.settings.REFUND_WINDOW_DAYS)
+
+
+def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        out.setdefault(line["seller"], []).append(line)
+    return out
+
+
+def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
+    claim = ""
+    if user["email_verified_at"] is None:
+        token = edge.tokens.dumps("claim", {"u": user["id"], "e": user["email"]})
+        claim = f"{edge.settings.CHECKOUT_URL}/claim?token={token}"
+    outbox.enqueue(edge, "receipt", order["email"], user["id"], name=user["display_name"],
+                   reference=order["reference"], total=display(order["amount"], order["currency"]),
+                   lines=[{"title": x["title"], "amount": display(x["amount"], x["currency"])} for x in lines],
+                   library=f"{edge.settings.CHECKOUT_URL}/library", claim=claim,
+                   days=edge.settings.REFUND_WINDOW_DAYS)
+
+
+def verify_and_apply(edge: "Edge", reference: str, source: str = "verify") -> str:
+    """Ask Paystack about one order and take the same path as the webhook. Call outside a
+    transaction (it does network I/O with retries)."""
+    return apply_verify_result(edge, reference, call_verify(edge, reference), source)
+
+
+def call_verify(edge: "Edge", reference: str) -> dict[str, Any] | PaystackError:
+    try:
+        return paystack(edge).verify(reference)
+    except PaystackError as exc:
+        return exc
+
+
+def apply_verify_result(edge: "Edge", reference: str, result: dict[str, Any] | PaystackError, source: str) -> str:
+    if isinstance(result, PaystackError):
+        log.warning("paystack_verify_failed", reference=reference, error=result.message, status=result.status)
+        if result.status == 400 and "not found" in result.message.lower():
+            return _not_found_at_paystack(edge, reference)
+        return "unreachable"
+    return apply_verified(edge, reference, result, source)
+
+
+def apply_verified(edge: "Edge", reference: str, data: dict[str, Any], source: str) -> str:
+    if not isinstance(data, dict) or data.get("reference") != reference:
+        return "mismatched_reference"
+    with atomic(edge.db):
+        outcome = apply_charge(edge, data)
+        if outcome in ("still_pending", "already_paid", "already_flagged") or outcome.startswith("no_change"):
+            return outcome  # nothing changed: no event row for every poll of a pending order
+        edge.db.execute(
+            "INSERT OR IGNORE INTO payment_events (source, event, dedup_key, reference, raw_body, signature_ok,"
+            " received_at, applied_at, outcome) VALUES (?,?,?,?,?,1,?,?,?)",
+            (source, f"verify.{data.get('status')}", f"{reference}:{edge.clock.iso()}", reference,
+             json.dumps(data, sort_keys=True), edge.clock.iso(), edge.clock.iso(), outcome))
+    return outcome
+
+
+def _not_found_at_paystack(edge: "Edge", reference: str) -> str:
+    with atomic(edge.db):
+        order = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+        if order is None or order["status"] != "pending":
+            return "unknown"
+        if edge.clock() - parse_iso(order["created_at"]) >= edge.settings.ORDER_ABANDON_HOURS * 3600:
+            edge.db.execute("UPDATE orders SET status = 'abandoned', updated_at = ? WHERE id = ?",
+                            (edge.clock.iso(), order["id"]))
+            return "abandoned"
+    return "still_pending"
+
+
+def reconcile(edge: "Edge", older_than: float | None = None, limit: int = 500) -> dict[str, int]:
+    """Verify every order left pending longer than RECONCILE_AFTER_SECONDS; a missed webhook heals."""
+    age = edge.settings.RECONCILE_AFTER_SECONDS if older_than is None else older_than
+    cutoff = edge.clock.iso(-age)
+    refs = [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE status = 'pending' AND created_at <= ?"
+                                          " ORDER BY id LIMIT ?", (cutoff, limit))]
+    counts: dict[str, int] = {}
+    for ref in refs:
+        outcome = verify_and_apply(edge, ref, "reconcile")
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

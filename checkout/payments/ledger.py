@@ -1,0 +1,202 @@
+"""The double-entry ledger.
+
+Every money movement is a *journal*: a set of signed integer entries (minor units) on named
+accounts that sums to zero per currency. The database enforces it (0002_payments.sql): entries
+go into an open journal, posting the journal checks the sum, posted journals and their
+entries can never change. Balances are sums over entries, never stored.
+
+Accounts (one balance per currency):
+
+- `paystack:receivable`: what Paystack holds for us (debit, positive).
+- `platform:fees`: our commission (credit, negative); `platform:paystack-costs`: Paystack's
+  own charge on each payment, a cost of the platform, never of the seller (debit, positive).
+- `seller:<slug>:pending`, `seller:<slug>:available`, `seller:<slug>:payout-in-flight`: what
+  the platform owes a catalogue seller (credit, negative), inside the refund window, payable,
+  and sent but not yet confirmed. Sellers are catalogue slugs, so money is attributed before
+  the seller has an account.
+
+Fee rule: fee = round half up of (gross × bps / 10000), in integer arithmetic; the seller gets
+gross − fee, so the parts always add up to the gross exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from checkout.core.context import Edge
+from checkout.payments.errors import LedgerError
+
+RECEIVABLE = "paystack:receivable"
+FEES = "platform:fees"
+COSTS = "platform:paystack-costs"
+SELLER_BUCKETS = ("pending", "available", "payout-in-flight")
+
+
+def fee_split(gross: int, bps: int) -> tuple[int, int]:
+    """(fee, net) for a sale of `gross` minor units at `bps` basis points; fee + net == gross."""
+    if gross < 0 or not 0 <= bps <= 10_000:
+        raise LedgerError(f"bad fee inputs gross={gross} bps={bps}")
+    fee = (gross * bps + 5_000) // 10_000
+    return fee, gross - fee
+
+
+def seller_account(slug: str, bucket: str) -> str:
+    assert bucket in SELLER_BUCKETS, bucket
+    return f"seller:{slug}:{bucket}"
+
+
+Entry = tuple[str, str, int, "int | None"]  # account, currency, amount, order_line_id
+
+
+def post(edge: "Edge", kind: str, entries: Iterable[Entry], *, order_id: int | None = None,
+         order_line_id: int | None = None, refund_id: int | None = None, payout_id: int | None = None,
+         memo: str = "") -> int | None:
+    """Write one balanced journal (call inside the caller's transaction). Zero entries are
+    dropped; a journal left with nothing to move is not written and None is returned."""
+    rows = [(a, c, int(v), line) for a, c, v, line in entries if v]
+    if not rows:
+        return None
+    sums: dict[str, int] = defaultdict(int)
+    for _, currency, amount, _ in rows:
+        sums[currency] += amount
+    if any(sums.values()):
+        raise LedgerError(f"{kind} journal does not balance: {dict(sums)}")
+    cur = edge.db.execute(
+        "INSERT INTO ledger_journals (kind, order_id, order_line_id, refund_id, payout_id, memo, created_at)"
+        " VALUES (?,?,?,?,?,?,?)", (kind, order_id, order_line_id, refund_id, payout_id, memo, edge.clock.iso()))
+    journal_id = int(cur.lastrowid)
+    edge.db.conn.executemany(
+        "INSERT INTO ledger_entries (journal_id, account, currency, amount, order_line_id) VALUES (?,?,?,?,?)",
+        [(journal_id, a, c, v, line) for a, c, v, line in rows])
+    edge.db.execute("UPDATE ledger_journals SET posted = 1 WHERE id = ?", (journal_id,))
+    return journal_id
+
+
+def balance(edge: "Edge", account: str, currency: str) -> int:
+    row = edge.db.execute("SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account = ? AND currency = ?",
+                          (account, currency)).fetchone()
+    return int(row[0])
+
+
+def balances(edge: "Edge", prefix: str = "") -> dict[tuple[str, str], int]:
+    return _balances(edge.db, prefix)
+
+
+def _balances(db: sqlite_utils.Database, prefix: str = "") -> dict[tuple[str, str], int]:
+    rows = db.execute("SELECT account, currency, SUM(amount) AS total FROM ledger_entries WHERE account LIKE ?"
+                           " GROUP BY account, currency", (prefix + "%",)).fetchall()
+    return {(r["account"], r["currency"]): int(r["total"]) for r in rows}
+
+
+def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
+    """Per currency: sales, gross, fees, net, refunded, pending, available, in_flight, paid_out —
+    all from ledger entries (amounts the platform owes shown as positive numbers)."""
+    out: dict[str, dict[str, int]] = {}
+
+    def bucket(currency: str) -> dict[str, int]:
+        return out.setdefault(currency, dict.fromkeys(
+            ("sales", "gross", "fees", "net", "refunded", "pending", "available", "in_flight", "paid_out"), 0))
+
+    sales = edge.db.execute(
+        "SELECT e.currency, j.kind, e.account, SUM(e.amount) AS total, COUNT(DISTINCT e.order_line_id) AS n"
+        " FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id"
+        " JOIN order_lines l ON l.id = e.order_line_id"
+        " WHERE l.seller = ? AND j.kind IN ('sale', 'refund') GROUP BY e.currency, j.kind, e.account", (slug,)).fetchall()
+    for r in sales:
+        b = bucket(r["currency"])
+        if r["kind"] == "sale":
+            if r["account"] == RECEIVABLE:
+                b["gross"] += r["total"]
+                b["sales"] += r["n"]
+            elif r["account"] == FEES:
+                b["fees"] -= r["total"]
+        elif r["account"] == RECEIVABLE:
+            b["refunded"] -= r["total"]
+        elif r["account"] == FEES:
+            b["fees"] -= r["total"]
+    for (account, currency), total in balances(edge, f"seller:{slug}:").items():
+        name = {"pending": "pending", "available": "available", "payout-in-flight": "in_flight"}[account.rsplit(":", 1)[1]]
+        bucket(currency)[name] = -total
+    paid = edge.db.execute(
+        "SELECT e.currency, SUM(e.amount) AS total FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id"
+        " WHERE j.kind = 'payout_success' AND e.account = ? GROUP BY e.currency",
+        (seller_account(slug, "payout-in-flight"),)).fetchall()
+    for r in paid:
+        bucket(r["currency"])["paid_out"] += r["total"]
+    reversed_ = edge.db.execute(
+        "SELECT e.currency, SUM(e.amount) AS total FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id"
+        " JOIN payouts p ON p.id = j.payout_id WHERE j.kind = 'payout_return' AND p.status = 'reversed'"
+        " AND e.account = ? AND EXISTS (SELECT 1 FROM ledger_journals s WHERE s.payout_id = p.id AND s.kind = 'payout_success')"
+        " GROUP BY e.currency", (seller_account(slug, "available"),)).fetchall()
+    for r in reversed_:
+        bucket(r["currency"])["paid_out"] += r["total"]
+    for b in out.values():
+        b["net"] = b["gross"] - b["refunded"] - b["fees"]
+    return out
+
+
+def check(db: sqlite_utils.Database) -> list[str]:
+    """Every invariant of the money model; returns the breaches (empty when all hold).
+
+    Takes a database rather than an edge so the restore drill can check a restored copy.
+    """
+    problems: list[str] = []
+    for r in db.execute("SELECT id, kind FROM ledger_journals WHERE posted = 0"):
+        problems.append(f"journal {r['id']} ({r['kind']}) was never posted")
+    for r in db.execute("SELECT journal_id, currency, SUM(amount) AS s FROM ledger_entries GROUP BY journal_id, currency"
+                        " HAVING SUM(amount) <> 0"):
+        problems.append(f"journal {r['journal_id']} does not sum to zero in {r['currency']}: {r['s']}")
+    for r in db.execute("SELECT currency, SUM(amount) AS s FROM ledger_entries GROUP BY currency HAVING SUM(amount) <> 0"):
+        problems.append(f"the ledger does not sum to zero in {r['currency']}: {r['s']}")
+    for (account, currency), total in _balances(db, "seller:").items():
+        if total > 0:
+            problems.append(f"{account} is negative in {currency}: the platform is owed {total} by a seller")
+    paid_states = ("paid", "refunded", "partially_refunded")
+    for o in db.execute("SELECT o.id, o.reference, o.status, o.amount, o.currency,"
+                        " (SELECT COUNT(*) FROM ledger_journals j WHERE j.order_id = o.id AND j.kind = 'sale') AS sales,"
+                        " (SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id"
+                        "   WHERE j.order_id = o.id AND j.kind = 'sale' AND e.account = ?) AS gross"
+                        " FROM orders o", (RECEIVABLE,)):
+        if o["status"] in paid_states:
+            if o["sales"] != 1:
+                problems.append(f"order {o['reference']} is {o['status']} but has {o['sales']} sale journals")
+            elif o["gross"] != o["amount"]:
+                problems.append(f"order {o['reference']} sale journal moves {o['gross']}, the order is {o['amount']}")
+            missing = db.execute("SELECT COUNT(*) FROM order_lines l WHERE l.order_id = ? AND NOT EXISTS"
+                                 " (SELECT 1 FROM purchases p WHERE p.order_line_id = l.id)", (o["id"],)).fetchone()[0]
+            if missing:
+                problems.append(f"order {o['reference']} is {o['status']} but {missing} line(s) have no purchase")
+        elif o["sales"]:
+            problems.append(f"order {o['reference']} is {o['status']} but has a sale journal")
+        elif db.execute("SELECT 1 FROM purchases WHERE order_id = ?", (o["id"],)).fetchone():
+            problems.append(f"order {o['reference']} is {o['status']} but has purchases")
+    for r in db.execute("SELECT l.id, p.status FROM order_lines l JOIN purchases p ON p.order_line_id = l.id"
+                        " WHERE (l.refunded_at IS NULL) <> (p.status = 'active')"):
+        problems.append(f"order line {r['id']}: purchase is {r['status']} but the refund record disagrees")
+    for r in db.execute("SELECT l.id, (SELECT COUNT(*) FROM ledger_journals j WHERE j.order_line_id = l.id AND j.kind = 'refund') AS n,"
+                        " (SELECT COUNT(*) FROM refunds f WHERE f.order_line_id = l.id AND f.status = 'processed') AS done"
+                        " FROM order_lines l"):
+        if r["n"] != r["done"] or r["n"] > 1:
+            problems.append(f"order line {r['id']}: {r['n']} refund journals for {r['done']} processed refunds")
+    for p in db.execute("SELECT p.id, p.reference, p.status, (SELECT COUNT(*) FROM ledger_journals j WHERE j.payout_id = p.id AND j.kind = 'payout') AS out_,"
+                        " (SELECT COUNT(*) FROM ledger_journals j WHERE j.payout_id = p.id AND j.kind = 'payout_success') AS ok_,"
+                        " (SELECT COUNT(*) FROM ledger_journals j WHERE j.payout_id = p.id AND j.kind = 'payout_return') AS back"
+                        " FROM payouts p"):
+        want = {"queued": (1, 0, 0), "pending": (1, 0, 0), "success": (1, 1, 0), "failed": (1, 0, 1)}.get(p["status"])
+        got = (p["out_"], p["ok_"], p["back"])
+        if p["status"] == "reversed":
+            if got not in ((1, 0, 1), (1, 1, 1)):
+                problems.append(f"payout {p['reference']} is reversed but its journals are {got}")
+        elif got != want:
+            problems.append(f"payout {p['reference']} is {p['status']} but its journals are {got}")
+    return problems
+
+
+def journals_for(edge: "Edge", order_id: int) -> list[dict[str, Any]]:
+    rows = edge.db.execute("SELECT j.id, j.kind, e.account, e.currency, e.amount FROM ledger_journals j"
+                           " JOIN ledger_entries e ON e.journal_id = j.id WHERE j.order_id = ? ORDER BY j.id, e.id",
+                           (order_id,)).fetchall()
+    return [dict(r) for r in rows]

@@ -1,0 +1,139 @@
+"""Orders: created pending and priced from the catalogue, then sent to Paystack's
+`transaction/initialize`. The network call and the database write are separate functions so
+the web layer can run the call off the event loop.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import structlog
+
+from checkout.core.context import Edge
+from checkout.core.db import atomic
+from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
+from checkout.payments import ledger, pricing
+from checkout.payments.errors import PaystackError
+from checkout.payments.paystack import Paystack
+from checkout.payments.pricing import fee_bps_for, price_items
+from checkout.payments.purchases import owns
+
+log = structlog.get_logger("checkout.payments.orders")
+
+
+PAID_STATES = ("paid", "refunded", "partially_refunded")
+
+
+def paystack(edge: "Edge") -> Paystack:
+    if not hasattr(edge, "_paystack"):
+        edge._paystack = Paystack.for_edge(edge)  # type: ignore[attr-defined]
+    return edge._paystack  # type: ignore[attr-defined]
+
+
+def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False) -> dict[str, Any]:
+    """A pending order priced from the catalogue; refuses products the buyer already owns."""
+
+    lines = price_items(edge, items)
+    owned = [line["title"] for line in lines if owns(edge.db, user["id"], line["product_slug"])]
+    if owned:
+        raise Conflict(f"You already own {', '.join(owned)}: it is in your library.", code="already_owned")
+    state = edge.catalog.current()
+    now = edge.clock.iso()
+    reference = "dd-" + secrets.token_hex(10)
+    total = sum(line["amount"] for line in lines)
+    with atomic(edge.db):
+        cur = edge.db.execute(
+            "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
+            " guest, updated_at) VALUES (?,?,?,?,?, 'pending', ?,?,?,?)",
+            (reference, user["id"], user["email"], lines[0]["currency"], total, state.build_hash or "unknown",
+             now, int(guest), now))
+        order_id = int(cur.lastrowid)
+        for line in lines:
+            bps = fee_bps_for(edge, line["seller"])
+            fee, net = ledger.fee_split(line["amount"], bps)
+            edge.db.execute(
+                "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net)"
+                " VALUES (?,?,?,?,?,?,?,?,?)", (order_id, line["product_slug"], line["seller"], line["title"],
+                                                line["amount"], line["currency"], bps, fee, net))
+    log.info("order_created", reference=reference, amount=total, currency=lines[0]["currency"], lines=len(lines))
+    return get_order(edge, reference)
+
+
+def get_order(edge: "Edge", reference: str) -> dict[str, Any]:
+    row = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+    if row is None:
+        raise NotFound("There is no order with that reference.", code="unknown_order")
+    return dict(row)
+
+
+def order_lines(edge: "Edge", order_id: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in edge.db.execute("SELECT * FROM order_lines WHERE order_id = ? ORDER BY id", (order_id,))]
+
+
+def start_payment(edge: "Edge", order: dict[str, Any]) -> str:
+    """`transaction/initialize` for a pending order; returns the URL of Paystack's pay page.
+    (Network and database phases are separate functions so the web can run the call off the loop.)"""
+    return record_authorization(edge, order, call_initialize(edge, order))
+
+
+def call_initialize(edge: "Edge", order: dict[str, Any]) -> dict[str, Any] | PaystackError:
+    try:
+        return paystack(edge).initialize(
+            order["email"], order["amount"], order["currency"], order["reference"],
+            f"{edge.settings.CHECKOUT_URL}/checkout/callback", {"order_id": order["id"], "source": "digitaldock"})
+    except PaystackError as exc:
+        return exc
+
+
+def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, Any] | PaystackError) -> str:
+    if isinstance(result, PaystackError):
+        log.warning("paystack_initialize_failed", reference=order["reference"], error=result.message)
+        raise ServiceUnavailable("We could not reach our payment provider. Nothing was charged; please try again "
+                                 "in a moment.", code="payment_provider_unavailable")
+    url = str(result["authorization_url"])
+    with atomic(edge.db):
+        edge.db.execute("UPDATE orders SET authorization_url = ?, updated_at = ? WHERE id = ?",
+                        (url, edge.clock.iso(), order["id"]))
+    return url
+
+
+def _recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
+    """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago."""
+    lines = pricing.price_items(edge, items)
+    want = sorted((x["product_slug"], x["amount"]) for x in lines)
+    for o in edge.db.execute("SELECT id, authorization_url FROM orders WHERE user_id = ? AND status = 'pending'"
+                             " AND authorization_url IS NOT NULL AND created_at >= ? ORDER BY id DESC LIMIT 5",
+                             (user["id"], edge.clock.iso(-1800))).fetchall():
+        have = sorted((x["product_slug"], x["amount"]) for x in order_lines(edge, o["id"]))
+        if have == want:
+            return str(o["authorization_url"])
+    return None
+
+
+def listing(edge: "Edge", status: str | None = None, limit: int = 300) -> list[dict[str, Any]]:
+    """Orders for the admin, newest first, each with the return of its payment if it was flagged."""
+    sql, args = "SELECT * FROM orders", ()
+    if status:
+        sql, args = sql + " WHERE status = ?", (status,)
+    orders = [dict(r) for r in edge.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))]
+    returns = {r["order_id"]: dict(r) for r in edge.db.execute(
+        "SELECT * FROM flagged_refunds WHERE order_id IN (SELECT id FROM orders" + (" WHERE status = ?" if status else "")
+        + ")", args)}
+    for o in orders:
+        o["refund"] = returns.get(o["id"])
+    return orders
+
+
+def of_user(edge: "Edge", user_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """A buyer's orders, newest first, with their lines and each line's latest refund status."""
+    orders = []
+    for o in edge.db.execute("SELECT * FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?", (user_id, limit)):
+        order = dict(o)
+        lines = order_lines(edge, order["id"])
+        for line in lines:
+            r = edge.db.execute("SELECT status FROM refunds WHERE order_line_id = ? ORDER BY id DESC LIMIT 1",
+                                (line["id"],)).fetchone()
+            line["refund"] = r["status"] if r else None
+        orders.append({**order, "lines": lines})
+    return orders

@@ -1,0 +1,238 @@
+"""Refunds: a buyer asks within the window, an admin decides, Paystack's `POST /refund` is
+called after the decision is recorded, and `refund.processed` reverses the sale's journal.
+Flagged payments (amount mismatch, paid twice) are returned whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from checkout.core import audit, outbox
+from checkout.core.clock import parse_iso
+from checkout.core.context import Edge
+from checkout.core.db import atomic
+from checkout.core.errors import Conflict, NotFound, ValidationFailed
+from checkout.payments import ledger
+from checkout.payments.errors import PaystackError, RetryLater
+from checkout.payments.ledger import FEES, RECEIVABLE, seller_account
+from checkout.payments.orders import order_lines, paystack
+from checkout.payments.paystack import amount_of
+from checkout.payments.pricing import display
+
+log = structlog.get_logger("checkout.payments.refunds")
+
+
+def refundable(edge: "Edge", order: dict[str, Any], line: dict[str, Any]) -> bool:
+    if order["status"] not in ("paid", "partially_refunded") or line["refunded_at"] or line["released_at"]:
+        return False
+    if edge.clock() - parse_iso(order["paid_at"]) > edge.settings.REFUND_WINDOW_DAYS * 86400:
+        return False
+    return edge.db.execute("SELECT 1 FROM refunds WHERE order_line_id = ? AND status NOT IN ('rejected', 'failed')",
+                           (line["id"],)).fetchone() is None
+
+
+def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
+    reason = (reason or "").strip()[:2000]
+    if len(reason) < 5:
+        raise ValidationFailed(fields={"reason": "Tell us briefly what went wrong."})
+    with atomic(edge.db):
+        line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (line_id,)).fetchone()
+        order = edge.db.execute("SELECT * FROM orders WHERE id = ?", (line["order_id"],)).fetchone() if line else None
+        if line is None or order is None or order["user_id"] != user["id"]:
+            raise NotFound("There is no such purchase in your orders.")
+        if not refundable(edge, dict(order), dict(line)):
+            raise Conflict(f"This purchase cannot be refunded: refunds are possible within "
+                           f"{edge.settings.REFUND_WINDOW_DAYS} days of payment, once per purchase.",
+                           code="not_refundable")
+        cur = edge.db.execute("INSERT INTO refunds (order_id, order_line_id, user_id, amount, currency, reason, status,"
+                              " requested_at) VALUES (?,?,?,?,?,?, 'requested', ?)",
+                              (order["id"], line["id"], user["id"], line["amount"], line["currency"], reason,
+                               edge.clock.iso()))
+        refund_id = int(cur.lastrowid)
+        for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
+                                       " ON u.id = s.user_id WHERE s.seller_slug = ?", (line["seller"],)):
+            outbox.enqueue(edge, "refund_requested", account["email"], account["id"], name=account["display_name"],
+                           title=line["title"], reason=reason, amount=display(line["amount"], line["currency"]))
+        audit.record(edge, "payment.refund_requested", actor_id=user["id"], subject_id=user["id"],
+                     refund_id=refund_id, order=order["reference"])
+    return refund_id
+
+
+def decide_refund(edge: "Edge", refund_id: int, admin_id: int, approve: bool, note: str = "") -> str:
+    """Approve (then call Paystack's POST /refund) or decline a requested refund."""
+
+    with atomic(edge.db):
+        refund = edge.db.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,)).fetchone()
+        if refund is None:
+            raise NotFound("There is no such refund request.")
+        if refund["status"] != "requested":
+            raise Conflict(f"This refund is already {refund['status']}.", code="refund_decided")
+        status = "processing" if approve else "rejected"
+        edge.db.execute("UPDATE refunds SET status = ?, decided_at = ?, decided_by = ? WHERE id = ?",
+                        (status, edge.clock.iso(), admin_id, refund_id))
+        audit.record(edge, "payment.refund_decided", actor_id=admin_id, refund_id=refund_id, approved=approve)
+        if not approve:
+            user = edge.db.execute("SELECT * FROM users WHERE id = ?", (refund["user_id"],)).fetchone()
+            line = edge.db.execute("SELECT title FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
+            outbox.enqueue(edge, "refund_declined", user["email"], user["id"], name=user["display_name"],
+                           title=line["title"], note=note)
+            return "rejected"
+    return "processing"
+
+
+def send_refund(edge: "Edge", refund_id: int) -> str:
+    """Call POST /refund for a refund in `processing`. The state was written first, so a crash
+    here leaves a visible `processing` refund for an admin to retry, never a silent double."""
+    row = refund_to_send(edge, refund_id)
+    return record_refund_result(edge, refund_id, call_refund(edge, row))
+
+
+def refund_to_send(edge: "Edge", refund_id: int) -> dict[str, Any]:
+    refund = edge.db.execute("SELECT r.*, o.reference FROM refunds r JOIN orders o ON o.id = r.order_id"
+                             " WHERE r.id = ?", (refund_id,)).fetchone()
+    if refund is None or refund["status"] != "processing":
+        raise Conflict("Only a refund being processed can be sent to Paystack.", code="refund_not_processing")
+    return dict(refund)
+
+
+def call_refund(edge: "Edge", refund: dict[str, Any]) -> dict[str, Any] | PaystackError:
+    try:
+        return paystack(edge).refund(refund["reference"], refund["amount"], refund["currency"], f"refund {refund['id']}")
+    except PaystackError as exc:
+        return exc
+
+
+def record_refund_result(edge: "Edge", refund_id: int, result: dict[str, Any] | PaystackError) -> str:
+    with atomic(edge.db):
+        if isinstance(result, PaystackError):
+            if result.retryable:
+                edge.db.execute("UPDATE refunds SET last_error = ? WHERE id = ?", (result.message, refund_id))
+                return "retry"
+            edge.db.execute("UPDATE refunds SET status = 'failed', last_error = ? WHERE id = ? AND status = 'processing'",
+                            (result.message, refund_id))
+            return "failed"
+        edge.db.execute("UPDATE refunds SET paystack_refund_id = ?, last_error = NULL WHERE id = ?",
+                        (result.get("id") if isinstance(result, dict) else None, refund_id))
+    return "processing"
+
+
+def request_flagged_refund(edge: "Edge", order_id: int, admin_id: int) -> dict[str, Any]:
+    """Record, before Paystack is called, that a flagged order's payment is being returned in
+    full; a crash after this leaves a visible `processing` row, never a silent second refund."""
+
+    with atomic(edge.db):
+        order = edge.db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+        if order is None:
+            raise NotFound("There is no such order.")
+        if order["status"] != "flagged":
+            raise Conflict("Only a flagged order's payment is returned from here; a paid order is "
+                           "refunded line by line on the refunds page.", code="order_not_flagged")
+        row = edge.db.execute("SELECT status FROM flagged_refunds WHERE order_id = ?", (order_id,)).fetchone()
+        now = edge.clock.iso()
+        if row is not None and row["status"] != "failed":
+            raise Conflict(f"This payment's refund is already {row['status']}.", code="refund_exists")
+        if row is None:
+            edge.db.execute("INSERT INTO flagged_refunds (order_id, status, requested_by, requested_at)"
+                            " VALUES (?, 'processing', ?, ?)", (order_id, admin_id, now))
+        else:
+            edge.db.execute("UPDATE flagged_refunds SET status = 'processing', requested_by = ?, requested_at = ?,"
+                            " last_error = NULL WHERE order_id = ?", (admin_id, now, order_id))
+        audit.record(edge, "payment.flagged_refund_requested", actor_id=admin_id, order_id=order_id)
+    return dict(order)
+
+
+def call_flagged_refund(edge: "Edge", order: dict[str, Any]) -> dict[str, Any] | PaystackError:
+    try:  # no amount: Paystack returns the whole payment, whatever it was
+        return paystack(edge).refund(order["reference"], None, None, f"flagged order {order['reference']}")
+    except PaystackError as exc:
+        return exc
+
+
+def record_flagged_refund_result(edge: "Edge", order_id: int, result: dict[str, Any] | PaystackError) -> str:
+    """`processing` until Paystack's refund event arrives, or `failed` with Paystack's reason
+    (an admin may try again; an event for an earlier attempt still completes it)."""
+    if not isinstance(result, PaystackError):
+        return "processing"
+    with atomic(edge.db):
+        edge.db.execute("UPDATE flagged_refunds SET status = 'failed', last_error = ? WHERE order_id = ?"
+                        " AND status = 'processing'", (result.message, order_id))
+    return "failed"
+
+
+def _flagged_refund_event(edge: "Edge", order: Any, data: dict[str, Any], processed: bool) -> str:
+    row = edge.db.execute("SELECT * FROM flagged_refunds WHERE order_id = ? AND status != 'processed'",
+                          (order["id"],)).fetchone()
+    if row is None:
+        log.error("refund_unmatched", reference=order["reference"], amount=data.get("amount"))
+        return "unmatched_refund"
+    now = edge.clock.iso()
+    if not processed:
+        edge.db.execute("UPDATE flagged_refunds SET status = 'failed', last_error = 'Paystack: refund failed'"
+                        " WHERE id = ?", (row["id"],))
+        return "refund_failed"
+    amount, currency = amount_of(data.get("amount")), str(data.get("currency") or order["currency"])
+    edge.db.execute("UPDATE flagged_refunds SET status = 'processed', amount = ?, currency = ?, processed_at = ?,"
+                    " last_error = NULL WHERE id = ?", (amount, currency, now, row["id"]))
+    user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
+    titles = ", ".join(line["title"] for line in order_lines(edge, order["id"]))
+    if user is not None:
+        outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
+                       title=titles, amount=display(amount, currency) if amount is not None else "")
+    return "flagged_refunded"
+
+
+def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
+    reference = str(data.get("transaction_reference") or "")
+    amount = amount_of(data.get("amount"))
+    order = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+    if order is None:
+        return "unknown_reference"
+    if order["status"] in ("pending", "failed", "abandoned"):
+        raise RetryLater("refund before payment")
+    if order["status"] == "flagged":
+        return _flagged_refund_event(edge, order, data, processed=True)
+    refund = edge.db.execute("SELECT * FROM refunds WHERE order_id = ? AND amount = ? AND status IN ('processing', 'approved')"
+                             " ORDER BY id LIMIT 1", (order["id"], amount)).fetchone()
+    if refund is None:
+        log.error("refund_unmatched", reference=reference, amount=amount)
+        return "unmatched_refund"
+    line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
+    now = edge.clock.iso()
+    bucket = "available" if line["released_at"] else "pending"
+    ledger.post(edge, "refund", [(RECEIVABLE, line["currency"], -line["amount"], line["id"]),
+                                 (FEES, line["currency"], line["fee"], line["id"]),
+                                 (seller_account(line["seller"], bucket), line["currency"], line["net"], line["id"])],
+                order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
+    edge.db.execute("UPDATE refunds SET status = 'processed', processed_at = ? WHERE id = ?", (now, refund["id"]))
+    edge.db.execute("UPDATE order_lines SET refunded_at = ? WHERE id = ?", (now, line["id"]))
+    edge.db.execute("UPDATE purchases SET status = 'refunded', refunded_at = ? WHERE order_line_id = ?", (now, line["id"]))
+    left = edge.db.execute("SELECT COUNT(*) FROM order_lines WHERE order_id = ? AND refunded_at IS NULL",
+                           (order["id"],)).fetchone()[0]
+    edge.db.execute("UPDATE orders SET status = ?, updated_at = ? WHERE id = ?",
+                    ("refunded" if left == 0 else "partially_refunded", now, order["id"]))
+    user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
+    outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
+                   title=line["title"], amount=display(line["amount"], line["currency"]))
+    return "refunded"
+
+
+def apply_refund_failed(edge: "Edge", data: dict[str, Any]) -> str:
+    order = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (str(data.get("transaction_reference")),)).fetchone()
+    if order is None:
+        return "unknown_reference"
+    if order["status"] == "flagged":
+        return _flagged_refund_event(edge, order, data, processed=False)
+    cur = edge.db.execute("UPDATE refunds SET status = 'failed', last_error = 'Paystack: refund failed' WHERE id ="
+                          " (SELECT id FROM refunds WHERE order_id = ? AND amount = ? AND status = 'processing'"
+                          " ORDER BY id LIMIT 1)", (order["id"], amount_of(data.get("amount"))))
+    return "refund_failed" if cur.rowcount else "unmatched_refund"
+
+
+def listing(edge: "Edge", limit: int = 300) -> list[dict[str, Any]]:
+    """Refund requests for the admin, newest first, with the order reference, title and buyer."""
+    return [dict(r) for r in edge.db.execute(
+        "SELECT r.*, o.reference, l.title, u.email FROM refunds r JOIN orders o ON o.id = r.order_id"
+        " JOIN order_lines l ON l.id = r.order_line_id JOIN users u ON u.id = r.user_id ORDER BY r.id DESC LIMIT ?",
+        (limit,))]

@@ -1,0 +1,314 @@
+"""Account pages: register, verify, sign in and out, account, consent, passwords, email change,
+export and deletion. Forms re-render with the visitor's input and a clear message when
+something is wrong; nothing is changed by a refused request.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from checkout.accounts import consent, gdpr, password_change, passwords, sessions, users
+from checkout.accounts.errors import InvalidCredentials
+from checkout.core import audit
+from checkout.core.context import Edge
+from checkout.core.db import atomic
+from checkout.core.errors import EdgeError, ValidationFailed
+from checkout.web.base import client_ip, edge_of, safe_next
+from checkout.web.middleware import CSRF_COOKIE
+from checkout.web.pages import (
+    SESSION_COOKIE,
+    current,
+    form_error,
+    message,
+    read_form,
+    render,
+    require_user,
+    session_raw,
+    set_cookie,
+)
+
+
+def _register_context(edge: "Edge") -> dict[str, Any]:
+    state = edge.legal()
+    docs = sorted(state.legal.values(), key=lambda d: d.slug)
+    from digitaldock.schema import BUYER_DOCUMENTS
+    return {"buyer_docs": [d for d in docs if d.slug in BUYER_DOCUMENTS],
+            "seller_docs": [d for d in docs if d.slug not in BUYER_DOCUMENTS]}
+
+
+async def register_page(request: Request) -> Response:
+    edge = edge_of(request)
+    if request.method == "GET":
+        return render(request, "edge/register.html", form={}, fields={}, **_register_context(edge))
+    form = await read_form(request)
+    values = {k: str(form.get(k, "")) for k in ("email", "display_name", "role")}
+    accepted = [str(v) for v in form.getlist("accept")]
+    try:
+        edge.hit("REGISTER_LIMIT", "ip", client_ip(request))
+        email, name, docs = users.check_registration(edge, values["email"], str(form.get("password", "")),
+                                                         values["display_name"], values["role"], accepted)
+        pw_hash = await run_in_threadpool(edge.hasher.hash, str(form.get("password", "")))
+        users.create_user(edge, email, name, values["role"], pw_hash, docs, client_ip(request))
+    except EdgeError as exc:
+        if exc.status == 429:
+            raise
+        return form_error(request, "edge/register.html", exc, form=values, **_register_context(edge))
+    return message(request, "Check your email",
+                   f"We sent a confirmation link to {email}. Open it to verify your address, then sign in.",
+                   status=201, links=[("/login", "Sign in")])
+
+
+async def verify_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user, fresh = users.verify_email(edge, request.query_params.get("token", ""))
+    text = "Your email address is confirmed." if fresh else "Your email address was already confirmed."
+    return message(request, "Email confirmed", text, links=[("/login", "Sign in"), ("/account", "Your account")])
+
+
+async def verify_resend(request: Request) -> Response:
+    user = require_user(request, check_consent=False)
+    edge = edge_of(request)
+    if user["email_verified_at"] is None:
+        with atomic(edge.db):
+            users.queue_verification(edge, user["id"], user["email"], user["display_name"])
+    return message(request, "Check your email", f"We sent a new confirmation link to {user['email']}.",
+                   links=[("/account", "Back to your account")])
+
+
+async def authenticate(edge: "Edge", email: str, password: str, ip: str, via: str) -> Any:
+    """Shared by the login form and the API token endpoint: limits, lockout, verification."""
+    email = users.normalize_email(email)
+    edge.hit("LOGIN_LIMIT", "ip", ip)
+    edge.hit("LOGIN_LIMIT", "account", email)
+    user = users.get_by_email(edge, email)
+    sessions.check_can_login(edge, user)
+    stored = user["password_hash"] if user is not None else edge.dummy_hash
+    ok = await run_in_threadpool(passwords.verify, edge.hasher, stored, password or "")
+    if not ok or user is None:
+        sessions.login_failed(edge, user, email, ip)
+        raise InvalidCredentials()
+    new_hash = None
+    if edge.hasher.check_needs_rehash(user["password_hash"]):
+        new_hash = await run_in_threadpool(edge.hasher.hash, password)
+    sessions.login_succeeded(edge, user, ip, via, new_hash)
+    return user
+
+
+async def login_page(request: Request) -> Response:
+    edge = edge_of(request)
+    nxt = safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        return render(request, "edge/login.html", form={"next": nxt}, fields={})
+    form = await read_form(request)
+    values = {"email": str(form.get("email", "")), "next": safe_next(str(form.get("next", "")))}
+    try:
+        user = await authenticate(edge, values["email"], str(form.get("password", "")), client_ip(request), "browser")
+    except EdgeError as exc:
+        if exc.status == 429:
+            raise
+        return form_error(request, "edge/login.html", exc, form=values)
+    # Session fixation: whatever session the browser brought is dropped and a new id is minted.
+    sessions.end_session(edge, session_raw(request))
+    raw = sessions.create_session(edge, user["id"], client_ip(request), request.headers.get("user-agent"))
+    response = RedirectResponse(values["next"], status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, edge.tokens.sign_cookie("session", raw),
+               max_age=edge.settings.SESSION_DAYS * 86400)
+    set_cookie(request, response, CSRF_COOKIE, edge.tokens.sign_cookie("csrf", secrets.token_urlsafe(32)))
+    return response
+
+
+def _signed_out(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    edge = edge_of(request)
+    found = current(request)
+    if found:
+        sessions.end_session(edge, session_raw(request))
+        audit.record(edge, "user.logout", actor_id=found[1]["id"], subject_id=found[1]["id"], ip=client_ip(request))
+    return _signed_out(request)
+
+
+async def logout_everywhere(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request, check_consent=False)
+    with atomic(edge.db):
+        n = sessions.end_all_sessions(edge, user["id"])
+        audit.record(edge, "user.logout_everywhere", actor_id=user["id"], subject_id=user["id"],
+                     ip=client_ip(request), sessions=n)
+    return _signed_out(request)
+
+
+async def account_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    consents = edge.db.execute("SELECT document, version, accepted_at FROM consents WHERE user_id = ? ORDER BY id DESC",
+                               (user["id"],)).fetchall()
+    sessions = edge.db.execute("SELECT created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ?"
+                               " ORDER BY created_at DESC", (user["id"],)).fetchall()
+    return render(request, "edge/account.html", consents=consents, sessions=sessions,
+                  notice=request.query_params.get("notice", ""))
+
+
+async def consent_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request, check_consent=False)
+    nxt = safe_next(request.query_params.get("next") if request.method == "GET" else None)
+    todo = consent.outstanding(edge, user)
+    if request.method == "GET":
+        if not todo:
+            return RedirectResponse(nxt, status_code=303)
+        return render(request, "edge/consent.html", documents=todo, next=nxt, fields={})
+    form = await read_form(request)
+    nxt = safe_next(str(form.get("next", "")))
+    try:
+        consent.accept_outstanding(edge, user, [str(v) for v in form.getlist("accept")], client_ip(request))
+    except ValidationFailed as exc:
+        return form_error(request, "edge/consent.html", exc, documents=todo, next=nxt)
+    return RedirectResponse(nxt, status_code=303)
+
+
+async def password_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    if request.method == "GET":
+        return render(request, "edge/password_change.html", fields={})
+    form = await read_form(request)
+    current_pw, new_pw = str(form.get("current_password", "")), str(form.get("new_password", ""))
+    try:
+        if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], current_pw):
+            raise ValidationFailed(fields={"current_password": "Your current password is not correct."})
+        password_change.check_new_password(edge, user, new_pw)
+        pw_hash = await run_in_threadpool(edge.hasher.hash, new_pw)
+    except EdgeError as exc:
+        return form_error(request, "edge/password_change.html", exc)
+    password_change.set_password(edge, user, pw_hash, client_ip(request), session_raw(request), "user.password_changed")
+    return message(request, "Password changed", "Your password was changed and your other sessions were signed out.",
+                   links=[("/account", "Back to your account")])
+
+
+async def email_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    if request.method == "GET":
+        return render(request, "edge/email_change.html", fields={})
+    form = await read_form(request)
+    try:
+        if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"],
+                                       str(form.get("current_password", ""))):
+            raise ValidationFailed(fields={"current_password": "Your current password is not correct."})
+        new_email = users.request_email_change(edge, user, str(form.get("email", "")), client_ip(request))
+    except EdgeError as exc:
+        return form_error(request, "edge/email_change.html", exc)
+    return message(request, "Check your new inbox",
+                   f"We sent a confirmation link to {new_email}. Your address changes when you open it; "
+                   "until then you keep signing in with your current one.",
+                   links=[("/account", "Back to your account")])
+
+
+async def email_confirm_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = users.confirm_email_change(edge, request.query_params.get("token", ""), client_ip(request))
+    return message(request, "Email address changed", f"Your account now uses {user['email']}.",
+                   links=[("/account", "Your account")])
+
+
+async def reset_request_page(request: Request) -> Response:
+    edge = edge_of(request)
+    if request.method == "GET":
+        return render(request, "edge/reset_request.html", form={}, fields={})
+    form = await read_form(request)
+    email = users.normalize_email(str(form.get("email", "")))
+    if not users.EMAIL.match(email):
+        return form_error(request, "edge/reset_request.html",
+                          ValidationFailed(fields={"email": "Enter a valid email address."}), form={"email": email})
+    edge.hit("RESET_LIMIT", "ip", client_ip(request))
+    edge.hit("RESET_LIMIT", "email", email)
+    password_change.request_reset(edge, email, client_ip(request))
+    return message(request, "Check your email",
+                   "If an account exists for that address, we sent it a link to choose a new password.")
+
+
+async def reset_confirm_page(request: Request) -> Response:
+    edge = edge_of(request)
+    if request.method == "GET":
+        token = request.query_params.get("token", "")
+        password_change.check_reset_token(edge, token)
+        return render(request, "edge/reset_confirm.html", token=token, fields={})
+    form = await read_form(request)
+    token = str(form.get("token", ""))
+    user, jti = password_change.check_reset_token(edge, token)
+    new_pw = str(form.get("new_password", ""))
+    try:
+        password_change.check_new_password(edge, user, new_pw)
+    except ValidationFailed as exc:
+        return form_error(request, "edge/reset_confirm.html", exc, token=token)
+    pw_hash = await run_in_threadpool(edge.hasher.hash, new_pw)
+    password_change.complete_reset(edge, user, jti, pw_hash, client_ip(request))
+    return message(request, "Password changed", "Your new password is set. Please sign in.", links=[("/login", "Sign in")])
+
+
+async def export_download(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request, check_consent=False)
+    audit.record(edge, "user.export", actor_id=user["id"], subject_id=user["id"], ip=client_ip(request))
+    body = json.dumps(gdpr.export(edge, user["id"]), indent=2, sort_keys=True)
+    return Response(body, media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="digitaldock-export.json"'})
+
+
+async def delete_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request, check_consent=False)
+    if request.method == "GET":
+        return render(request, "edge/delete.html", fields={}, grace=edge.settings.DELETION_GRACE_DAYS)
+    form = await read_form(request)
+    if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], str(form.get("password", ""))):
+        exc = ValidationFailed(fields={"password": "Your password is not correct."})
+        return form_error(request, "edge/delete.html", exc, grace=edge.settings.DELETION_GRACE_DAYS)
+    when = gdpr.request_deletion(edge, user, client_ip(request))
+    request.state.auth = None
+    response = message(request, "Account deletion requested",
+                       f"Your account is disabled. Your personal data will be anonymised on {when[:10]}; "
+                       "purchase records are kept, anonymised, as the law requires.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def api_docs_page(request: Request) -> Response:
+    return render(request, "edge/api_docs.html")
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/account", status_code=303)
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/register", register_page, methods=["GET", "POST"]),
+    Route("/verify", verify_page),
+    Route("/verify/resend", verify_resend, methods=["POST"]),
+    Route("/login", login_page, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/logout-everywhere", logout_everywhere, methods=["POST"]),
+    Route("/account", account_page),
+    Route("/account/consent", consent_page, methods=["GET", "POST"]),
+    Route("/account/password", password_page, methods=["GET", "POST"]),
+    Route("/account/email", email_page, methods=["GET", "POST"]),
+    Route("/account/email/confirm", email_confirm_page),
+    Route("/account/export", export_download),
+    Route("/account/delete", delete_page, methods=["GET", "POST"]),
+    Route("/password-reset", reset_request_page, methods=["GET", "POST"]),
+    Route("/password-reset/confirm", reset_confirm_page, methods=["GET", "POST"]),
+    Route("/api/docs", api_docs_page),
+]

@@ -1,0 +1,203 @@
+"""Admin pages: the outbox and audit log, orders (with flagged payments), refunds, payouts, the
+approval queue and the downloads log.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from checkout.core import audit, outbox
+from checkout.core.db import atomic
+from checkout.core.errors import BadRequest, EdgeError, NotFound
+from checkout.delivery import approval, library, storage, uploads
+from checkout.payments import events, ledger, orders, payouts, refunds
+from checkout.web.base import client_ip, edge_of, redirect_to
+from checkout.web.pages import read_form, render, require_admin
+from digitaldock.money import format_money
+from generator.markup import render_markdown
+
+log = structlog.get_logger("checkout.web.admin")
+
+
+async def admin_page(request: Request) -> Response:
+    edge = edge_of(request)
+    require_admin(request)
+    return render(request, "edge/admin.html", entries=audit.recent(edge, 200),
+                  emails=outbox.listing(edge, request.query_params.get("status") or None, 200))
+
+
+async def admin_resend(request: Request) -> Response:
+    edge = edge_of(request)
+    admin = require_admin(request)
+    try:
+        outbox_id = int(request.path_params["outbox_id"])
+    except ValueError:
+        raise NotFound() from None
+    outbox.resend(edge, outbox_id, admin["id"])
+    return RedirectResponse("/admin?status=pending", status_code=303)
+
+
+async def admin_orders(request: Request) -> Response:
+    edge = edge_of(request)
+    require_admin(request)
+    status = request.query_params.get("status") or None
+    found = orders.listing(edge, status)
+    for o in found:
+        o["total"] = format_money(o["amount"], o["currency"])
+        if o["refund"] and o["refund"]["amount"] is not None:
+            o["refund"]["display"] = format_money(o["refund"]["amount"], o["refund"]["currency"])
+    return render(request, "edge/admin_orders.html", orders=found, filter_status=status or "",
+                  unknown=events.problems(edge), problems=ledger.check(edge.db),
+                  notice=request.query_params.get("notice", ""))
+
+
+async def admin_return_payment(request: Request) -> Response:
+    """Return a flagged order's payment in full through Paystack (docs/payments.md)."""
+    edge = edge_of(request)
+    admin = require_admin(request)
+    await read_form(request)  # the CSRF token is checked by the middleware
+    order = refunds.request_flagged_refund(edge, int(request.path_params["order_id"]), admin["id"])
+    result = await run_in_threadpool(refunds.call_flagged_refund, edge, order)
+    outcome = refunds.record_flagged_refund_result(edge, order["id"], result)
+    notice = ("refund_requested" if outcome == "processing" else "refund_failed")
+    return redirect_to(f"/admin/orders?status=flagged&notice={notice}")
+
+
+async def admin_refunds(request: Request) -> Response:
+    edge = edge_of(request)
+    admin = require_admin(request)
+    if request.method == "POST":
+        form = await read_form(request)
+        try:
+            refund_id = int(str(form.get("refund", "")))
+        except ValueError:
+            raise NotFound() from None
+        action = str(form.get("action", ""))
+        if action in ("approve", "reject"):
+            outcome = refunds.decide_refund(edge, refund_id, admin["id"], action == "approve", str(form.get("note", "")))
+        elif action == "retry":
+            outcome = "processing"
+        else:
+            raise BadRequest("Unknown action.")
+        if outcome == "processing":
+            row = refunds.refund_to_send(edge, refund_id)
+            result = await run_in_threadpool(refunds.call_refund, edge, row)
+            refunds.record_refund_result(edge, refund_id, result)
+        return redirect_to("/admin/refunds")
+    found = refunds.listing(edge)
+    for r in found:
+        r["display"] = format_money(r["amount"], r["currency"])
+    return render(request, "edge/admin_refunds.html", refunds=found)
+
+
+async def admin_payouts(request: Request) -> Response:
+    edge = edge_of(request)
+    admin = require_admin(request)
+    if request.method == "POST":
+        counts = payouts.queue_payouts(edge)
+        for payout in payouts.queued_payouts(edge):
+            result = await run_in_threadpool(payouts.call_transfer, edge, payout)
+            counts[payouts.record_payout_result(edge, payout, result)] += 1
+        with atomic(edge.db):
+            audit.record(edge, "payment.payouts_run", actor_id=admin["id"], **counts)
+        return redirect_to("/admin/payouts")
+    found = payouts.listing(edge)
+    for p in found:
+        p["display"] = format_money(p["amount"], p["currency"])
+    return render(request, "edge/admin_payouts.html", payouts=found, balances=payouts.owed_balances(edge),
+                  display=format_money)
+
+
+async def admin_queue(request: Request) -> Response:
+    edge = edge_of(request)
+    require_admin(request)
+    items = approval.queue(edge)
+    for item in items:
+        item["preview"] = render_markdown(item["fields"].get("description", ""))
+    return render(request, "edge/admin_submissions.html", items=items, quarantined=uploads.quarantined(edge),
+                  notice=request.query_params.get("notice", ""), mode=edge.settings.APPROVAL_MODE)
+
+
+async def admin_downloads(request: Request) -> Response:
+    """Every download attempt, newest first, and started downloads per product."""
+    edge = edge_of(request)
+    require_admin(request)
+    return render(request, "edge/admin_downloads.html", rows=library.download_log(edge),
+                  per_product=library.started_per_product(edge))
+
+
+def _sub_id(request: Request) -> int:
+    try:
+        return int(request.path_params["sub_id"])
+    except ValueError:
+        raise NotFound() from None
+
+
+async def admin_approve(request: Request) -> Response:
+    edge = edge_of(request)
+    admin = require_admin(request)
+    await read_form(request)
+    sub_id = _sub_id(request)
+    try:
+        where = await run_in_threadpool(approval.approve, edge, sub_id, admin)
+    except EdgeError as exc:
+        return RedirectResponse(f"/admin/submissions?notice={_q(exc.message)}", status_code=303)
+    notice = f"Approved: {where}."
+    if edge.settings.APPROVAL_MODE == "write" and edge.settings.REBUILD_ON_APPROVAL:
+        problem = await run_in_threadpool(approval.rebuild, edge)
+        notice += f" The rebuild failed: {problem}" if problem else " The storefront was rebuilt."
+        if not problem:
+            library.notify_new_versions(edge)
+    log.info("admin_decision", admin=admin["id"], submission=sub_id, ip=client_ip(request))
+    return RedirectResponse(f"/admin/submissions?notice={_q(notice)}", status_code=303)
+
+
+async def admin_reject(request: Request) -> Response:
+    edge = edge_of(request)
+    admin = require_admin(request)
+    form = await read_form(request)
+    sub_id = _sub_id(request)
+    try:
+        approval.reject(edge, sub_id, admin, str(form.get("reason", "")))
+    except EdgeError as exc:
+        msg = exc.fields.get("reason") or exc.message
+        return RedirectResponse(f"/admin/submissions?notice={_q(msg)}", status_code=303)
+    return RedirectResponse(f"/admin/submissions?notice={_q('Rejected; the seller was emailed.')}", status_code=303)
+
+
+async def admin_image(request: Request) -> Response:
+    edge = edge_of(request)
+    require_admin(request)
+    sub = approval.decode(approval.get(edge, _sub_id(request)))
+    try:
+        img = sub["images"][int(request.path_params["n"])]
+    except (ValueError, IndexError):
+        raise NotFound() from None
+    data = b"".join(storage.storage(edge).iter_chunks(img["key"]))
+    media = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}.get(img.get("type"), "application/octet-stream")
+    return Response(data, media_type=media, headers={"Content-Security-Policy": "default-src 'none'"})
+
+
+def _q(text: str) -> str:
+    return quote(text[:300])
+
+
+ROUTES = [
+    Route("/admin", admin_page),
+    Route("/admin/outbox/{outbox_id}/resend", admin_resend, methods=["POST"]),
+    Route("/admin/orders", admin_orders),
+    Route("/admin/orders/{order_id:int}/return-payment", admin_return_payment, methods=["POST"]),
+    Route("/admin/refunds", admin_refunds, methods=["GET", "POST"]),
+    Route("/admin/payouts", admin_payouts, methods=["GET", "POST"]),
+    Route("/admin/submissions", admin_queue),
+    Route("/admin/downloads", admin_downloads),
+    Route("/admin/submissions/{sub_id}/approve", admin_approve, methods=["POST"]),
+    Route("/admin/submissions/{sub_id}/reject", admin_reject, methods=["POST"]),
+    Route("/admin/submissions/{sub_id}/images/{n}", admin_image),
+]

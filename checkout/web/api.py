@@ -1,0 +1,215 @@
+"""The JSON API under /api/: bearer tokens (JWT access + rotating refresh), account, consent,
+GDPR and admin endpoints. Every error is `{"code", "message"}` with a stable code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from checkout.accounts import api_tokens, consent, gdpr, passwords, users
+from checkout.accounts.errors import ConsentRequired
+from checkout.core import audit, outbox
+from checkout.core.context import Edge
+from checkout.core.db import atomic
+from checkout.core.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from checkout.web.accounts import authenticate
+from checkout.web.base import client_ip, edge_of
+from checkout.web.openapi import spec
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    if not request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        raise BadRequest("Send a JSON body with Content-Type: application/json.", code="unsupported_media_type")
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="invalid_json")
+    return data
+
+
+def _str(data: dict[str, Any], key: str, required: bool = True) -> str:
+    value = data.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed(fields={key: "must be a string"})
+    return value
+
+
+def _str_list(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailed(fields={key: "must be a list of document slugs"})
+    return value
+
+
+def bearer_user(request: Request, check_consent: bool = True) -> Any:
+    edge = edge_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Send an access token as 'Authorization: Bearer <token>'.",
+                               headers={"WWW-Authenticate": "Bearer"})
+    claims = edge.tokens.decode_access(token.strip())
+    user = users.get_user(edge, int(claims["sub"]))
+    if not users.is_active(user):
+        raise NotAuthenticated("This account is disabled.", code="account_disabled")
+    if check_consent:
+        todo = consent.outstanding(edge, user)
+        if todo:
+            raise ConsentRequired(extra={"documents": [
+                {"slug": d.slug, "title": d.title, "version": d.version, "url": d.url} for d in todo]})
+    return user
+
+
+def _tokens(edge: "Edge", user: Any, refresh: str) -> dict[str, Any]:
+    minutes = edge.settings.ACCESS_TOKEN_MINUTES
+    return {"access_token": edge.tokens.access_token(user["id"], user["role"], minutes), "token_type": "bearer",
+            "expires_in": minutes * 60, "refresh_token": refresh}
+
+
+async def token(request: Request) -> Response:
+    edge = edge_of(request)
+    data = await json_body(request)
+    grant = data.get("grant_type")
+    ip = client_ip(request)
+    if grant == "password":
+        user = await authenticate(edge, _str(data, "email"), _str(data, "password"), ip, "api")
+        with atomic(edge.db):
+            refresh = api_tokens.issue_refresh(edge, user["id"])
+            audit.record(edge, "api.token_issued", actor_id=user["id"], subject_id=user["id"], ip=ip)
+        return JSONResponse(_tokens(edge, user, refresh))
+    if grant == "refresh_token":
+        user, refresh = api_tokens.rotate_refresh(edge, _str(data, "refresh_token"), ip)
+        return JSONResponse(_tokens(edge, user, refresh))
+    raise ValidationFailed("grant_type must be 'password' or 'refresh_token'.", code="unsupported_grant_type",
+                           fields={"grant_type": "must be 'password' or 'refresh_token'"})
+
+
+async def revoke(request: Request) -> Response:
+    data = await json_body(request)
+    api_tokens.revoke_refresh(edge_of(request), _str(data, "refresh_token"))
+    return JSONResponse({"revoked": True})
+
+
+async def register(request: Request) -> Response:
+    edge = edge_of(request)
+    data = await json_body(request)
+    edge.hit("REGISTER_LIMIT", "ip", client_ip(request))
+    password = _str(data, "password")
+    email, name, docs = users.check_registration(
+        edge, _str(data, "email"), password, _str(data, "display_name"), _str(data, "role", False) or "buyer",
+        _str_list(data, "accept"))
+    pw_hash = await run_in_threadpool(edge.hasher.hash, password)
+    user_id = users.create_user(edge, email, name, _str(data, "role", False) or "buyer", pw_hash, docs,
+                                   client_ip(request))
+    return JSONResponse(profile(users.get_user(edge, user_id)), status_code=201)
+
+
+def profile(user: Any) -> dict[str, Any]:
+    return {"id": user["id"], "email": user["email"], "display_name": user["display_name"], "role": user["role"],
+            "email_verified": user["email_verified_at"] is not None, "created_at": user["created_at"]}
+
+
+async def me(request: Request) -> Response:
+    return JSONResponse(profile(bearer_user(request)))
+
+
+def _doc(d: Any) -> dict[str, str]:
+    return {"slug": d.slug, "title": d.title, "version": d.version, "effective": d.effective, "url": d.url}
+
+
+async def legal(request: Request) -> Response:
+    state = edge_of(request).legal()
+    return JSONResponse({"documents": [_doc(d) for d in sorted(state.legal.values(), key=lambda d: d.slug)]})
+
+
+async def consents(request: Request) -> Response:
+    edge = edge_of(request)
+    user = bearer_user(request, check_consent=False)
+    if request.method == "POST":
+        data = await json_body(request)
+        consent.accept_outstanding(edge, user, _str_list(data, "accept"), client_ip(request))
+    return JSONResponse({"outstanding": [_doc(d) for d in consent.outstanding(edge, user)],
+                         "accepted": consent.accepted_versions(edge, user["id"])})
+
+
+async def export(request: Request) -> Response:
+    edge = edge_of(request)
+    user = bearer_user(request, check_consent=False)
+    audit.record(edge, "user.export", actor_id=user["id"], subject_id=user["id"], ip=client_ip(request))
+    return JSONResponse(gdpr.export(edge, user["id"]))
+
+
+async def deletion(request: Request) -> Response:
+    edge = edge_of(request)
+    user = bearer_user(request, check_consent=False)
+    data = await json_body(request)
+    if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], _str(data, "password")):
+        raise ValidationFailed(fields={"password": "Your password is not correct."})
+    when = gdpr.request_deletion(edge, user, client_ip(request))
+    return JSONResponse({"disabled": True, "anonymise_after": when}, status_code=202)
+
+
+def _admin(request: Request) -> Any:
+    user = bearer_user(request)
+    if user["role"] != "admin":
+        raise Forbidden("This endpoint is for administrators.")
+    return user
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ValidationFailed(fields={"limit": "must be a whole number from 1 to 1000"})
+    return int(raw)
+
+
+async def admin_audit(request: Request) -> Response:
+    _admin(request)
+    return JSONResponse({"entries": audit.recent(edge_of(request), _limit(request))})
+
+
+async def admin_outbox(request: Request) -> Response:
+    _admin(request)
+    status = request.query_params.get("status") or None
+    if status not in (None, "pending", "sending", "sent", "dead"):
+        raise ValidationFailed(fields={"status": "must be pending, sending, sent or dead"})
+    return JSONResponse({"emails": outbox.listing(edge_of(request), status, _limit(request))})
+
+
+async def admin_resend(request: Request) -> Response:
+    admin = _admin(request)
+    raw = request.path_params["outbox_id"]
+    if not raw.isdigit() or int(raw) > 2**62:
+        raise NotFound("There is no dead or sent email with that id.")
+    outbox.resend(edge_of(request), int(raw), admin["id"])
+    return JSONResponse({"queued": True})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(spec(edge_of(request).settings.CHECKOUT_URL))
+
+
+ROUTES = [
+    Route("/api/openapi.json", openapi),
+    Route("/api/auth/token", token, methods=["POST"]),
+    Route("/api/auth/revoke", revoke, methods=["POST"]),
+    Route("/api/users", register, methods=["POST"]),
+    Route("/api/legal", legal),
+    Route("/api/me", me),
+    Route("/api/me/consents", consents, methods=["GET", "POST"]),
+    Route("/api/me/export", export),
+    Route("/api/me/deletion", deletion, methods=["POST"]),
+    Route("/api/admin/audit", admin_audit),
+    Route("/api/admin/outbox", admin_outbox),
+    Route("/api/admin/outbox/{outbox_id}/resend", admin_resend, methods=["POST"]),
+]

@@ -1,0 +1,112 @@
+"""The checkout edge's application factory.
+
+`create_app(settings)` wires everything from arguments, no import-time globals: one `Edge`
+(database, clock, catalogue, hasher, limiter, templates, metrics), the routes (pages, API,
+health and metrics, the theme's static files at /theme/), the middleware stack, the error
+handlers and a lifespan that migrates the database and runs the outbox worker and the
+retention schedule until shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from checkout.core import logs, sentry
+from checkout.core.clock import Clock
+from checkout.core.context import Edge
+from checkout.core.errors import EdgeError
+from checkout.core.settings import Settings, load_settings
+from checkout.web import accounts, admin, api, base, delivery, health, jobs, orders, seller, shop, webhooks
+from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
+from checkout.web.jobs import _outbox_worker, _retention_schedule
+from checkout.web.middleware import BodySizeLimitMiddleware, CsrfMiddleware, RequestContextMiddleware
+from checkout.web.uploads import UploadMiddleware
+from checkout.wiring import build_edge
+
+log = structlog.get_logger("checkout.app")
+
+
+def _drain_on_signal(edge: Edge) -> None:
+    """SIGUSR1 starts draining (see `checkout/ops/deploy.py`). Only a server running the event loop
+    in its main thread can take signals; an edge inside tests or another host just can't."""
+    def drain() -> None:
+        edge.draining = True
+        log.info("edge_draining")
+
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError, AttributeError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, drain)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Starlette:
+    settings = settings or load_settings()
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FILE)
+    sentry.init(settings.SENTRY_DSN.reveal(), settings.DIGITALDOCK_ENV)
+    edge = build_edge(settings, clock)
+    edge.migrate()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = []
+        if settings.OUTBOX_POLL_SECONDS > 0:
+            tasks.append(asyncio.create_task(_outbox_worker(edge, stop)))
+        if settings.RETENTION_INTERVAL_SECONDS > 0:
+            tasks.append(asyncio.create_task(_retention_schedule(edge, stop)))
+        tasks += jobs.background_tasks(edge, stop)
+        tasks.append(asyncio.create_task(asyncio.to_thread(delivery.warm_up, edge)))
+        _drain_on_signal(edge)
+        log.info("edge_started", env=settings.DIGITALDOCK_ENV, database=str(settings.database_path))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            edge.close()
+            log.info("edge_stopped")
+
+    routes = [
+        *health.ROUTES,
+        *api.ROUTES,
+        *accounts.ROUTES,
+        *seller.ROUTES,
+        *delivery.ROUTES,
+        *shop.ROUTES,
+        *webhooks.ROUTES,
+        *orders.ROUTES,
+        *admin.ROUTES,
+        Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
+    ]
+
+    def route_name(scope: Scope) -> str:
+        for route in routes:
+            match, _ = route.matches(scope)
+            if match.name == "FULL":
+                return getattr(route, "path", "") or "/theme"
+        return "unmatched"
+
+    middleware = [
+        Middleware(RequestContextMiddleware, edge=edge, route_name=route_name, error_response=error_response),
+        Middleware(UploadMiddleware),  # streams POST /seller/products before any body-buffering middleware
+        Middleware(CORSMiddleware, allow_origins=[settings.SITE_URL], allow_methods=["GET", "POST"],
+                   allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+                   allow_credentials=True, expose_headers=["X-Request-ID"], max_age=600),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES),
+        Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT)),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={EdgeError: _edge_error, HTTPException: _http_error,
+                                        base.Redirect: _redirect})
+    app.state.edge = edge
+    return app

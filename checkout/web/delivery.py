@@ -1,0 +1,98 @@
+"""Delivery pages: the library (`/library`), minting a link (`POST /library/link`) and redeeming it
+(`/download/<token>`): a 302 to a presigned S3/R2 URL, or the local file streamed with Range,
+HEAD, ETag and Content-Length (Starlette's FileResponse reads it in chunks, so memory stays flat).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from checkout.core.errors import EdgeError, NotFound, ValidationFailed
+from checkout.delivery import errors, library, links, storage
+from checkout.web.base import Redirect, client_ip, edge_of
+from checkout.web.pages import current, read_form, render, require_user
+from digitaldock.storage import StorageError
+
+log = structlog.get_logger("checkout.delivery")
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def warm_up(edge: Any) -> None:
+    """Build the storage client and presign once at startup, so the first downloads after a
+    start do not wait behind importing boto3 and loading its models (about 0.4 s)."""
+    try:
+        storage.storage(edge).presigned_url("warm-up", "warm-up", 60)
+    except (EdgeError, StorageError):  # storage() logged it; each download answers it again
+        log.warning("storage_warm_up_failed")
+
+
+async def library_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    return render(request, "edge/library.html", items=library.library(edge, user["id"]),
+                  downloads=library.history(edge, user["id"], 50),
+                  allowance=edge.settings.DOWNLOADS_PER_FILE, hours=edge.settings.DOWNLOAD_LINK_HOURS)
+
+
+async def mint_link(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    form = await read_form(request)
+    try:
+        purchase_id = int(str(form.get("purchase_id", "")))
+    except ValueError:
+        raise ValidationFailed(fields={"purchase_id": "Choose a purchase from your library."}) from None
+    sha = str(form.get("sha256", ""))
+    token = links.mint(edge, user["id"], purchase_id, sha)
+    path = f"/download/{token}"
+    if _wants_json(request):
+        return JSONResponse({"url": edge.settings.CHECKOUT_URL + path,
+                             "expires_in": edge.settings.DOWNLOAD_LINK_HOURS * 3600})
+    return RedirectResponse(path, status_code=303)
+
+
+async def download(request: Request) -> Response:
+    edge = edge_of(request)
+    token = request.path_params["token"]
+    found = current(request)
+    if found is None:
+        raise Redirect("/login?next=" + quote(request.url.path))
+    user = found[1]
+    try:
+        grant = links.redeem(edge, token, user["id"], ip=client_ip(request),
+                                user_agent=request.headers.get("user-agent", ""),
+                                head=request.method == "HEAD", ranged="range" in request.headers)
+    except (errors.LinkExpired, errors.LinkUsed) as exc:
+        if _wants_json(request):
+            raise
+        return render(request, "edge/download_refused.html", status=exc.status, message=exc.message,
+                      purchase_id=exc.extra["purchase_id"], sha256=exc.extra["sha256"])
+    store = storage.storage(edge)
+    url = store.presigned_url(grant.key, grant.name, edge.settings.PRESIGN_SECONDS)
+    if url:
+        return RedirectResponse(url, status_code=302)
+    path = store.local_path(grant.key)
+    if path is None:
+        log.error("download_file_missing", key=grant.key)
+        raise NotFound("This file is missing from storage; we have been told. Please try again later.",
+                       code="file_missing")
+    return FileResponse(path, filename=grant.name, content_disposition_type="attachment",
+                        media_type="application/octet-stream",
+                        headers={"etag": f'"{grant.sha256}"', "cache-control": "private, no-store"})
+
+
+ROUTES = [
+    Route("/library", library_page),
+    Route("/library/link", mint_link, methods=["POST"]),
+    Route("/download/{token}", download, methods=["GET", "HEAD"]),
+]

@@ -1,0 +1,97 @@
+"""The edge's background jobs, run by the app's lifespan: the outbox worker, the retention
+schedule, reconciliation of pending orders and the payout schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+
+from checkout.accounts import gdpr
+from checkout.core import outbox
+from checkout.core.context import Edge
+from checkout.payments import charges, payouts
+
+log = structlog.get_logger("checkout.app")
+
+
+async def _outbox_worker(edge: Edge, stop: asyncio.Event) -> None:
+    """Send due emails until asked to stop; a send in progress always finishes first."""
+    backend = outbox.backend_for(edge)
+    interval = edge.settings.OUTBOX_POLL_SECONDS
+    while not stop.is_set():
+        try:
+            for row in outbox.claim_due(edge):
+                provider_id, error = await asyncio.to_thread(outbox.send_one, backend, row)
+                outbox.record_result(edge, row, provider_id, error)
+        except Exception:  # noqa: BLE001 - the worker must survive any one bad round
+            log.exception("outbox_worker_error")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _retention_schedule(edge: Edge, stop: asyncio.Event) -> None:
+    interval = edge.settings.RETENTION_INTERVAL_SECONDS
+    while not stop.is_set():
+        try:
+            gdpr.run_retention(edge)
+        except Exception:  # noqa: BLE001
+            log.exception("retention_error")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def reconcile_async(edge: Any) -> dict[str, int]:
+    """`charges.reconcile` with the Paystack calls off the event loop."""
+    cutoff = edge.clock.iso(-edge.settings.RECONCILE_AFTER_SECONDS)
+    refs = [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE status = 'pending' AND created_at <= ?"
+                                          " ORDER BY id LIMIT 500", (cutoff,))]
+    counts: dict[str, int] = {}
+    for ref in refs:
+        result = await run_in_threadpool(charges.call_verify, edge, ref)
+        outcome = charges.apply_verify_result(edge, ref, result, "reconcile")
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+async def payouts_async(edge: Any) -> dict[str, int]:
+    counts = payouts.queue_payouts(edge)
+    for payout in payouts.queued_payouts(edge):
+        result = await run_in_threadpool(payouts.call_transfer, edge, payout)
+        counts[payouts.record_payout_result(edge, payout, result)] += 1
+    return counts
+
+
+async def _every(edge: Any, seconds: float, job: Any, stop: Any, name: str) -> None:
+    import asyncio
+    import contextlib
+
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        if stop.is_set():
+            break
+        try:
+            counts = await job(edge)
+            if any(counts.values()):
+                log.info(name, **counts)
+        except Exception:  # noqa: BLE001 - a scheduled job must survive any one bad round
+            log.exception(f"{name}_error")
+
+
+def background_tasks(edge: Any, stop: Any) -> list[Any]:
+    """Reconciliation of pending orders and the payout schedule, as asyncio tasks."""
+    import asyncio
+
+    tasks = []
+    if edge.settings.RECONCILE_INTERVAL_SECONDS > 0:
+        tasks.append(asyncio.create_task(_every(edge, edge.settings.RECONCILE_INTERVAL_SECONDS, reconcile_async, stop,
+                                                "reconcile")))
+    if edge.settings.PAYOUT_INTERVAL_SECONDS > 0:
+        tasks.append(asyncio.create_task(_every(edge, edge.settings.PAYOUT_INTERVAL_SECONDS, payouts_async, stop,
+                                                "payouts")))
+    return tasks

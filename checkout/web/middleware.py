@@ -1,0 +1,206 @@
+"""The edge's ASGI middleware, outermost first:
+
+- `RequestContextMiddleware`: request id (X-Request-ID), structlog context, security headers,
+  access log line, metrics, and the last-resort error page (no stack trace reaches a user).
+- `BodySizeLimitMiddleware`: 413 for bodies over MAX_BODY_BYTES, by Content-Length or by
+  counting a streamed body.
+- `CsrfMiddleware`: every state-changing browser request (not /api/, which takes bearer
+  tokens only) must carry the CSRF token, as a form field or an X-CSRF-Token header.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+import uuid
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import structlog
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from checkout.core.context import Edge
+from checkout.core.errors import CsrfFailed, EdgeError, InternalError, PayloadTooLarge
+
+log = structlog.get_logger("checkout.http")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CSRF_COOKIE = "dd_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+def security_headers(edge: "Edge", https: bool) -> list[tuple[bytes, bytes]]:
+    site, own = edge.settings.SITE_URL, edge.settings.CHECKOUT_URL
+    # checkout forms redirect to Paystack's pay page (the sandbox's in development)
+    pay = " ".join(sorted({"https://checkout.paystack.com", _origin(edge.settings.PAYSTACK_BASE_URL)}))
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "
+           f"{site}; font-src 'self'; connect-src 'self' {own}; form-action 'self' {own} {site} {pay}; "
+           "frame-ancestors 'none'; "
+           "base-uri 'self'; object-src 'none'")
+    headers = [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    ]
+    if https:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains; preload"))
+    return headers
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, edge: "Edge", route_name: Callable[[Scope], str],
+                 error_response: Callable[[Request, EdgeError], Any]):
+        self.app = app
+        self.edge = edge
+        self.route_name = route_name
+        self.error_response = error_response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        https = scope.get("scheme") == "https"
+        extra = [(b"x-request-id", request_id.encode()), *security_headers(self.edge, https)]
+        path = scope.get("path", "")
+        if not path.startswith("/theme/"):
+            extra.append((b"cache-control", b"no-store"))
+        status = {"code": 500, "started": False}
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                status["started"] = True
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in names]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become a page
+            if not isinstance(exc, EdgeError):
+                log.exception("unhandled_error", method=scope["method"], path=path)
+                exc = InternalError()
+            if status["started"]:
+                raise
+            response = self.error_response(Request(scope), exc)
+            await response(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = self.route_name(scope)
+            m = self.edge.metrics
+            m.requests.labels(route, scope["method"], str(status["code"])).inc()
+            m.latency.labels(route).observe(elapsed)
+            if path not in ("/healthz", "/metrics") and not path.startswith("/theme/"):
+                log.info("request", method=scope["method"], path=path, route=route, status=status["code"],
+                         duration_ms=round(elapsed * 1000, 1))
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = self.max_bytes + 1
+            if declared > self.max_bytes:
+                raise PayloadTooLarge()
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge()
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class CsrfMiddleware:
+    def __init__(self, app: ASGIApp, edge: "Edge", exempt_prefixes: tuple[str, ...] = ("/api/",)):
+        self.app = app
+        self.edge = edge
+        self.exempt = exempt_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] in SAFE_METHODS
+                or scope["path"].startswith(self.exempt)):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        request = Request(scope)
+        expected = self.edge.tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
+        given = request.headers.get(CSRF_HEADER)
+        ctype = request.headers.get("content-type", "")
+        if given is None and ctype.startswith("application/x-www-form-urlencoded"):
+            values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
+            given = values[0] if values else None
+        elif given is None and ctype.startswith("multipart/form-data"):
+            form_request = Request(scope, receive=_once(body))
+            async with form_request.form() as form:
+                value = form.get(CSRF_FIELD)
+                given = value if isinstance(value, str) else None
+        if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
+            log.warning("csrf_failed", path=scope["path"], had_cookie=bool(expected), had_token=bool(given))
+            raise CsrfFailed()
+        await self.app(scope, replay, send)
+
+
+def _once(body: bytes) -> Receive:
+    done = False
+
+    async def receive() -> Message:
+        nonlocal done
+        if done:
+            return {"type": "http.disconnect"}
+        done = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

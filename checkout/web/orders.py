@@ -1,0 +1,44 @@
+"""The buyer's orders and refund requests."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from checkout.core.errors import NotFound
+from checkout.payments import orders, refunds
+from checkout.web.base import edge_of, redirect_to
+from checkout.web.pages import read_form, render, require_user
+from digitaldock.money import format_money
+
+
+async def orders_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    found = orders.of_user(edge, user["id"])
+    for order in found:
+        order["total"] = format_money(order["amount"], order["currency"])
+        for line in order["lines"]:
+            line["display"] = format_money(line["amount"], line["currency"])
+            line["refundable"] = refunds.refundable(edge, order, line)
+    return render(request, "edge/orders.html", orders=found, notice=request.query_params.get("notice", ""),
+                  window=edge.settings.REFUND_WINDOW_DAYS)
+
+
+async def refund_request(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    form = await read_form(request)
+    try:
+        line_id = int(str(form.get("line", "")))
+    except ValueError:
+        raise NotFound() from None
+    refunds.request_refund(edge, user, line_id, str(form.get("reason", "")))
+    return redirect_to("/orders?notice=refund_requested")
+
+
+ROUTES = [
+    Route("/orders", orders_page),
+    Route("/orders/refund", refund_request, methods=["POST"]),
+]

@@ -1,0 +1,355 @@
+"""Shop pages: Buy, cart, wishlist, guest checkout and the Paystack callback.
+
+CSRF and the static storefront: the product page's Buy and Add-to-cart forms are plain HTML
+on the static site, which cannot carry our CSRF token. `POST /checkout` and `POST /cart/add`
+are therefore exempt from the token (`CSRF_EXEMPT`) and protected differently:
+
+- they refuse a request whose `Origin` (or, without it, `Referer`) is neither SITE_URL nor
+  CHECKOUT_URL, so another site cannot post them from a browser that sends those headers;
+- what they can do is harmless even when forged: add an item to a cart, or create a *pending*
+  order and send the browser to Paystack's page, where the buyer still has to press Pay. No
+  money moves and nothing is granted without the buyer's own action at Paystack;
+- every other step (guest email, cart checkout, refunds, admin actions) is a form of ours and
+  carries the CSRF token as usual.
+
+Paystack calls run in a worker thread (`run_in_threadpool`); every database write runs on the
+event loop's thread, so the edge's one connection never sees two transactions at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from checkout.accounts import consent, password_change, sessions, users
+from checkout.core import audit
+from checkout.core.db import atomic
+from checkout.core.errors import EdgeError, Forbidden, NotFound, ValidationFailed
+from checkout.payments import charges, orders, pricing
+from checkout.payments.orders import _recent_same_order
+from checkout.web.base import Redirect, client_ip, edge_of, redirect_to
+from checkout.web.pages import SESSION_COOKIE, current, message, read_form, render, require_user, set_cookie
+
+log = structlog.get_logger("checkout.web.shop")
+
+
+CSRF_EXEMPT = ("/checkout", "/cart/add", "/webhooks/")
+
+
+CART_COOKIE = "dd_cart"
+
+
+def from_storefront(request: Request) -> bool:
+    edge = edge_of(request)
+    allowed = {edge.settings.SITE_URL, edge.settings.CHECKOUT_URL}
+    origin = request.headers.get("origin")
+    if origin is None:
+        referer = request.headers.get("referer")
+        if not referer:
+            return True  # no header at all (privacy settings): the action is harmless, see above
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return origin.rstrip("/") in allowed
+
+
+def check_origin(request: Request) -> None:
+    if not from_storefront(request):
+        log.warning("cross_site_post_refused", path=request.url.path, origin=request.headers.get("origin"))
+        raise Forbidden("This form must be sent from the DigitalDock store.", code="cross_site")
+
+
+def signed_in(request: Request, back_to: str = "/buy") -> Any | None:
+    """The signed-in user (None for a guest); one with outstanding legal updates accepts them first."""
+    found = current(request)
+    if found is None:
+        return None
+    user = found[1]
+    if consent.outstanding(edge_of(request), user):
+        raise Redirect("/account/consent?next=" + quote(back_to, safe=""))
+    return user
+
+
+def guest_cart_id(request: Request) -> str | None:
+    return edge_of(request).tokens.unsign_cookie("cart", request.cookies.get(CART_COOKIE))
+
+
+def cart_owner(request: Request, create: bool = False) -> tuple[str | None, str | None]:
+    """('u:<id>' or 'g:<id>', new guest id to set as cookie or None)."""
+    found = current(request)
+    if found is not None:
+        return f"u:{found[1]['id']}", None
+    gid = guest_cart_id(request)
+    if gid:
+        return f"g:{gid}", None
+    if not create:
+        return None, None
+    gid = secrets.token_urlsafe(16)
+    return f"g:{gid}", gid
+
+
+def merge_guest_cart(request: Request, user: Any) -> None:
+    """A guest's cart is kept on sign-in: its items join the account's cart."""
+    gid = guest_cart_id(request)
+    if not gid:
+        return
+    edge = edge_of(request)
+    with atomic(edge.db):
+        edge.db.execute("INSERT OR IGNORE INTO cart_items (owner, product_slug, amount, added_at)"
+                        " SELECT ?, product_slug, amount, added_at FROM cart_items WHERE owner = ?",
+                        (f"u:{user['id']}", f"g:{gid}"))
+        edge.db.execute("DELETE FROM cart_items WHERE owner = ?", (f"g:{gid}",))
+
+
+def cart_items(request: Request) -> list[dict[str, Any]]:
+    found = current(request)
+    if found is not None:
+        merge_guest_cart(request, found[1])
+    owner, _ = cart_owner(request)
+    if owner is None:
+        return []
+    edge = edge_of(request)
+    out = []
+    for row in edge.db.execute("SELECT * FROM cart_items WHERE owner = ? ORDER BY id", (owner,)).fetchall():
+        try:
+            line = pricing.price_line(edge, row["product_slug"], row["amount"])
+        except EdgeError:
+            continue  # withdrawn from the catalogue: not shown, not charged
+        out.append({**line, "display": pricing.display(line["amount"], line["currency"])})
+    return out
+
+
+async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
+    edge = edge_of(request)
+    again = _recent_same_order(edge, user, items)
+    if again:
+        return redirect_to(again)
+    order = orders.create_order(edge, user, items, guest=guest)
+    result = await run_in_threadpool(orders.call_initialize, edge, order)
+    url = orders.record_authorization(edge, order, result)
+    return redirect_to(url)
+
+
+async def checkout_post(request: Request) -> Response:
+    """The static product page's Buy form: product=<slug> [amount=<decimal> for pay-what-you-want]."""
+    check_origin(request)
+    edge = edge_of(request)
+    form = await read_form(request)
+    slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
+    pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
+    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {})})
+    user = signed_in(request, here)
+    if user is None:
+        return redirect_to(here)
+    return await _pay(request, user, [(slug, amount)])
+
+
+def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    edge = edge_of(request)
+    if params.get("cart"):
+        lines = cart_items(request)
+        return lines, {"cart": "1"}
+    slug = str(params.get("product", ""))
+    amount = str(params.get("amount", "")).strip() or None
+    line = pricing.price_line(edge, slug, amount)
+    line["display"] = pricing.display(line["amount"], line["currency"])
+    return [line], {"product": slug, **({"amount": amount} if amount else {})}
+
+
+async def checkout_start(request: Request) -> Response:
+    """Review the order; sign in or give an email to check out as a guest, then pay."""
+    edge = edge_of(request)
+    params = request.query_params if request.method == "GET" else await read_form(request)
+    lines, keep = _start_items(request, params)
+    here = "/buy?" + urlencode(keep)
+    user = signed_in(request, here)
+    if request.method == "GET" or not lines:
+        return _start_page(request, lines, keep, here, user)
+    items = [(x["product_slug"], x["amount"] if x["pwyw_minimum"] is not None else None) for x in lines]
+    try:
+        if user is None:
+            user = _guest_user(request, params)
+            response = await _pay(request, user, items, guest=True)
+        else:
+            response = await _pay(request, user, items)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields,
+                           form={"email": str(params.get("email", ""))}, status=exc.status)
+    if keep.get("cart"):
+        owner, _ = cart_owner(request)
+        with atomic(edge.db):
+            edge.db.execute("DELETE FROM cart_items WHERE owner = ?", (owner,))
+    return response
+
+
+def _start_page(request: Request, lines: list[dict[str, Any]], keep: dict[str, str], here: str, user: Any,
+                status: int = 200, **extra: Any) -> Response:
+    edge = edge_of(request)
+    total = sum(x["amount"] for x in lines)
+    currencies = sorted({x["currency"] for x in lines})
+    docs = [d for d in consent.required_now(edge, "buyer")]
+    extra.setdefault("form", {})
+    extra.setdefault("fields", {})
+    return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
+                  total=pricing.display(total, currencies[0]) if len(currencies) == 1 else "",
+                  mixed=len(currencies) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+
+
+def _guest_user(request: Request, form: Any) -> Any:
+    """An unverified account for a guest's email (created once); its receipt carries a claim link."""
+    edge = edge_of(request)
+    email = users.normalize_email(str(form.get("email", "")))
+    if not users.EMAIL.match(email) or len(email) > 254:
+        raise ValidationFailed(fields={"email": "Enter a valid email address for your receipt."})
+    existing = users.get_by_email(edge, email)
+    if existing is not None:
+        if existing["email_verified_at"] is not None or not users.is_active(existing):
+            raise ValidationFailed("An account already uses this email address. Please sign in to buy with it.",
+                                   fields={"email": "Sign in to use this address."}, code="sign_in_required")
+        return existing
+    docs = consent.check_accepted(edge, "buyer", [str(v) for v in form.getlist("accept")])
+    edge.hit("REGISTER_LIMIT", "ip", client_ip(request))  # a guest account is a registration
+    user_id = users.create_user(edge, email, email.split("@", 1)[0][:80].ljust(2, "_"), "buyer",
+                                   "!guest-" + secrets.token_hex(16), docs, client_ip(request),
+                                   verified=False, send_verification=False)
+    return users.get_user(edge, user_id)
+
+
+async def claim_page(request: Request) -> Response:
+    """A guest's receipt link: choose a password, the address is confirmed, the library opens."""
+    edge = edge_of(request)
+    if request.method == "GET":
+        token = request.query_params.get("token", "")
+        edge.tokens.loads("claim", token, 30 * 86400)
+        return render(request, "edge/claim.html", token=token, fields={})
+    form = await read_form(request)
+    token = str(form.get("token", ""))
+    data = edge.tokens.loads("claim", token, 30 * 86400)
+    user = users.get_user(edge, int(data["u"]))
+    if user is None or user["email"] != data.get("e"):
+        raise NotFound()
+    if user["email_verified_at"] is not None:
+        return message(request, "Already claimed", "This account already has a password. Please sign in.",
+                       links=[("/login?next=/library", "Sign in")])
+    password = str(form.get("password", ""))
+    try:
+        password_change.check_new_password(edge, user, password)
+    except ValidationFailed as exc:
+        return render(request, "edge/claim.html", status=exc.status, token=token, fields=exc.fields, error=exc.message)
+    pw_hash = await run_in_threadpool(edge.hasher.hash, password)
+    with atomic(edge.db):
+        edge.db.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, email_verified_at = ? WHERE id = ?",
+                        (pw_hash, edge.clock.iso(), edge.clock.iso(), user["id"]))
+        audit.record(edge, "payment.guest_claimed", actor_id=user["id"], subject_id=user["id"], ip=client_ip(request))
+    raw = sessions.create_session(edge, user["id"], client_ip(request), request.headers.get("user-agent"))
+    response = redirect_to("/library")
+    set_cookie(request, response, SESSION_COOKIE, edge.tokens.sign_cookie("session", raw),
+               max_age=edge.settings.SESSION_DAYS * 86400)
+    return response
+
+
+async def cart_add(request: Request) -> Response:
+    check_origin(request)
+    edge = edge_of(request)
+    form = await read_form(request)
+    slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
+    line = pricing.price_line(edge, slug, amount)
+    owner, new_guest = cart_owner(request, create=True)
+    with atomic(edge.db):
+        edge.db.execute("INSERT INTO cart_items (owner, product_slug, amount, added_at) VALUES (?,?,?,?)"
+                        " ON CONFLICT (owner, product_slug) DO UPDATE SET amount = excluded.amount",
+                        (owner, slug, line["amount"] if line["pwyw_minimum"] is not None else None, edge.clock.iso()))
+    response = redirect_to("/cart")
+    if new_guest:
+        set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
+    return response
+
+
+async def cart_page(request: Request) -> Response:
+    found = current(request)
+    lines = cart_items(request)
+    currencies = sorted({x["currency"] for x in lines})
+    total = pricing.display(sum(x["amount"] for x in lines), currencies[0]) if len(currencies) == 1 else ""
+    response = render(request, "edge/cart.html", lines=lines, total=total, mixed=len(currencies) > 1)
+    if found is not None and request.cookies.get(CART_COOKIE):
+        response.delete_cookie(CART_COOKIE, path="/")
+    return response
+
+
+async def cart_remove(request: Request) -> Response:
+    edge = edge_of(request)
+    form = await read_form(request)
+    owner, _ = cart_owner(request)
+    if owner:
+        with atomic(edge.db):
+            edge.db.execute("DELETE FROM cart_items WHERE owner = ? AND product_slug = ?", (owner, str(form.get("product", ""))))
+    return redirect_to("/cart")
+
+
+async def cart_summary(request: Request) -> Response:
+    found = current(request)
+    if found is not None:
+        merge_guest_cart(request, found[1])
+    owner, _ = cart_owner(request)
+    count = 0
+    if owner:
+        count = edge_of(request).db.execute("SELECT COUNT(*) FROM cart_items WHERE owner = ?", (owner,)).fetchone()[0]
+    return JSONResponse({"count": count})
+
+
+async def wishlist_page(request: Request) -> Response:
+    edge = edge_of(request)
+    user = require_user(request)
+    if request.method == "POST":
+        form = await read_form(request)
+        slug = str(form.get("product", ""))
+        with atomic(edge.db):
+            if form.get("remove"):
+                edge.db.execute("DELETE FROM wishlist_items WHERE user_id = ? AND product_slug = ?", (user["id"], slug))
+            else:
+                pricing.price_line(edge, slug)
+                edge.db.execute("INSERT OR IGNORE INTO wishlist_items (user_id, product_slug, added_at) VALUES (?,?,?)",
+                                (user["id"], slug, edge.clock.iso()))
+        return redirect_to("/wishlist")
+    items = []
+    products = edge.catalog.current().products
+    for row in edge.db.execute("SELECT * FROM wishlist_items WHERE user_id = ? ORDER BY id", (user["id"],)):
+        p = products.get(row["product_slug"])
+        if isinstance(p, dict):
+            items.append({"slug": row["product_slug"], "title": p["title"], "url": p.get("url", ""),
+                          "display": pricing.display(int(p["price"]), p["currency"])})
+    return render(request, "edge/wishlist.html", items=items)
+
+
+async def checkout_callback(request: Request) -> Response:
+    """Paystack sends the buyer back here. Verify through the API (the same code path as the
+    webhook) and show paid, pending or failed; never fulfil on the redirect alone."""
+    edge = edge_of(request)
+    reference = request.query_params.get("reference") or request.query_params.get("trxref") or ""
+    order = orders.get_order(edge, reference)
+    if order["status"] == "pending":
+        result = await run_in_threadpool(charges.call_verify, edge, reference)
+        charges.apply_verify_result(edge, reference, result, "verify")
+        order = orders.get_order(edge, reference)
+    lines = orders.order_lines(edge, order["id"])
+    return render(request, "edge/order_status.html", order=order, lines=lines,
+                  total=pricing.display(order["amount"], order["currency"]))
+
+
+ROUTES = [
+    Route("/checkout", checkout_post, methods=["POST"]),
+    Route("/buy", checkout_start, methods=["GET", "POST"]),
+    Route("/checkout/callback", checkout_callback),
+    Route("/claim", claim_page, methods=["GET", "POST"]),
+    Route("/cart", cart_page),
+    Route("/cart/add", cart_add, methods=["POST"]),
+    Route("/cart/remove", cart_remove, methods=["POST"]),
+    Route("/api/cart/summary", cart_summary),
+    Route("/wishlist", wishlist_page, methods=["GET", "POST"]),
+]

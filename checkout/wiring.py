@@ -1,0 +1,44 @@
+"""The one place the edge is assembled: every built-in extension registered explicitly.
+
+`build_edge` is how the web app, the CLI and the tests get an `Edge`. Nothing registers itself
+on import (see `checkout.core.hooks`), so reading this file tells what a running edge does on
+each extension point, in order.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from checkout import accounts, delivery, ops, payments
+from checkout.accounts import consent, gdpr
+from checkout.core.clock import Clock
+from checkout.core.context import Edge
+from checkout.core.hooks import Hooks
+from checkout.core.settings import Settings
+from checkout.delivery import library
+from checkout.delivery import retention as product_files
+from checkout.ops import alerts
+from checkout.payments import events
+
+
+def register(hooks: Hooks) -> Hooks:
+    """Add the built-in implementations of every extension point to `hooks`."""
+    for area in (accounts, payments, delivery, ops):
+        hooks.email_subjects.update(area.EMAIL_SUBJECTS)
+    hooks.retention_tasks += [
+        ("personal data", gdpr.prune_personal_data),  # accounts, sessions, tokens, audit log, emails
+        ("refused webhooks", events.prune_rejected),
+        ("download addresses", library.forget_download_addresses),
+        ("withdrawn products' files", product_files.purge_removed_files),
+    ]
+    hooks.catalog_listeners += [
+        consent.note_versions,  # a new version of a legal document: its users are emailed
+        product_files.on_catalog_load,  # products that left the catalogue start their retention
+    ]
+    hooks.alert_checks += alerts.CHECKS
+    return hooks
+
+
+def build_edge(settings: Settings, clock: Clock | None = None, db: sqlite_utils.Database | None = None) -> Edge:
+    """An `Edge` with every built-in extension registered."""
+    return Edge(settings, clock, db, hooks=register(Hooks()))
