@@ -5,26 +5,30 @@ from __future__ import annotations
 from checkout.core.errors import EdgeError
 
 
-class InvalidCredentials(EdgeError):
+class AccountsError(EdgeError):
+    """Root of every error of the accounts package."""
+
+
+class InvalidCredentials(AccountsError):
     """Raised when an email/password pair does not match (never says which part)."""
     status, code, message = 401, "invalid_credentials", "Email or password is incorrect."
 
 
-class ConsentRequired(EdgeError):
+class ConsentRequired(AccountsError):
     """Raised when the user has not accepted the current version of a legal document."""
     status, code, message = 403, "consent_required", "Please accept the updated legal documents to continue."
 
 
-class AccountLocked(EdgeError):
+class AccountLocked(AccountsError):
     """Raised on login while an account is locked after repeated failures."""
     status, code, message = 423, "account_locked", "This account is temporarily locked after too many failed sign-ins. Try again later."
 
 
-class AccountDisabled(EdgeError):
+class AccountDisabled(AccountsError):
     """Raised on login to an account that was disabled or asked to be deleted."""
     status, code, message = 403, "account_disabled", "This account is disabled."
 
 
-class EmailNotVerified(EdgeError):
+class EmailNotVerified(AccountsError):
     """Raised when an action needs a verified email address."""
     status, code, message = 403, "email_not_verified", "Please verify your email address first."

@@ -26,6 +26,7 @@ _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 class MigrationError(EdgeError):
     """Raised when the migrations folder and the database disagree (edited or missing file)."""
     status, code = 500, "migration_failed"
+    expose = False
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -9,6 +9,7 @@ class EdgeError(Exception):
     status = 400
     code = "bad_request"
     message = "The request could not be processed."
+    expose = True  # False: the message is for the log, a person sees `InternalError` instead
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
                  status: int | None = None, fields: dict[str, str] | None = None,

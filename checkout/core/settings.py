@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from digitaldock import THEME_DIR
-
 from checkout.core.errors import EdgeError
+from digitaldock import THEME_DIR
 
 
 class Secret:
@@ -156,6 +155,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 class SettingsError(EdgeError):
     """A setting is missing or has a value that cannot be used; the message names the key."""
     status, code = 500, "settings_invalid"
+    expose = False
 
 
 def _cast(setting: Setting, raw: Any) -> Any:

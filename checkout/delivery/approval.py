@@ -33,6 +33,7 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
 from checkout.delivery import sellers, storage, uploads
+from checkout.delivery.uploads import decode
 from digitaldock import schema
 from digitaldock.storage import LocalStorage, ReadThroughStorage
 
@@ -52,13 +53,6 @@ def queue(edge: "Edge") -> list[dict[str, Any]]:
                            " WHERE s.status != 'draft' ORDER BY s.status = 'pending' DESC, s.updated_at DESC LIMIT 200"
                            ).fetchall()
     return [decode(r) for r in rows]
-
-
-def decode(row: Any) -> dict[str, Any]:
-    d = dict(row)
-    for k, default in (("fields", {}), ("files", []), ("images", []), ("scan", {})):
-        d[k] = json.loads(d.get(k) or json.dumps(default))
-    return d
 
 
 def slugify(text: str) -> str:

@@ -289,9 +289,14 @@ def latest_submission(edge: "Edge", user_id: int, slug: str) -> dict[str, Any] |
 
 def submissions_of(edge: "Edge", user_id: int) -> dict[str, dict[str, Any]]:
     """The user's latest submission of each product slug (decoded), most recently updated first."""
-    from checkout.delivery.approval import decode
-
     latest: dict[str, dict[str, Any]] = {}
     for r in edge.db.execute("SELECT * FROM submissions WHERE user_id = ? ORDER BY updated_at DESC", (user_id,)):
         latest.setdefault(r["product_slug"], decode(r))
     return latest
+
+
+def decode(row: Any) -> dict[str, Any]:
+    d = dict(row)
+    for k, default in (("fields", {}), ("files", []), ("images", []), ("scan", {})):
+        d[k] = json.loads(d.get(k) or json.dumps(default))
+    return d

@@ -50,6 +50,7 @@ from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.settings import Settings
 from checkout.ops import alerts
+from checkout.ops.errors import BackupError
 from checkout.payments import ledger
 from digitaldock.storage import LocalStorage, S3Storage, Storage, StorageError
 
@@ -61,10 +62,6 @@ HOUR, DAY = 3600, 86400
 # (window in seconds, bucket): a snapshot is kept when it is the newest of its bucket inside a window.
 RETENTION_RULES: tuple[tuple[int, str], ...] = (
     (48 * HOUR, "hour"), (30 * DAY, "day"), (30 * DAY, "week"), (365 * DAY, "month"))
-
-
-class BackupError(Exception):
-    """A backup, restore or drill step failed; the message says which and why, in one line."""
 
 
 # --- where backups live ---------------------------------------------------------------------

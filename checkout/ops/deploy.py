@@ -40,16 +40,13 @@ import structlog
 
 from checkout.core.settings_doc import rows
 from checkout.ops.backup import poll_ready
+from checkout.ops.errors import DeployError
 
 log = structlog.get_logger("checkout.deploy")
 
 
 # Edges started by this process: kept so their Popen objects are not collected while they run.
 _STARTED: list[subprocess.Popen] = []
-
-
-class DeployError(Exception):
-    """A deploy step failed; the message says which. The old version is still serving."""
 
 
 # --- Caddy ----------------------------------------------------------------------------------

@@ -131,8 +131,8 @@ def call_verify(edge: "Edge", reference: str) -> dict[str, Any] | PaystackError:
 
 def apply_verify_result(edge: "Edge", reference: str, result: dict[str, Any] | PaystackError, source: str) -> str:
     if isinstance(result, PaystackError):
-        log.warning("paystack_verify_failed", reference=reference, error=result.message, status=result.status)
-        if result.status == 400 and "not found" in result.message.lower():
+        log.warning("paystack_verify_failed", reference=reference, error=result.message, status=result.paystack_status)
+        if result.paystack_status == 400 and "not found" in result.message.lower():
             return _not_found_at_paystack(edge, reference)
         return "unreachable"
     return apply_verified(edge, reference, result, source)

@@ -1,22 +1,40 @@
-"""Errors of payments. Each is a `PaymentsError`, the package's root."""
+"""Errors of payments. Each is a `PaymentsError`, the package's root.
+
+Most of them never reach a person as such: `RetryLater` becomes a 409 for Paystack to deliver
+again, `PaystackError` is returned by the `call_*` functions and recorded on the order, refund
+or payout it concerns. A `LedgerError` is a bug: the transaction it happened in is rolled back.
+"""
 
 from __future__ import annotations
 
+from checkout.core.errors import EdgeError
 
-class RetryLater(Exception):
+
+class PaymentsError(EdgeError):
+    """Root of every error of the payments package."""
+    status, code = 500, "payments_error"
+    expose = False
+
+
+class RetryLater(PaymentsError):
     """An event arrived before what it depends on (a refund before its payment): answer non-200
     so Paystack delivers it again later, and store nothing now."""
+    status, code = 409, "retry_later"
+    expose = True
 
 
-class LedgerError(Exception):
+class LedgerError(PaymentsError):
     """A journal that cannot balance, or an entry of zero, was about to be written."""
+    status, code = 500, "ledger_error"
+    expose = False
 
 
-class PaystackError(Exception):
-    """Paystack refused a request (4xx), or could not be reached after every retry (`retryable`)."""
+class PaystackError(PaymentsError):
+    """Paystack refused a request (4xx, `paystack_status`), or could not be reached after every
+    retry (`retryable`)."""
+    status, code = 502, "payment_provider_error"
 
-    def __init__(self, message: str, status: int | None = None, retryable: bool = False):
+    def __init__(self, message: str, paystack_status: int | None = None, retryable: bool = False):
         super().__init__(message)
-        self.message = message
-        self.status = status
+        self.paystack_status = paystack_status
         self.retryable = retryable

@@ -174,7 +174,7 @@ async def admin_reject(request: Request) -> Response:
 async def admin_image(request: Request) -> Response:
     edge = edge_of(request)
     require_admin(request)
-    sub = approval.decode(approval.get(edge, _sub_id(request)))
+    sub = uploads.decode(approval.get(edge, _sub_id(request)))
     try:
         img = sub["images"][int(request.path_params["n"])]
     except (ValueError, IndexError):

@@ -6,12 +6,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from checkout.core.context import Edge
+from checkout.core.errors import EdgeError
 
 
-class Redirect(Exception):
+class Redirect(EdgeError):
     """Raised by page helpers to send the browser elsewhere (sign-in, consent interstitial)."""
+    status, code = 303, "redirect"
 
     def __init__(self, url: str):
+        super().__init__(headers={"Location": url})
         self.url = url
 
 

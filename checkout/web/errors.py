@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from checkout.core.context import Edge
-from checkout.core.errors import HTTP_STATUS_ERRORS, EdgeError
+from checkout.core.errors import HTTP_STATUS_ERRORS, EdgeError, InternalError
 from checkout.web import base
 
 log = structlog.get_logger("checkout.app")
@@ -30,6 +30,9 @@ def wants_json(request: Request) -> bool:
 
 def error_response(request: Request, exc: EdgeError) -> Response:
     edge: Edge = request.app.state.edge
+    if not exc.expose:  # an internal failure (ledger, settings, backups): logged, never shown
+        log.error("internal_error", error=type(exc).__name__, code=exc.code, exc_info=exc)
+        exc = InternalError()
     edge.metrics.errors.labels(exc.code).inc()
     if wants_json(request):
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)

@@ -104,10 +104,10 @@ def test_client_talks_to_the_sandbox_and_reports_errors(sandbox):
     assert {b["code"] for b in client.banks()} >= {"058"}
     with pytest.raises(PaystackError) as err:
         client.verify("missing")
-    assert err.value.status == 400 and err.value.message == "Transaction reference not found"
+    assert err.value.paystack_status == 400 and err.value.message == "Transaction reference not found"
     with pytest.raises(PaystackError) as err:
         Paystack(sandbox.url, "sk_test_wrong", retries=0).verify("x")
-    assert err.value.status == 401 and err.value.message == "Invalid key"
+    assert err.value.paystack_status == 401 and err.value.message == "Invalid key"
     with pytest.raises(PaystackError) as err:
         Paystack("http://127.0.0.1:9", "k", retries=1, backoff=0.01).verify("x")
     assert err.value.retryable
