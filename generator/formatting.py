@@ -1,4 +1,4 @@
-"""Small display helpers used by the templates: sizes, dates, stars."""
+"""Small display helpers used by the templates and the search index: sizes, dates, stars, bands."""
 
 from __future__ import annotations
 
@@ -32,3 +32,16 @@ def stars(average: str) -> str:
     whole, _, frac = average.partition(".")
     n = int(whole) + (1 if frac and int(frac[0]) >= 5 else 0)
     return "★" * n + "☆" * (5 - n)
+
+
+# Price bands (US-cent equivalents) for the search page's price-range filter.
+PRICE_BANDS: tuple[tuple[int, int | None, str], ...] = (
+    (0, 1000, "Under $10"),
+    (1000, 2500, "$10 to $25"),
+    (2500, 5000, "$25 to $50"),
+    (5000, None, "$50 and over"),
+)
+
+
+def rating_label(stars: int) -> str:
+    return f"{stars} star{'' if stars == 1 else 's'} and up"

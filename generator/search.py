@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .site import SiteModel
+from .formatting import PRICE_BANDS, rating_label
 
 INDEX_VERSION = 1
 
@@ -27,9 +26,8 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def search_index(m: SiteModel) -> bytes:
-    from .site import PRICE_BANDS, rating_label
-
+def search_index(m: Any) -> bytes:
+    """The index of a `generator.site.SiteModel` (typed loosely: the site module imports this one)."""
     products = []
     for p in sorted(m.products, key=lambda p: p.slug):
         words = " ".join([p.title, p.summary, " ".join(p.tags), p.category_obj.name, p.seller_obj.name,

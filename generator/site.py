@@ -42,6 +42,7 @@ from digitaldock.schema import (
 )
 
 from . import formatting
+from .formatting import PRICE_BANDS, rating_label
 from .markup import heading_id, render_markdown
 from .search import search_index
 
@@ -54,19 +55,6 @@ SORTS: dict[str, tuple[str, str]] = {
     "price-high": ("Price: high to low", "sort/price-high"),
     "rating": ("Top rated", "sort/rating"),
 }
-
-# Price bands (US-cent equivalents) for the search page's price-range filter.
-PRICE_BANDS: tuple[tuple[int, int | None, str], ...] = (
-    (0, 1000, "Under $10"),
-    (1000, 2500, "$10 to $25"),
-    (2500, 5000, "$25 to $50"),
-    (5000, None, "$50 and over"),
-)
-
-
-def rating_label(stars: int) -> str:
-    return f"{stars} star{'' if stars == 1 else 's'} and up"
-
 
 @dataclass
 class Settings:

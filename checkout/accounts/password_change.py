@@ -69,3 +69,12 @@ def complete_reset(edge: "Edge", user: Any, jti: str, password_hash: str, ip: st
         except sqlite3.IntegrityError:
             raise InvalidToken() from None
         set_password(edge, user, password_hash, ip, None, "user.password_reset")
+
+
+def claim_guest(edge: "Edge", user: Any, password_hash: str, ip: str | None) -> None:
+    """A guest who bought with only an email chooses a password: the address is confirmed by the
+    link that brought them here (the receipt), so the account is verified at the same time."""
+    with atomic(edge.db):
+        edge.db.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, email_verified_at = ? WHERE id = ?",
+                        (password_hash, edge.clock.iso(), edge.clock.iso(), user["id"]))
+        audit.record(edge, "payment.guest_claimed", actor_id=user["id"], subject_id=user["id"], ip=ip)

@@ -98,7 +98,7 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
     return url
 
 
-def _recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
+def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago."""
     lines = pricing.price_items(edge, items)
     want = sorted((x["product_slug"], x["amount"]) for x in lines)

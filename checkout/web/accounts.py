@@ -20,19 +20,10 @@ from checkout.core import audit
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, ValidationFailed
+from checkout.web.auth import SESSION_COOKIE, forget, requires, session_raw, user_or_none
 from checkout.web.base import client_ip, edge_of, safe_next
 from checkout.web.middleware import CSRF_COOKIE
-from checkout.web.pages import (
-    SESSION_COOKIE,
-    current,
-    form_error,
-    message,
-    read_form,
-    render,
-    require_user,
-    session_raw,
-    set_cookie,
-)
+from checkout.web.pages import form_error, message, read_form, render, set_cookie
 
 
 def _register_context(edge: "Edge") -> dict[str, Any]:
@@ -72,8 +63,9 @@ async def verify_page(request: Request) -> Response:
     return message(request, "Email confirmed", text, links=[("/login", "Sign in"), ("/account", "Your account")])
 
 
+@requires(consent=False)
 async def verify_resend(request: Request) -> Response:
-    user = require_user(request, check_consent=False)
+    user = request.user
     edge = edge_of(request)
     if user["email_verified_at"] is None:
         with atomic(edge.db):
@@ -132,16 +124,17 @@ def _signed_out(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     edge = edge_of(request)
-    found = current(request)
-    if found:
+    user = user_or_none(request)
+    if user is not None:
         sessions.end_session(edge, session_raw(request))
-        audit.record(edge, "user.logout", actor_id=found[1]["id"], subject_id=found[1]["id"], ip=client_ip(request))
+        audit.record(edge, "user.logout", actor_id=user.id, subject_id=user.id, ip=client_ip(request))
     return _signed_out(request)
 
 
+@requires(consent=False)
 async def logout_everywhere(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request, check_consent=False)
+    user = request.user
     with atomic(edge.db):
         n = sessions.end_all_sessions(edge, user["id"])
         audit.record(edge, "user.logout_everywhere", actor_id=user["id"], subject_id=user["id"],
@@ -149,9 +142,10 @@ async def logout_everywhere(request: Request) -> Response:
     return _signed_out(request)
 
 
+@requires()
 async def account_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     consents = edge.db.execute("SELECT document, version, accepted_at FROM consents WHERE user_id = ? ORDER BY id DESC",
                                (user["id"],)).fetchall()
     sessions = edge.db.execute("SELECT created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ?"
@@ -160,9 +154,10 @@ async def account_page(request: Request) -> Response:
                   notice=request.query_params.get("notice", ""))
 
 
+@requires(consent=False)
 async def consent_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request, check_consent=False)
+    user = request.user
     nxt = safe_next(request.query_params.get("next") if request.method == "GET" else None)
     todo = consent.outstanding(edge, user)
     if request.method == "GET":
@@ -178,9 +173,10 @@ async def consent_page(request: Request) -> Response:
     return RedirectResponse(nxt, status_code=303)
 
 
+@requires()
 async def password_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     if request.method == "GET":
         return render(request, "edge/password_change.html", fields={})
     form = await read_form(request)
@@ -197,9 +193,10 @@ async def password_page(request: Request) -> Response:
                    links=[("/account", "Back to your account")])
 
 
+@requires()
 async def email_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     if request.method == "GET":
         return render(request, "edge/email_change.html", fields={})
     form = await read_form(request)
@@ -258,18 +255,20 @@ async def reset_confirm_page(request: Request) -> Response:
     return message(request, "Password changed", "Your new password is set. Please sign in.", links=[("/login", "Sign in")])
 
 
+@requires(consent=False)
 async def export_download(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request, check_consent=False)
+    user = request.user
     audit.record(edge, "user.export", actor_id=user["id"], subject_id=user["id"], ip=client_ip(request))
     body = json.dumps(gdpr.export(edge, user["id"]), indent=2, sort_keys=True)
     return Response(body, media_type="application/json", headers={
         "Content-Disposition": 'attachment; filename="digitaldock-export.json"'})
 
 
+@requires(consent=False)
 async def delete_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request, check_consent=False)
+    user = request.user
     if request.method == "GET":
         return render(request, "edge/delete.html", fields={}, grace=edge.settings.DELETION_GRACE_DAYS)
     form = await read_form(request)
@@ -277,7 +276,7 @@ async def delete_page(request: Request) -> Response:
         exc = ValidationFailed(fields={"password": "Your password is not correct."})
         return form_error(request, "edge/delete.html", exc, grace=edge.settings.DELETION_GRACE_DAYS)
     when = gdpr.request_deletion(edge, user, client_ip(request))
-    request.state.auth = None
+    forget(request)
     response = message(request, "Account deletion requested",
                        f"Your account is disabled. Your personal data will be anonymised on {when[:10]}; "
                        "purchase records are kept, anonymised, as the law requires.")

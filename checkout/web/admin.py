@@ -17,24 +17,26 @@ from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, EdgeError, NotFound
 from checkout.delivery import approval, library, storage, uploads
 from checkout.payments import events, ledger, orders, payouts, refunds
+from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of, redirect_to
-from checkout.web.pages import read_form, render, require_admin
+from checkout.web.pages import read_form, render
 from digitaldock.money import format_money
 from generator.markup import render_markdown
 
 log = structlog.get_logger("checkout.web.admin")
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_page(request: Request) -> Response:
     edge = edge_of(request)
-    require_admin(request)
     return render(request, "edge/admin.html", entries=audit.recent(edge, 200),
                   emails=outbox.listing(edge, request.query_params.get("status") or None, 200))
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_resend(request: Request) -> Response:
     edge = edge_of(request)
-    admin = require_admin(request)
+    admin = request.user
     try:
         outbox_id = int(request.path_params["outbox_id"])
     except ValueError:
@@ -43,9 +45,9 @@ async def admin_resend(request: Request) -> Response:
     return RedirectResponse("/admin?status=pending", status_code=303)
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_orders(request: Request) -> Response:
     edge = edge_of(request)
-    require_admin(request)
     status = request.query_params.get("status") or None
     found = orders.listing(edge, status)
     for o in found:
@@ -57,10 +59,11 @@ async def admin_orders(request: Request) -> Response:
                   notice=request.query_params.get("notice", ""))
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_return_payment(request: Request) -> Response:
     """Return a flagged order's payment in full through Paystack (docs/payments.md)."""
     edge = edge_of(request)
-    admin = require_admin(request)
+    admin = request.user
     await read_form(request)  # the CSRF token is checked by the middleware
     order = refunds.request_flagged_refund(edge, int(request.path_params["order_id"]), admin["id"])
     result = await run_in_threadpool(refunds.call_flagged_refund, edge, order)
@@ -69,9 +72,10 @@ async def admin_return_payment(request: Request) -> Response:
     return redirect_to(f"/admin/orders?status=flagged&notice={notice}")
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_refunds(request: Request) -> Response:
     edge = edge_of(request)
-    admin = require_admin(request)
+    admin = request.user
     if request.method == "POST":
         form = await read_form(request)
         try:
@@ -96,9 +100,10 @@ async def admin_refunds(request: Request) -> Response:
     return render(request, "edge/admin_refunds.html", refunds=found)
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_payouts(request: Request) -> Response:
     edge = edge_of(request)
-    admin = require_admin(request)
+    admin = request.user
     if request.method == "POST":
         counts = payouts.queue_payouts(edge)
         for payout in payouts.queued_payouts(edge):
@@ -114,9 +119,9 @@ async def admin_payouts(request: Request) -> Response:
                   display=format_money)
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_queue(request: Request) -> Response:
     edge = edge_of(request)
-    require_admin(request)
     items = approval.queue(edge)
     for item in items:
         item["preview"] = render_markdown(item["fields"].get("description", ""))
@@ -124,10 +129,10 @@ async def admin_queue(request: Request) -> Response:
                   notice=request.query_params.get("notice", ""), mode=edge.settings.APPROVAL_MODE)
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_downloads(request: Request) -> Response:
     """Every download attempt, newest first, and started downloads per product."""
     edge = edge_of(request)
-    require_admin(request)
     return render(request, "edge/admin_downloads.html", rows=library.download_log(edge),
                   per_product=library.started_per_product(edge))
 
@@ -139,9 +144,10 @@ def _sub_id(request: Request) -> int:
         raise NotFound() from None
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_approve(request: Request) -> Response:
     edge = edge_of(request)
-    admin = require_admin(request)
+    admin = request.user
     await read_form(request)
     sub_id = _sub_id(request)
     try:
@@ -158,9 +164,10 @@ async def admin_approve(request: Request) -> Response:
     return RedirectResponse(f"/admin/submissions?notice={_q(notice)}", status_code=303)
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_reject(request: Request) -> Response:
     edge = edge_of(request)
-    admin = require_admin(request)
+    admin = request.user
     form = await read_form(request)
     sub_id = _sub_id(request)
     try:
@@ -171,9 +178,9 @@ async def admin_reject(request: Request) -> Response:
     return RedirectResponse(f"/admin/submissions?notice={_q('Rejected; the seller was emailed.')}", status_code=303)
 
 
+@requires("admin", forbidden="This page is for administrators.")
 async def admin_image(request: Request) -> Response:
     edge = edge_of(request)
-    require_admin(request)
     sub = uploads.decode(approval.get(edge, _sub_id(request)))
     try:
         img = sub["images"][int(request.path_params["n"])]

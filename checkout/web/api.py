@@ -13,12 +13,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.accounts import api_tokens, consent, gdpr, passwords, users
-from checkout.accounts.errors import ConsentRequired
 from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.core.errors import BadRequest, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from checkout.core.errors import BadRequest, NotFound, ValidationFailed
 from checkout.web.accounts import authenticate
+from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.openapi import spec
 
@@ -49,25 +49,6 @@ def _str_list(data: dict[str, Any], key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationFailed(fields={key: "must be a list of document slugs"})
     return value
-
-
-def bearer_user(request: Request, check_consent: bool = True) -> Any:
-    edge = edge_of(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Send an access token as 'Authorization: Bearer <token>'.",
-                               headers={"WWW-Authenticate": "Bearer"})
-    claims = edge.tokens.decode_access(token.strip())
-    user = users.get_user(edge, int(claims["sub"]))
-    if not users.is_active(user):
-        raise NotAuthenticated("This account is disabled.", code="account_disabled")
-    if check_consent:
-        todo = consent.outstanding(edge, user)
-        if todo:
-            raise ConsentRequired(extra={"documents": [
-                {"slug": d.slug, "title": d.title, "version": d.version, "url": d.url} for d in todo]})
-    return user
 
 
 def _tokens(edge: "Edge", user: Any, refresh: str) -> dict[str, Any]:
@@ -119,8 +100,9 @@ def profile(user: Any) -> dict[str, Any]:
             "email_verified": user["email_verified_at"] is not None, "created_at": user["created_at"]}
 
 
+@requires()
 async def me(request: Request) -> Response:
-    return JSONResponse(profile(bearer_user(request)))
+    return JSONResponse(profile(request.user))
 
 
 def _doc(d: Any) -> dict[str, str]:
@@ -132,9 +114,10 @@ async def legal(request: Request) -> Response:
     return JSONResponse({"documents": [_doc(d) for d in sorted(state.legal.values(), key=lambda d: d.slug)]})
 
 
+@requires(consent=False)
 async def consents(request: Request) -> Response:
     edge = edge_of(request)
-    user = bearer_user(request, check_consent=False)
+    user = request.user
     if request.method == "POST":
         data = await json_body(request)
         consent.accept_outstanding(edge, user, _str_list(data, "accept"), client_ip(request))
@@ -142,28 +125,23 @@ async def consents(request: Request) -> Response:
                          "accepted": consent.accepted_versions(edge, user["id"])})
 
 
+@requires(consent=False)
 async def export(request: Request) -> Response:
     edge = edge_of(request)
-    user = bearer_user(request, check_consent=False)
+    user = request.user
     audit.record(edge, "user.export", actor_id=user["id"], subject_id=user["id"], ip=client_ip(request))
     return JSONResponse(gdpr.export(edge, user["id"]))
 
 
+@requires(consent=False)
 async def deletion(request: Request) -> Response:
     edge = edge_of(request)
-    user = bearer_user(request, check_consent=False)
+    user = request.user
     data = await json_body(request)
     if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], _str(data, "password")):
         raise ValidationFailed(fields={"password": "Your password is not correct."})
     when = gdpr.request_deletion(edge, user, client_ip(request))
     return JSONResponse({"disabled": True, "anonymise_after": when}, status_code=202)
-
-
-def _admin(request: Request) -> Any:
-    user = bearer_user(request)
-    if user["role"] != "admin":
-        raise Forbidden("This endpoint is for administrators.")
-    return user
 
 
 def _limit(request: Request) -> int:
@@ -173,21 +151,22 @@ def _limit(request: Request) -> int:
     return int(raw)
 
 
+@requires("admin", forbidden="This endpoint is for administrators.")
 async def admin_audit(request: Request) -> Response:
-    _admin(request)
     return JSONResponse({"entries": audit.recent(edge_of(request), _limit(request))})
 
 
+@requires("admin", forbidden="This endpoint is for administrators.")
 async def admin_outbox(request: Request) -> Response:
-    _admin(request)
     status = request.query_params.get("status") or None
     if status not in (None, "pending", "sending", "sent", "dead"):
         raise ValidationFailed(fields={"status": "must be pending, sending, sent or dead"})
     return JSONResponse({"emails": outbox.listing(edge_of(request), status, _limit(request))})
 
 
+@requires("admin", forbidden="This endpoint is for administrators.")
 async def admin_resend(request: Request) -> Response:
-    admin = _admin(request)
+    admin = request.user
     raw = request.path_params["outbox_id"]
     if not raw.isdigit() or int(raw) > 2**62:
         raise NotFound("There is no dead or sent email with that id.")

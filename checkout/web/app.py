@@ -18,6 +18,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
@@ -29,6 +30,7 @@ from checkout.core.context import Edge
 from checkout.core.errors import EdgeError
 from checkout.core.settings import Settings, load_settings
 from checkout.web import accounts, admin, api, base, delivery, health, jobs, orders, seller, shop, webhooks
+from checkout.web.auth import EdgeAuthBackend
 from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
 from checkout.web.jobs import _outbox_worker, _retention_schedule
 from checkout.web.middleware import BodySizeLimitMiddleware, CsrfMiddleware, RequestContextMiddleware
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     middleware = [
         Middleware(RequestContextMiddleware, edge=edge, route_name=route_name, error_response=error_response),
+        # who is asking: lazily, from the session cookie or the bearer token (checkout.web.auth)
+        Middleware(AuthenticationMiddleware, backend=EdgeAuthBackend()),
         Middleware(UploadMiddleware),  # streams POST /seller/products before any body-buffering middleware
         Middleware(CORSMiddleware, allow_origins=[settings.SITE_URL], allow_methods=["GET", "POST"],
                    allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],

@@ -6,7 +6,6 @@ HEAD, ETag and Content-Length (Starlette's FileResponse reads it in chunks, so m
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import structlog
 from starlette.requests import Request
@@ -15,8 +14,9 @@ from starlette.routing import Route
 
 from checkout.core.errors import EdgeError, NotFound, ValidationFailed
 from checkout.delivery import errors, library, links, storage
-from checkout.web.base import Redirect, client_ip, edge_of
-from checkout.web.pages import current, read_form, render, require_user
+from checkout.web.auth import requires
+from checkout.web.base import client_ip, edge_of
+from checkout.web.pages import read_form, render
 from digitaldock.storage import StorageError
 
 log = structlog.get_logger("checkout.delivery")
@@ -36,17 +36,19 @@ def warm_up(edge: Any) -> None:
         log.warning("storage_warm_up_failed")
 
 
+@requires()
 async def library_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     return render(request, "edge/library.html", items=library.library(edge, user["id"]),
                   downloads=library.history(edge, user["id"], 50),
                   allowance=edge.settings.DOWNLOADS_PER_FILE, hours=edge.settings.DOWNLOAD_LINK_HOURS)
 
 
+@requires()
 async def mint_link(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     form = await read_form(request)
     try:
         purchase_id = int(str(form.get("purchase_id", "")))
@@ -61,13 +63,11 @@ async def mint_link(request: Request) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
+@requires(consent=False)
 async def download(request: Request) -> Response:
     edge = edge_of(request)
     token = request.path_params["token"]
-    found = current(request)
-    if found is None:
-        raise Redirect("/login?next=" + quote(request.url.path))
-    user = found[1]
+    user = request.user
     try:
         grant = links.redeem(edge, token, user["id"], ip=client_ip(request),
                                 user_agent=request.headers.get("user-agent", ""),

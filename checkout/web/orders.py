@@ -8,14 +8,16 @@ from starlette.routing import Route
 
 from checkout.core.errors import NotFound
 from checkout.payments import orders, refunds
+from checkout.web.auth import requires
 from checkout.web.base import edge_of, redirect_to
-from checkout.web.pages import read_form, render, require_user
+from checkout.web.pages import read_form, render
 from digitaldock.money import format_money
 
 
+@requires()
 async def orders_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     found = orders.of_user(edge, user["id"])
     for order in found:
         order["total"] = format_money(order["amount"], order["currency"])
@@ -26,9 +28,10 @@ async def orders_page(request: Request) -> Response:
                   window=edge.settings.REFUND_WINDOW_DAYS)
 
 
+@requires()
 async def refund_request(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     form = await read_form(request)
     try:
         line_id = int(str(form.get("line", "")))

@@ -6,52 +6,24 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from checkout.accounts import consent, sessions
-from checkout.core.errors import EdgeError, Forbidden
-from checkout.web.base import Redirect, edge_of
+from checkout.core.errors import EdgeError
+from checkout.web.auth import user_or_none
+from checkout.web.base import edge_of
 from checkout.web.middleware import CSRF_COOKIE
-
-SESSION_COOKIE = "dd_session"
-
-
-def session_raw(request: Request) -> str | None:
-    return edge_of(request).tokens.unsign_cookie("session", request.cookies.get(SESSION_COOKIE))
-
-
-def current(request: Request) -> tuple[Any, Any] | None:
-    if "auth" not in request.state._state:
-        request.state.auth = sessions.load_session(edge_of(request), session_raw(request))
-    return request.state.auth
-
-
-def require_user(request: Request, check_consent: bool = True) -> Any:
-    found = current(request)
-    if found is None:
-        raise Redirect("/login?next=" + quote(request.url.path))
-    user = found[1]
-    if check_consent and consent.outstanding(edge_of(request), user):
-        raise Redirect("/account/consent?next=" + quote(request.url.path))
-    return user
-
-
-def require_admin(request: Request) -> Any:
-    user = require_user(request)
-    if user["role"] != "admin":
-        raise Forbidden("This page is for administrators.")
-    return user
 
 
 def csrf_token(request: Request) -> str:
-    if "csrf" not in request.state._state:
+    """This browser's CSRF token: the one its cookie carries, or a new one (set by `render`)."""
+    token = getattr(request.state, "csrf", None)
+    if token is None:
         token = edge_of(request).tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
         request.state.csrf_new = token is None
-        request.state.csrf = token or secrets.token_urlsafe(32)
-    return request.state.csrf
+        request.state.csrf = token = token or secrets.token_urlsafe(32)
+    return token
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
@@ -69,10 +41,8 @@ async def read_form(request: Request) -> Any:
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     edge = edge_of(request)
-    found = current(request)
     token = csrf_token(request)
-    html = edge.render(template, request=request, csrf_token=token, user=found[1] if found else None,
-                       **context)
+    html = edge.render(template, request=request, csrf_token=token, user=user_or_none(request), **context)
     response = HTMLResponse(html, status_code=status)
     if request.state.csrf_new:
         set_cookie(request, response, CSRF_COOKIE, edge.tokens.sign_cookie("csrf", token))

@@ -14,8 +14,9 @@ from starlette.routing import Route
 from checkout.core.errors import Forbidden, NotFound, ValidationFailed
 from checkout.delivery import library, uploads
 from checkout.payments import ledger, payouts, purchases
+from checkout.web.auth import requires
 from checkout.web.base import edge_of, redirect_to
-from checkout.web.pages import read_form, render, require_user
+from checkout.web.pages import read_form, render
 from digitaldock.money import format_money
 from generator.markup import render_markdown
 
@@ -23,13 +24,6 @@ STATUS_HELP = {"draft": "Draft: only you can see it.", "pending": "Waiting for r
                "approved": "Approved: it appears after the next catalogue build.",
                "rejected": "Not approved: see the reason, change it and submit again.",
                "published": "Published in the catalogue."}
-
-
-def require_seller_page(request: Request) -> Any:
-    user = require_user(request)
-    if user["role"] not in ("seller", "admin"):
-        raise Forbidden("This page is for seller accounts.", code="not_a_seller")
-    return user
 
 
 def _categories(request: Request) -> list[Any]:
@@ -49,9 +43,10 @@ def form_page(request: Request, status: int = 200, error: str = "", fields: dict
                   max_image_mb=s.UPLOAD_MAX_IMAGE_BYTES // (1024 * 1024), max_images=s.UPLOAD_MAX_IMAGES)
 
 
+@requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
 async def product_form(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_seller_page(request)
+    user = request.user
     slug = request.query_params.get("slug", "")
     form: dict[str, Any] = {}
     if slug:
@@ -62,15 +57,16 @@ async def product_form(request: Request) -> Response:
     return form_page(request, form=form)
 
 
+@requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
 async def preview(request: Request) -> Response:
-    require_seller_page(request)
     form = await read_form(request)
     return JSONResponse({"html": render_markdown(str(form.get("description", ""))[:20_000])})
 
 
+@requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
 async def dashboard(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_seller_page(request)
+    user = request.user
     latest = uploads.submissions_of(edge, user["id"])
     sales = purchases.active_counts(edge, list(latest))
     downloads = {r["product_slug"]: r["started"] for r in library.started_per_product(edge, slugs=list(latest))}
@@ -86,11 +82,10 @@ async def dashboard(request: Request) -> Response:
                   notice="Your product was received." if submitted else "")
 
 
+@requires("seller", forbidden="This page is for sellers.")
 async def seller_earnings(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
-    if user["role"] not in ("seller", "admin"):
-        raise Forbidden("This page is for sellers.")
+    user = request.user
     slugs = payouts.managed_sellers(edge, user)
     error, fields = None, {}
     if request.method == "POST":

@@ -29,13 +29,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
-from checkout.core import audit
-from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, Forbidden, NotFound, ValidationFailed
-from checkout.payments import charges, orders, pricing
-from checkout.payments.orders import _recent_same_order
-from checkout.web.base import Redirect, client_ip, edge_of, redirect_to
-from checkout.web.pages import SESSION_COOKIE, current, message, read_form, render, require_user, set_cookie
+from checkout.payments import carts, charges, orders, pricing
+from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
+from checkout.web.base import client_ip, edge_of, redirect_to
+from checkout.web.pages import message, read_form, render, set_cookie
+from digitaldock.money import format_money
 
 log = structlog.get_logger("checkout.web.shop")
 
@@ -65,15 +64,12 @@ def check_origin(request: Request) -> None:
         raise Forbidden("This form must be sent from the DigitalDock store.", code="cross_site")
 
 
-def signed_in(request: Request, back_to: str = "/buy") -> Any | None:
-    """The signed-in user (None for a guest); one with outstanding legal updates accepts them first."""
-    found = current(request)
-    if found is None:
+def signed_in(request: Request, back_to: str) -> EdgeUser | None:
+    """The signed-in buyer, or None for a guest; one with outstanding legal updates accepts them
+    first and comes back to `back_to`."""
+    if user_or_none(request) is None:
         return None
-    user = found[1]
-    if consent.outstanding(edge_of(request), user):
-        raise Redirect("/account/consent?next=" + quote(back_to, safe=""))
-    return user
+    return authorize(request, next_url=back_to)
 
 
 def guest_cart_id(request: Request) -> str | None:
@@ -82,9 +78,9 @@ def guest_cart_id(request: Request) -> str | None:
 
 def cart_owner(request: Request, create: bool = False) -> tuple[str | None, str | None]:
     """('u:<id>' or 'g:<id>', new guest id to set as cookie or None)."""
-    found = current(request)
-    if found is not None:
-        return f"u:{found[1]['id']}", None
+    user = user_or_none(request)
+    if user is not None:
+        return f"u:{user.id}", None
     gid = guest_cart_id(request)
     if gid:
         return f"g:{gid}", None
@@ -94,40 +90,32 @@ def cart_owner(request: Request, create: bool = False) -> tuple[str | None, str 
     return f"g:{gid}", gid
 
 
-def merge_guest_cart(request: Request, user: Any) -> None:
+def _merge_guest_cart(request: Request) -> None:
     """A guest's cart is kept on sign-in: its items join the account's cart."""
-    gid = guest_cart_id(request)
-    if not gid:
-        return
-    edge = edge_of(request)
-    with atomic(edge.db):
-        edge.db.execute("INSERT OR IGNORE INTO cart_items (owner, product_slug, amount, added_at)"
-                        " SELECT ?, product_slug, amount, added_at FROM cart_items WHERE owner = ?",
-                        (f"u:{user['id']}", f"g:{gid}"))
-        edge.db.execute("DELETE FROM cart_items WHERE owner = ?", (f"g:{gid}",))
+    user, gid = user_or_none(request), guest_cart_id(request)
+    if user is not None and gid:
+        carts.merge(edge_of(request), gid, user.id)
 
 
 def cart_items(request: Request) -> list[dict[str, Any]]:
-    found = current(request)
-    if found is not None:
-        merge_guest_cart(request, found[1])
+    _merge_guest_cart(request)
     owner, _ = cart_owner(request)
     if owner is None:
         return []
     edge = edge_of(request)
     out = []
-    for row in edge.db.execute("SELECT * FROM cart_items WHERE owner = ? ORDER BY id", (owner,)).fetchall():
+    for row in carts.items(edge, owner):
         try:
             line = pricing.price_line(edge, row["product_slug"], row["amount"])
         except EdgeError:
             continue  # withdrawn from the catalogue: not shown, not charged
-        out.append({**line, "display": pricing.display(line["amount"], line["currency"])})
+        out.append({**line, "display": format_money(line["amount"], line["currency"])})
     return out
 
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
     edge = edge_of(request)
-    again = _recent_same_order(edge, user, items)
+    again = orders.recent_same_order(edge, user, items)
     if again:
         return redirect_to(again)
     order = orders.create_order(edge, user, items, guest=guest)
@@ -158,7 +146,7 @@ def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], d
     slug = str(params.get("product", ""))
     amount = str(params.get("amount", "")).strip() or None
     line = pricing.price_line(edge, slug, amount)
-    line["display"] = pricing.display(line["amount"], line["currency"])
+    line["display"] = format_money(line["amount"], line["currency"])
     return [line], {"product": slug, **({"amount": amount} if amount else {})}
 
 
@@ -183,8 +171,8 @@ async def checkout_start(request: Request) -> Response:
                            form={"email": str(params.get("email", ""))}, status=exc.status)
     if keep.get("cart"):
         owner, _ = cart_owner(request)
-        with atomic(edge.db):
-            edge.db.execute("DELETE FROM cart_items WHERE owner = ?", (owner,))
+        if owner:
+            carts.clear(edge, owner)
     return response
 
 
@@ -197,7 +185,7 @@ def _start_page(request: Request, lines: list[dict[str, Any]], keep: dict[str, s
     extra.setdefault("form", {})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=pricing.display(total, currencies[0]) if len(currencies) == 1 else "",
+                  total=format_money(total, currencies[0]) if len(currencies) == 1 else "",
                   mixed=len(currencies) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
@@ -243,10 +231,7 @@ async def claim_page(request: Request) -> Response:
     except ValidationFailed as exc:
         return render(request, "edge/claim.html", status=exc.status, token=token, fields=exc.fields, error=exc.message)
     pw_hash = await run_in_threadpool(edge.hasher.hash, password)
-    with atomic(edge.db):
-        edge.db.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, email_verified_at = ? WHERE id = ?",
-                        (pw_hash, edge.clock.iso(), edge.clock.iso(), user["id"]))
-        audit.record(edge, "payment.guest_claimed", actor_id=user["id"], subject_id=user["id"], ip=client_ip(request))
+    password_change.claim_guest(edge, user, pw_hash, client_ip(request))
     raw = sessions.create_session(edge, user["id"], client_ip(request), request.headers.get("user-agent"))
     response = redirect_to("/library")
     set_cookie(request, response, SESSION_COOKIE, edge.tokens.sign_cookie("session", raw),
@@ -261,10 +246,7 @@ async def cart_add(request: Request) -> Response:
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     line = pricing.price_line(edge, slug, amount)
     owner, new_guest = cart_owner(request, create=True)
-    with atomic(edge.db):
-        edge.db.execute("INSERT INTO cart_items (owner, product_slug, amount, added_at) VALUES (?,?,?,?)"
-                        " ON CONFLICT (owner, product_slug) DO UPDATE SET amount = excluded.amount",
-                        (owner, slug, line["amount"] if line["pwyw_minimum"] is not None else None, edge.clock.iso()))
+    carts.add(edge, owner, slug, line["amount"] if line["pwyw_minimum"] is not None else None)
     response = redirect_to("/cart")
     if new_guest:
         set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
@@ -272,12 +254,11 @@ async def cart_add(request: Request) -> Response:
 
 
 async def cart_page(request: Request) -> Response:
-    found = current(request)
     lines = cart_items(request)
     currencies = sorted({x["currency"] for x in lines})
-    total = pricing.display(sum(x["amount"] for x in lines), currencies[0]) if len(currencies) == 1 else ""
+    total = format_money(sum(x["amount"] for x in lines), currencies[0]) if len(currencies) == 1 else ""
     response = render(request, "edge/cart.html", lines=lines, total=total, mixed=len(currencies) > 1)
-    if found is not None and request.cookies.get(CART_COOKIE):
+    if user_or_none(request) is not None and request.cookies.get(CART_COOKIE):
         response.delete_cookie(CART_COOKIE, path="/")
     return response
 
@@ -287,43 +268,36 @@ async def cart_remove(request: Request) -> Response:
     form = await read_form(request)
     owner, _ = cart_owner(request)
     if owner:
-        with atomic(edge.db):
-            edge.db.execute("DELETE FROM cart_items WHERE owner = ? AND product_slug = ?", (owner, str(form.get("product", ""))))
+        carts.remove(edge, owner, str(form.get("product", "")))
     return redirect_to("/cart")
 
 
 async def cart_summary(request: Request) -> Response:
-    found = current(request)
-    if found is not None:
-        merge_guest_cart(request, found[1])
+    _merge_guest_cart(request)
     owner, _ = cart_owner(request)
-    count = 0
-    if owner:
-        count = edge_of(request).db.execute("SELECT COUNT(*) FROM cart_items WHERE owner = ?", (owner,)).fetchone()[0]
-    return JSONResponse({"count": count})
+    return JSONResponse({"count": carts.count(edge_of(request), owner) if owner else 0})
 
 
+@requires()
 async def wishlist_page(request: Request) -> Response:
     edge = edge_of(request)
-    user = require_user(request)
+    user = request.user
     if request.method == "POST":
         form = await read_form(request)
         slug = str(form.get("product", ""))
-        with atomic(edge.db):
-            if form.get("remove"):
-                edge.db.execute("DELETE FROM wishlist_items WHERE user_id = ? AND product_slug = ?", (user["id"], slug))
-            else:
-                pricing.price_line(edge, slug)
-                edge.db.execute("INSERT OR IGNORE INTO wishlist_items (user_id, product_slug, added_at) VALUES (?,?,?)",
-                                (user["id"], slug, edge.clock.iso()))
+        if form.get("remove"):
+            carts.unsave(edge, user.id, slug)
+        else:
+            pricing.price_line(edge, slug)  # only a product the catalogue lists
+            carts.save(edge, user.id, slug)
         return redirect_to("/wishlist")
     items = []
     products = edge.catalog.current().products
-    for row in edge.db.execute("SELECT * FROM wishlist_items WHERE user_id = ? ORDER BY id", (user["id"],)):
-        p = products.get(row["product_slug"])
+    for slug in carts.wishlist(edge, user.id):
+        p = products.get(slug)
         if isinstance(p, dict):
-            items.append({"slug": row["product_slug"], "title": p["title"], "url": p.get("url", ""),
-                          "display": pricing.display(int(p["price"]), p["currency"])})
+            items.append({"slug": slug, "title": p["title"], "url": p.get("url", ""),
+                          "display": format_money(int(p["price"]), p["currency"])})
     return render(request, "edge/wishlist.html", items=items)
 
 
@@ -339,7 +313,7 @@ async def checkout_callback(request: Request) -> Response:
         order = orders.get_order(edge, reference)
     lines = orders.order_lines(edge, order["id"])
     return render(request, "edge/order_status.html", order=order, lines=lines,
-                  total=pricing.display(order["amount"], order["currency"]))
+                  total=format_money(order["amount"], order["currency"]))
 
 
 ROUTES = [

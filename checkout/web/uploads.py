@@ -33,14 +33,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from checkout.accounts import consent
 from checkout.core.context import Edge
 from checkout.core.errors import (
     BadRequest,
     CsrfFailed,
     EdgeError,
-    Forbidden,
-    NotAuthenticated,
     PayloadTooLarge,
     ServiceUnavailable,
     ValidationFailed,
@@ -63,9 +60,9 @@ from checkout.delivery.uploads import (
     store_parts,
     validate_fields,
 )
+from checkout.web.auth import authorize
 from checkout.web.base import edge_of
 from checkout.web.middleware import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
-from checkout.web.pages import current
 from checkout.web.seller import form_page
 from digitaldock import schema
 from digitaldock.storage import StorageError
@@ -217,23 +214,12 @@ def _csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given and hmac.compare_digest(expected.encode(), given.encode()))
 
 
-def require_seller(edge: "Edge", request: Request) -> Any:
-    found = current(request)
-    if found is None:
-        raise NotAuthenticated("Please sign in as a seller to upload products.")
-    user = found[1]
-    if user["role"] not in ("seller", "admin"):
-        raise Forbidden("Only seller accounts can upload products.", code="not_a_seller")
-    if consent.outstanding(edge, user):
-        raise Forbidden("Please accept the current Seller Agreement first.", code="consent_required")
-    return user
-
-
 async def handle(request: Request) -> Response:
     """`POST /seller/products`: stream, check, store, and queue the submission for approval."""
 
     edge = edge_of(request)
-    user = require_seller(edge, request)
+    user = authorize(request, ("seller",), api=True, forbidden="Only seller accounts can upload products.",
+                     forbidden_code="not_a_seller", unauthenticated="Please sign in as a seller to upload products.")
     expected = edge.tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
     up = await parse_stream(edge, request, expected)
     try:

@@ -167,7 +167,7 @@ def test_cart_for_guests_is_kept_on_sign_in_and_checks_out(shop, sandbox):
     signed_in_buyer(shop)
     assert shop.get("/api/cart/summary").json() == {"count": 2}  # the guest's cart joined the account's
     page = shop.get("/cart")
-    assert "Lagos Grotesk" in page.text and "Kente Template" in page.text and "17,000.00" in page.text
+    assert "Lagos Grotesk" in page.text and "Kente Template" in page.text and "₦17,000" in page.text
     assert shop.get("/api/cart/summary").json() == {"count": 2}
     page = shop.get("/buy?cart=1")
     r = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "cart": "1"})
