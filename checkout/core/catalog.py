@@ -1,8 +1,10 @@
-"""Current legal document versions, from the storefront's catalog.json (hot-reloaded on mtime).
+"""The catalogue the edge sells from: the storefront's catalog.json, hot-reloaded on mtime.
 
-If catalog.json is missing or unreadable, `content/legal/*.md` is parsed with the one schema
-(`digitaldock.schema.parse_legal`), so the edge always knows the current versions. The same
-file also gives the categories shown in the theme's navigation.
+Products arrive typed (`digitaldock.published.PublishedProduct`, prices as `Money`); an entry
+without the published shape is left out and logged, never half-read. If catalog.json is
+missing or unreadable, `content/legal/*.md` is parsed with the one schema
+(`digitaldock.schema.parse_legal`), so the edge always knows the current legal versions. The
+same file also gives the categories shown in the theme's navigation.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from digitaldock.published import PublishedError, PublishedProduct
 from digitaldock.schema import BUYER_DOCUMENTS, LEGAL_DOCUMENTS, parse_legal
 
 log = structlog.get_logger("checkout.legal")
@@ -42,7 +45,7 @@ class CatalogState:
     categories: list[Category] = field(default_factory=list)
     build_hash: str = ""
     source: str = ""
-    products: dict = field(default_factory=dict)  # catalog.json `products[slug]`, as loaded
+    products: dict[str, PublishedProduct] = field(default_factory=dict)
     sellers: dict = field(default_factory=dict)  # catalog.json `sellers[slug]`
 
 
@@ -107,7 +110,13 @@ class Catalog:
             log.warning("catalog_unreadable", path=str(self.catalog_path), error=str(exc))
             return None
         log.info("catalog_loaded", path=str(self.catalog_path), documents=sorted(legal))
-        products = data.get("products") if isinstance(data.get("products"), dict) else {}
+        products = {}
+        listed = data.get("products") if isinstance(data.get("products"), dict) else {}
+        for slug, entry in listed.items():
+            try:
+                products[slug] = PublishedProduct.from_json(slug, entry)
+            except PublishedError as exc:
+                log.error("catalog_product_unreadable", product=slug, error=str(exc))
         sellers = data.get("sellers") if isinstance(data.get("sellers"), dict) else {}
         return CatalogState(legal, cats, str(data.get("build_hash", "")), str(self.catalog_path),
                             products, sellers)

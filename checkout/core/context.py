@@ -31,6 +31,7 @@ from checkout.core.metrics import Metrics
 from checkout.core.settings import Settings
 from checkout.core.tokens import Tokens
 from digitaldock import SITE_NAME, TAGLINE
+from digitaldock.money import Money, format_money
 from digitaldock.schema import LEGAL_DOCUMENTS
 
 T = TypeVar("T")
@@ -46,6 +47,15 @@ class SiteInfo:
     checkout_url: str
     categories: list[Any] = field(default_factory=list)
     legal: list[Any] = field(default_factory=list)
+
+
+def money_filter(value: Money | int | None, currency: str | None = None) -> str:
+    """`{{ line.price | money }}` or `{{ minor | money(currency) }}`: the one way amounts are shown."""
+    if value is None:
+        return ""
+    if isinstance(value, Money):
+        return value.display()
+    return format_money(int(value), str(currency))
 
 
 class Edge:
@@ -78,6 +88,7 @@ class Edge:
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         # the edge serves the theme's files itself at /theme/, under their plain names
         self.templates.filters["asset"] = lambda path: f"/theme/{path}"
+        self.templates.filters["money"] = money_filter
 
     @property
     def dummy_hash(self) -> str:

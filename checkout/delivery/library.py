@@ -17,13 +17,15 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import NotFound
 from checkout.delivery import retention
+from checkout.delivery.retention import WithdrawnProduct
 from checkout.delivery.storage import storage
+from digitaldock.published import PublishedFile, PublishedProduct
 from digitaldock.storage import StorageError
 
 STARTED = "started"
 
 
-def product(edge: "Edge", slug: str) -> dict[str, Any] | None:
+def product(edge: "Edge", slug: str) -> PublishedProduct | WithdrawnProduct | None:
     """The product as the catalogue lists it; a withdrawn one as last listed while its files are kept."""
     found = edge.catalog.current().products.get(slug)
     return found if found is not None else retention.withdrawn_product(edge, slug)
@@ -33,10 +35,10 @@ def _purchase(edge: "Edge", purchase_id: int) -> Any:
     return edge.db.execute("SELECT * FROM purchases WHERE id = ?", (purchase_id,)).fetchone()
 
 
-def _file(edge: "Edge", purchase: Any, sha256: str) -> dict[str, Any]:
+def _file(edge: "Edge", purchase: Any, sha256: str) -> PublishedFile:
     prod = product(edge, purchase["product_slug"])
-    for f in (prod or {}).get("files") or ():
-        if f.get("sha256") == sha256:
+    for f in prod.files if prod is not None else ():
+        if f.sha256 == sha256:
             return f
     raise NotFound("That file is not part of a product you own.", code="file_not_owned")
 
@@ -59,15 +61,15 @@ def library(edge: "Edge", user_id: int) -> list[dict[str, Any]]:
     allowance = edge.settings.DOWNLOADS_PER_FILE
     items = []
     for r in rows:
-        prod = product(edge, r["product_slug"]) or {}
+        prod = product(edge, r["product_slug"])
         files = []
-        for f in prod.get("files") or ():
-            n = counts.get((r["id"], f["sha256"]), 0)
-            files.append({**f, "used": n, "left": max(0, allowance - n)})
+        for f in prod.files if prod is not None else ():
+            n = counts.get((r["id"], f.sha256), 0)
+            files.append({**f.to_json(), "used": n, "left": max(0, allowance - n)})
         items.append({"purchase_id": r["id"], "slug": r["product_slug"], "status": r["status"],
-                      "title": prod.get("title") or r["line_title"] or r["product_slug"],
-                      "version": prod.get("version", ""), "url": prod.get("url", ""),
-                      "bought_at": r["created_at"], "files": files, "available": bool(prod)})
+                      "title": (prod.title if prod else "") or r["line_title"] or r["product_slug"],
+                      "version": prod.version if prod else "", "url": prod.url if prod else "",
+                      "bought_at": r["created_at"], "files": files, "available": prod is not None})
     return items
 
 
@@ -84,8 +86,8 @@ def seller_counts(edge: "Edge", seller: str) -> dict[str, int]:
     return {r["product_slug"]: r["n"] for r in rows}
 
 
-def _files_hash(prod: dict[str, Any]) -> str:
-    shas = sorted(str(f.get("sha256")) for f in prod.get("files") or ())
+def _files_hash(prod: PublishedProduct) -> str:
+    shas = sorted(f.sha256 for f in prod.files)
     return hashlib.sha256(json.dumps(shas).encode()).hexdigest()
 
 
@@ -98,7 +100,7 @@ def notify_new_versions(edge: "Edge") -> int:
     seen = {r["product_slug"]: r for r in edge.db.execute("SELECT * FROM product_versions")}
     queued = 0
     for slug, prod in sorted(products.items()):
-        version, fh = str(prod.get("version", "")), _files_hash(prod)
+        version, fh = prod.version, _files_hash(prod)
         old = seen.get(slug)
         if old is not None and old["version"] == version and old["files_hash"] == fh:
             continue
@@ -114,7 +116,7 @@ def notify_new_versions(edge: "Edge") -> int:
                 " WHERE p.product_slug = ? AND p.status = 'active' AND u.anonymised_at IS NULL", (slug,)).fetchall()
             for u in owners:
                 outbox.enqueue(edge, "new_version", u["email"], u["id"], name=u["display_name"],
-                               title=prod.get("title", slug), version=version,
+                               title=prod.title, version=version,
                                link=f"{edge.settings.CHECKOUT_URL}/library")
                 queued += 1
     return queued
@@ -146,8 +148,8 @@ def check(edge: "Edge") -> list[str]:
                 problems.append(f"order {order['reference']}: purchase {p['id']} ({p['product_slug']}) "
                                 "is not in the catalogue")
                 continue
-            for f in prod.get("files") or ():
-                key = str(f.get("key"))
+            for f in prod.files:
+                key = f.key
                 if key not in missing:
                     try:
                         missing[key] = store.stat(key) is None
@@ -156,7 +158,7 @@ def check(edge: "Edge") -> list[str]:
                         return problems
                 if missing[key]:
                     problems.append(f"order {order['reference']}: purchase {p['id']} ({p['product_slug']}) "
-                                    f"file {f.get('name')} is missing from storage ({key})")
+                                    f"file {f.name} is missing from storage ({key})")
                 else:
                     working = True
         if not working:

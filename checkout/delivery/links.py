@@ -149,19 +149,19 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
             except NotFound as exc:
                 refusal = ("file_not_owned", row, "", exc)
             else:
-                grant = Grant(str(f["key"]), str(f["name"]), int(f["size"]), link.sha256, False)
+                grant = Grant(f.key, f.name, f.size, link.sha256, False)
                 if head or (row["link_started"] and ranged):
                     # Headers only, or resuming a download this link started: not counted again.
                     return grant
                 if row["link_started"]:
-                    refusal = ("link_used", row, f["name"],
+                    refusal = ("link_used", row, f.name,
                                LinkUsed(extra={"purchase_id": link.purchase_id, "sha256": link.sha256}))
                 else:
-                    found = _limits(edge, user_id, f["name"], row["file_used"], row["recent"], since)
+                    found = _limits(edge, user_id, f.name, row["file_used"], row["recent"], since)
                     if found is not None:
-                        refusal = (found[0], row, f["name"], found[1])
+                        refusal = (found[0], row, f.name, found[1])
                     else:
-                        record(STARTED, row, f["name"])
+                        record(STARTED, row, f.name)
     if refusal is not None:
         record(refusal[0], refusal[1], refusal[2])
         raise refusal[3]

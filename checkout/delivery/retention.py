@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import ServiceUnavailable
 from checkout.delivery import storage
+from digitaldock.published import PublishedFile
 from digitaldock.storage import ReadThroughStorage, StorageError
 
 log = structlog.get_logger("checkout.product_retention")
@@ -48,12 +50,16 @@ def _from_json(edge: "Edge", state: CatalogState) -> bool:
     return bool(state.source) and Path(state.source) == Path(edge.catalog.catalog_path)
 
 
-def _files(prod: Any) -> list[dict[str, Any]]:
-    out = []
-    for f in (prod.get("files") if isinstance(prod, dict) else None) or ():
-        if isinstance(f, dict) and f.get("key") and f.get("sha256"):
-            out.append(f)
-    return out
+@dataclass(frozen=True)
+class WithdrawnProduct:
+    """A product that left the catalogue, as it was last listed, while its files are kept."""
+
+    slug: str
+    title: str
+    version: str
+    files: tuple[PublishedFile, ...]
+    url: str = ""
+    withdrawn: bool = True
 
 
 def record(edge: "Edge", state: CatalogState | None = None) -> dict[str, int]:
@@ -68,18 +74,16 @@ def record(edge: "Edge", state: CatalogState | None = None) -> dict[str, int]:
     db = edge.db
     with atomic(db):
         for slug, prod in state.products.items():
-            prod = prod if isinstance(prod, dict) else {}
             db.execute("INSERT INTO catalog_products (product_slug, title, version, first_seen_at, last_seen_at)"
                        " VALUES (?,?,?,?,?) ON CONFLICT(product_slug) DO UPDATE SET title = excluded.title,"
                        " version = excluded.version, last_seen_at = excluded.last_seen_at, removed_at = NULL",
-                       (slug, str(prod.get("title", "")), str(prod.get("version", "")), now, now))
-            for f in _files(prod):
+                       (slug, prod.title, prod.version, now, now))
+            for f in prod.files:
                 db.execute("INSERT INTO catalog_files (product_slug, file_key, name, size, sha256, first_seen_at,"
                            " last_seen_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(product_slug, file_key) DO UPDATE"
                            " SET name = excluded.name, size = excluded.size, sha256 = excluded.sha256,"
                            " last_seen_at = excluded.last_seen_at, purged_at = NULL",
-                           (slug, str(f["key"]), str(f.get("name", "")), int(f.get("size") or 0),
-                            str(f["sha256"]), now, now))
+                           (slug, f.key, f.name, f.size, f.sha256, now, now))
         gone = [r[0] for r in db.execute("SELECT product_slug FROM catalog_products WHERE removed_at IS NULL")
                 if r[0] not in state.products]
         for slug in gone:
@@ -97,7 +101,7 @@ def on_catalog_load(edge: "Edge", state: CatalogState) -> None:
         log.warning("catalog_record_failed", error=str(exc))
 
 
-def withdrawn_product(edge: "Edge", slug: str) -> dict[str, Any] | None:
+def withdrawn_product(edge: "Edge", slug: str) -> WithdrawnProduct | None:
     """A product no longer in the catalogue, as it was last listed, with the files still kept."""
     if not _ready(edge):
         return None
@@ -105,17 +109,16 @@ def withdrawn_product(edge: "Edge", slug: str) -> dict[str, Any] | None:
                           (slug,)).fetchone()
     if row is None:
         return None
-    files = [{"name": f["name"], "size": f["size"], "sha256": f["sha256"], "key": f["file_key"]}
-             for f in edge.db.execute("SELECT * FROM catalog_files WHERE product_slug = ? AND last_seen_at = ?"
-                                      " AND purged_at IS NULL ORDER BY name", (slug, row["last_seen_at"]))]
-    return {"title": row["title"] or slug, "version": row["version"], "url": "", "files": files,
-            "withdrawn": True}
+    files = tuple(PublishedFile(f["name"], f["size"], f["sha256"], f["file_key"])
+                  for f in edge.db.execute("SELECT * FROM catalog_files WHERE product_slug = ? AND last_seen_at = ?"
+                                           " AND purged_at IS NULL ORDER BY name", (slug, row["last_seen_at"])))
+    return WithdrawnProduct(slug, row["title"] or slug, row["version"], files)
 
 
 def _protected(edge: "Edge", cutoff: str) -> tuple[set[str], set[str]]:
     """(keys still listed or recently listed or in a pending submission, keys buyers hold rights to)."""
     db = edge.db
-    listed = {str(f["key"]) for prod in edge.catalog.current().products.values() for f in _files(prod)}
+    listed = {f.key for prod in edge.catalog.current().products.values() for f in prod.files}
     listed |= {r[0] for r in db.execute(
         "SELECT f.file_key FROM catalog_files f JOIN catalog_products p ON p.product_slug = f.product_slug"
         " WHERE p.removed_at IS NULL OR p.removed_at > ?", (cutoff,))}

@@ -230,7 +230,7 @@ def editable_submission(edge: "Edge", user: Any, slug: str) -> Any:
     product = edge.catalog.current().products.get(slug)
     if product is not None and not rows:
         mine = seller_slug_of(edge, user["id"])
-        if product.get("seller") != mine:
+        if product.seller != mine:
             raise ValidationFailed(fields={"slug": "This product address is taken; choose another."})
     return rows[0] if rows else None
 

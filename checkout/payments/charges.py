@@ -18,8 +18,8 @@ from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
 from checkout.payments.orders import PAID_STATES, order_lines, paystack
 from checkout.payments.paystack import amount_of
-from checkout.payments.pricing import display
 from checkout.payments.purchases import owns
+from digitaldock.money import Money, format_money
 
 log = structlog.get_logger("checkout.payments.charges")
 
@@ -76,23 +76,23 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                     " WHERE id = ?", (now, data.get("id"), fees, now, order["id"]))
     entries: list[ledger.Entry] = []
     for line in lines:
-        entries += [(RECEIVABLE, currency, line["amount"], line["id"]),
-                    (FEES, currency, -line["fee"], line["id"]),
-                    (seller_account(line["seller"], "pending"), currency, -line["net"], line["id"])]
+        entries += [(RECEIVABLE, Money(currency, line["amount"]), line["id"]),
+                    (FEES, Money(currency, -line["fee"]), line["id"]),
+                    (seller_account(line["seller"], "pending"), Money(currency, -line["net"]), line["id"])]
         edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status, created_at)"
                         " VALUES (?,?,?,?,?, 'active', ?)", (order["user_id"], order["id"], line["id"],
                                                              line["product_slug"], line["seller"], now))
     ledger.post(edge, "sale", entries, order_id=order["id"], memo=order["reference"])
     if fees:
-        ledger.post(edge, "paystack_fee", [(COSTS, currency, fees, None), (RECEIVABLE, currency, -fees, None)],
+        ledger.post(edge, "paystack_fee", [(COSTS, Money(currency, fees), None), (RECEIVABLE, Money(currency, -fees), None)],
                     order_id=order["id"], memo=order["reference"])
     _receipt(edge, order, lines)
     for seller, seller_lines in _by_seller(lines).items():
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (seller,)):
             outbox.enqueue(edge, "sale", account["email"], account["id"], name=account["display_name"],
-                           lines=[{"title": x["title"], "amount": display(x["amount"], currency),
-                                   "net": display(x["net"], currency)} for x in seller_lines],
+                           lines=[{"title": x["title"], "amount": format_money(x["amount"], currency),
+                                   "net": format_money(x["net"], currency)} for x in seller_lines],
                            days=edge.settings.REFUND_WINDOW_DAYS)
 
 
@@ -110,8 +110,8 @@ def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -
         token = edge.tokens.dumps("claim", {"u": user["id"], "e": user["email"]})
         claim = f"{edge.settings.CHECKOUT_URL}/claim?token={token}"
     outbox.enqueue(edge, "receipt", order["email"], user["id"], name=user["display_name"],
-                   reference=order["reference"], total=display(order["amount"], order["currency"]),
-                   lines=[{"title": x["title"], "amount": display(x["amount"], x["currency"])} for x in lines],
+                   reference=order["reference"], total=format_money(order["amount"], order["currency"]),
+                   lines=[{"title": x["title"], "amount": format_money(x["amount"], x["currency"])} for x in lines],
                    library=f"{edge.settings.CHECKOUT_URL}/library", claim=claim,
                    days=edge.settings.REFUND_WINDOW_DAYS)
 

@@ -28,6 +28,7 @@ import sqlite_utils
 
 from checkout.core.context import Edge
 from checkout.payments.errors import LedgerError
+from digitaldock.money import Money
 
 RECEIVABLE = "paystack:receivable"
 FEES = "platform:fees"
@@ -48,15 +49,22 @@ def seller_account(slug: str, bucket: str) -> str:
     return f"seller:{slug}:{bucket}"
 
 
-Entry = tuple[str, str, int, "int | None"]  # account, currency, amount, order_line_id
+Entry = tuple[str, Money, "int | None"]  # account, signed amount, order_line_id
 
 
 def post(edge: "Edge", kind: str, entries: Iterable[Entry], *, order_id: int | None = None,
          order_line_id: int | None = None, refund_id: int | None = None, payout_id: int | None = None,
          memo: str = "") -> int | None:
     """Write one balanced journal (call inside the caller's transaction). Zero entries are
-    dropped; a journal left with nothing to move is not written and None is returned."""
-    rows = [(a, c, int(v), line) for a, c, v, line in entries if v]
+    dropped; a journal left with nothing to move is not written and None is returned.
+
+    Amounts are `Money` only (as hordak's `transfer_to`): a bare int cannot say its currency."""
+    rows = []
+    for account, amount, line in entries:
+        if not isinstance(amount, Money):
+            raise LedgerError(f"{kind} journal: {account} was given {amount!r}, not Money")
+        if amount.minor:
+            rows.append((account, amount.currency, amount.minor, line))
     if not rows:
         return None
     sums: dict[str, int] = defaultdict(int)

@@ -33,30 +33,29 @@ def paystack(edge: "Edge") -> Paystack:
 
 def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False) -> dict[str, Any]:
     """A pending order priced from the catalogue; refuses products the buyer already owns."""
-
     lines = price_items(edge, items)
-    owned = [line["title"] for line in lines if owns(edge.db, user["id"], line["product_slug"])]
+    owned = [line.title for line in lines if owns(edge.db, user["id"], line.product_slug)]
     if owned:
         raise Conflict(f"You already own {', '.join(owned)}: it is in your library.", code="already_owned")
     state = edge.catalog.current()
     now = edge.clock.iso()
     reference = "dd-" + secrets.token_hex(10)
-    total = sum(line["amount"] for line in lines)
+    total = pricing.total(lines)
     with atomic(edge.db):
         cur = edge.db.execute(
             "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
             " guest, updated_at) VALUES (?,?,?,?,?, 'pending', ?,?,?,?)",
-            (reference, user["id"], user["email"], lines[0]["currency"], total, state.build_hash or "unknown",
+            (reference, user["id"], user["email"], total.currency, total.minor, state.build_hash or "unknown",
              now, int(guest), now))
         order_id = int(cur.lastrowid)
         for line in lines:
-            bps = fee_bps_for(edge, line["seller"])
-            fee, net = ledger.fee_split(line["amount"], bps)
+            bps = fee_bps_for(edge, line.seller)
+            fee, net = ledger.fee_split(line.amount, bps)
             edge.db.execute(
                 "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net)"
-                " VALUES (?,?,?,?,?,?,?,?,?)", (order_id, line["product_slug"], line["seller"], line["title"],
-                                                line["amount"], line["currency"], bps, fee, net))
-    log.info("order_created", reference=reference, amount=total, currency=lines[0]["currency"], lines=len(lines))
+                " VALUES (?,?,?,?,?,?,?,?,?)", (order_id, line.product_slug, line.seller, line.title,
+                                                line.amount, line.currency, bps, fee, net))
+    log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
 
 
@@ -101,7 +100,7 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
 def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago."""
     lines = pricing.price_items(edge, items)
-    want = sorted((x["product_slug"], x["amount"]) for x in lines)
+    want = sorted((x.product_slug, x.amount) for x in lines)
     for o in edge.db.execute("SELECT id, authorization_url FROM orders WHERE user_id = ? AND status = 'pending'"
                              " AND authorization_url IS NOT NULL AND created_at >= ? ORDER BY id DESC LIMIT 5",
                              (user["id"], edge.clock.iso(-1800))).fetchall():

@@ -19,8 +19,7 @@ from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import RECEIVABLE, seller_account
 from checkout.payments.orders import paystack
 from checkout.payments.paystack import amount_of
-from checkout.payments.pricing import display
-from digitaldock.money import CURRENCIES
+from digitaldock.money import CURRENCIES, Money, format_money
 
 log = structlog.get_logger("checkout.payments.payouts")
 
@@ -36,8 +35,8 @@ def release_due(edge: "Edge") -> int:
             " AND l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_line_id = l.id"
             " AND r.status IN ('requested', 'approved', 'processing'))", (cutoff,)).fetchall()
         for line in rows:
-            ledger.post(edge, "release", [(seller_account(line["seller"], "pending"), line["currency"], line["net"], line["id"]),
-                                          (seller_account(line["seller"], "available"), line["currency"], -line["net"], line["id"])],
+            ledger.post(edge, "release", [(seller_account(line["seller"], "pending"), Money(line["currency"], line["net"]), line["id"]),
+                                          (seller_account(line["seller"], "available"), Money(line["currency"], -line["net"]), line["id"])],
                         order_id=line["order_id"], order_line_id=line["id"])
             edge.db.execute("UPDATE order_lines SET released_at = ? WHERE id = ?", (edge.clock.iso(), line["id"]))
             n += 1
@@ -121,8 +120,8 @@ def queue_payouts(edge: "Edge") -> dict[str, int]:
             cur = edge.db.execute("INSERT INTO payouts (reference, seller_slug, currency, amount, recipient_code, status,"
                                   " created_at, updated_at) VALUES (?,?,?,?,?, 'queued', ?, ?)",
                                   (reference, rec["seller_slug"], rec["currency"], available, rec["recipient_code"], now, now))
-            ledger.post(edge, "payout", [(seller_account(rec["seller_slug"], "available"), rec["currency"], available, None),
-                                         (seller_account(rec["seller_slug"], "payout-in-flight"), rec["currency"], -available, None)],
+            ledger.post(edge, "payout", [(seller_account(rec["seller_slug"], "available"), Money(rec["currency"], available), None),
+                                         (seller_account(rec["seller_slug"], "payout-in-flight"), Money(rec["currency"], -available), None)],
                         payout_id=int(cur.lastrowid), memo=reference)
             counts["queued"] += 1
     return counts
@@ -166,10 +165,10 @@ def _return_payout(edge: "Edge", payout: dict[str, Any], status: str) -> None:
     """Money of a payout that did not leave (or came back) returns to the seller's available balance."""
     slug, currency, amount = payout["seller_slug"], payout["currency"], payout["amount"]
     if payout["status"] == "success":  # reversed after it had left: it comes back from Paystack
-        entries = [(RECEIVABLE, currency, amount, None), (seller_account(slug, "available"), currency, -amount, None)]
+        entries = [(RECEIVABLE, Money(currency, amount), None), (seller_account(slug, "available"), Money(currency, -amount), None)]
     else:
-        entries = [(seller_account(slug, "payout-in-flight"), currency, amount, None),
-                   (seller_account(slug, "available"), currency, -amount, None)]
+        entries = [(seller_account(slug, "payout-in-flight"), Money(currency, amount), None),
+                   (seller_account(slug, "available"), Money(currency, -amount), None)]
     ledger.post(edge, "payout_return", entries, payout_id=payout["id"], memo=payout["reference"])
     edge.db.execute("UPDATE payouts SET status = ?, updated_at = ? WHERE id = ?", (status, edge.clock.iso(), payout["id"]))
 
@@ -186,13 +185,13 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
         if payout["status"] not in ("queued", "pending"):
             return f"no_change_{payout['status']}"
         ledger.post(edge, "payout_success", [
-            (seller_account(payout["seller_slug"], "payout-in-flight"), payout["currency"], payout["amount"], None),
-            (RECEIVABLE, payout["currency"], -payout["amount"], None)], payout_id=payout["id"], memo=payout["reference"])
+            (seller_account(payout["seller_slug"], "payout-in-flight"), Money(payout["currency"], payout["amount"]), None),
+            (RECEIVABLE, Money(payout["currency"], -payout["amount"]), None)], payout_id=payout["id"], memo=payout["reference"])
         edge.db.execute("UPDATE payouts SET status = 'success', updated_at = ? WHERE id = ?", (edge.clock.iso(), payout["id"]))
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (payout["seller_slug"],)):
             outbox.enqueue(edge, "payout_sent", account["email"], account["id"], name=account["display_name"],
-                           amount=display(payout["amount"], payout["currency"]))
+                           amount=format_money(payout["amount"], payout["currency"]))
         return "payout_success"
     if payout["status"] in ("failed", "reversed"):
         return f"no_change_{payout['status']}"

@@ -1,58 +1,94 @@
 """Prices from the loaded catalogue, never from the browser (a pay-what-you-want amount is
 checked against the catalogue's minimum), and each seller's fee rate.
+
+A priced `Line` carries its price as `Money`; `digitaldock.money.format_money` is the one way
+any amount is shown, on the storefront, the edge's pages and in emails.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from checkout.core.context import Edge
 from checkout.core.errors import NotFound, ValidationFailed
-from digitaldock.money import CURRENCIES, MoneyError, parse_amount, to_decimal
+from digitaldock.money import CURRENCIES, Money, MoneyError, parse_amount
+from digitaldock.published import PublishedProduct
 
 
-def display(amount: int, currency: str) -> str:
-    c = CURRENCIES.get(currency)
-    if c is None:
-        return f"{currency} {amount}"
-    sign, text = ("-", to_decimal(-amount, currency)) if amount < 0 else ("", to_decimal(amount, currency))
-    whole, _, frac = text.partition(".")
-    return f"{sign}{c.symbol}{int(whole):,}" + (f".{frac}" if frac else "")
+@dataclass(frozen=True)
+class Line:
+    """One product priced for one order: the catalogue's price, or what the buyer chose to pay."""
+
+    product: PublishedProduct
+    price: Money
+
+    @property
+    def product_slug(self) -> str:
+        return self.product.slug
+
+    @property
+    def seller(self) -> str:
+        return self.product.seller
+
+    @property
+    def title(self) -> str:
+        return self.product.title
+
+    @property
+    def url(self) -> str:
+        return self.product.url
+
+    @property
+    def amount(self) -> int:
+        return self.price.minor
+
+    @property
+    def currency(self) -> str:
+        return self.price.currency
+
+    @property
+    def chosen(self) -> int | None:
+        """The amount the buyer chose (pay-what-you-want), to keep in a cart; None for a fixed price."""
+        return self.price.minor if self.product.pwyw_minimum is not None else None
 
 
-def fee_bps_for(edge: "Edge", seller: str) -> int:
+def fee_bps_for(edge: Edge, seller: str) -> int:
     row = edge.db.execute("SELECT fee_bps FROM seller_accounts WHERE seller_slug = ?", (seller,)).fetchone()
     if row is not None and row["fee_bps"] is not None:
         return int(row["fee_bps"])
     return int(edge.settings.PLATFORM_FEE_BPS)
 
 
-def price_line(edge: "Edge", slug: str, amount_text: str | int | None = None) -> dict[str, Any]:
+def product(edge: Edge, slug: Any) -> PublishedProduct:
+    """The product the catalogue lists under `slug`; a clear 404 for anything else."""
+    found = edge.catalog.current().products.get(slug) if isinstance(slug, str) else None
+    if found is None:
+        raise NotFound("That product is not in the catalogue.", code="unknown_product")
+    return found
+
+
+def price_line(edge: Edge, slug: str, amount_text: str | int | None = None) -> Line:
     """Price one product from the loaded catalogue; a pay-what-you-want amount must be ≥ the minimum.
     Prices never come from the browser, except a PWYW amount checked against the catalogue."""
-    state = edge.catalog.current()
-    product = state.products.get(slug) if isinstance(slug, str) else None
-    if not isinstance(product, dict):
-        raise NotFound("That product is not in the catalogue.", code="unknown_product")
-    currency, price = str(product["currency"]), int(product["price"])
-    minimum = product.get("pwyw_minimum")
-    amount = price
-    if minimum is not None and amount_text not in (None, ""):
-        try:
-            amount = amount_text if isinstance(amount_text, int) else parse_amount(str(amount_text), currency)
-        except MoneyError as exc:
-            raise ValidationFailed(fields={"amount": str(exc)}) from None
-        if amount < int(minimum):
-            raise ValidationFailed(f"Pay at least {display(int(minimum), currency)} for {product['title']}.",
-                                   fields={"amount": f"at least {display(int(minimum), currency)}"}, code="amount_too_low")
-        if currency in CURRENCIES and amount > CURRENCIES[currency].maximum:
-            raise ValidationFailed(fields={"amount": "That amount is too large."}, code="amount_too_high")
-    return {"product_slug": slug, "seller": str(product["seller"]), "title": str(product["title"]),
-            "amount": amount, "currency": currency, "url": str(product.get("url", "")),
-            "pwyw_minimum": minimum}
+    listed = product(edge, slug)
+    minimum = listed.pwyw_minimum
+    if minimum is None or amount_text in (None, ""):
+        return Line(listed, listed.price)
+    currency = listed.price.currency
+    try:
+        amount = amount_text if isinstance(amount_text, int) else parse_amount(str(amount_text), currency)
+    except MoneyError as exc:
+        raise ValidationFailed(fields={"amount": str(exc)}) from None
+    if amount < minimum.minor:
+        raise ValidationFailed(f"Pay at least {minimum.display()} for {listed.title}.",
+                               fields={"amount": f"at least {minimum.display()}"}, code="amount_too_low")
+    if amount > CURRENCIES[currency].maximum:
+        raise ValidationFailed(fields={"amount": "That amount is too large."}, code="amount_too_high")
+    return Line(listed, Money(currency, amount))
 
 
-def price_items(edge: "Edge", items: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+def price_items(edge: Edge, items: list[tuple[str, Any]]) -> list[Line]:
     lines, seen = [], set()
     for slug, amount in items:
         if slug in seen:
@@ -61,9 +97,19 @@ def price_items(edge: "Edge", items: list[tuple[str, Any]]) -> list[dict[str, An
         lines.append(price_line(edge, slug, amount))
     if not lines:
         raise ValidationFailed("Your cart is empty.", code="empty_cart")
-    currencies = sorted({line["currency"] for line in lines})
+    currencies = sorted({line.currency for line in lines})
     if len(currencies) > 1:
         raise ValidationFailed(
             f"One order can only be paid in one currency; your cart mixes {' and '.join(currencies)}. "
             "Please buy the items of each currency separately.", code="mixed_currency")
     return lines
+
+
+def total(lines: list[Line]) -> Money | None:
+    """The sum of lines of one currency; None when they mix currencies (or there are none)."""
+    if not lines or len({line.currency for line in lines}) != 1:
+        return None
+    found = lines[0].price
+    for line in lines[1:]:
+        found = found + line.price
+    return found

@@ -19,7 +19,7 @@ from checkout.payments.errors import PaystackError, RetryLater
 from checkout.payments.ledger import FEES, RECEIVABLE, seller_account
 from checkout.payments.orders import order_lines, paystack
 from checkout.payments.paystack import amount_of
-from checkout.payments.pricing import display
+from digitaldock.money import Money, format_money
 
 log = structlog.get_logger("checkout.payments.refunds")
 
@@ -54,7 +54,7 @@ def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (line["seller"],)):
             outbox.enqueue(edge, "refund_requested", account["email"], account["id"], name=account["display_name"],
-                           title=line["title"], reason=reason, amount=display(line["amount"], line["currency"]))
+                           title=line["title"], reason=reason, amount=format_money(line["amount"], line["currency"]))
         audit.record(edge, "payment.refund_requested", actor_id=user["id"], subject_id=user["id"],
                      refund_id=refund_id, order=order["reference"])
     return refund_id
@@ -179,7 +179,7 @@ def _flagged_refund_event(edge: "Edge", order: Any, data: dict[str, Any], proces
     titles = ", ".join(line["title"] for line in order_lines(edge, order["id"]))
     if user is not None:
         outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
-                       title=titles, amount=display(amount, currency) if amount is not None else "")
+                       title=titles, amount=format_money(amount, currency) if amount is not None else "")
     return "flagged_refunded"
 
 
@@ -201,9 +201,9 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
     line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
     now = edge.clock.iso()
     bucket = "available" if line["released_at"] else "pending"
-    ledger.post(edge, "refund", [(RECEIVABLE, line["currency"], -line["amount"], line["id"]),
-                                 (FEES, line["currency"], line["fee"], line["id"]),
-                                 (seller_account(line["seller"], bucket), line["currency"], line["net"], line["id"])],
+    ledger.post(edge, "refund", [(RECEIVABLE, Money(line["currency"], -line["amount"]), line["id"]),
+                                 (FEES, Money(line["currency"], line["fee"]), line["id"]),
+                                 (seller_account(line["seller"], bucket), Money(line["currency"], line["net"]), line["id"])],
                 order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
     edge.db.execute("UPDATE refunds SET status = 'processed', processed_at = ? WHERE id = ?", (now, refund["id"]))
     edge.db.execute("UPDATE order_lines SET refunded_at = ? WHERE id = ?", (now, line["id"]))
@@ -214,7 +214,7 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
                     ("refunded" if left == 0 else "partially_refunded", now, order["id"]))
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
-                   title=line["title"], amount=display(line["amount"], line["currency"]))
+                   title=line["title"], amount=format_money(line["amount"], line["currency"]))
     return "refunded"
 
 

@@ -115,8 +115,7 @@ async def admin_payouts(request: Request) -> Response:
     found = payouts.listing(edge)
     for p in found:
         p["display"] = format_money(p["amount"], p["currency"])
-    return render(request, "edge/admin_payouts.html", payouts=found, balances=payouts.owed_balances(edge),
-                  display=format_money)
+    return render(request, "edge/admin_payouts.html", payouts=found, balances=payouts.owed_balances(edge))
 
 
 @requires("admin", forbidden="This page is for administrators.")

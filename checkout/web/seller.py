@@ -17,7 +17,6 @@ from checkout.payments import ledger, payouts, purchases
 from checkout.web.auth import requires
 from checkout.web.base import edge_of, redirect_to
 from checkout.web.pages import read_form, render
-from digitaldock.money import format_money
 from generator.markup import render_markdown
 
 STATUS_HELP = {"draft": "Draft: only you can see it.", "pending": "Waiting for review.",
@@ -105,7 +104,7 @@ async def seller_earnings(request: Request) -> Response:
     accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug), "recipients": payouts.recipients(edge, slug),
                  "payouts": payouts.listing(edge, 50, seller=slug)} for slug in slugs]
     return render(request, "edge/seller_earnings.html", status=422 if error else 200, sellers=accounts,
-                  display=format_money, error=error, fields=fields,
+                  error=error, fields=fields,
                   notice=request.query_params.get("notice", ""), window=edge.settings.REFUND_WINDOW_DAYS,
                   minimum=edge.settings.PAYOUT_MINIMUM)
 

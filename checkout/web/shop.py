@@ -34,7 +34,7 @@ from checkout.payments import carts, charges, orders, pricing
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
-from digitaldock.money import format_money
+from digitaldock.money import Money
 
 log = structlog.get_logger("checkout.web.shop")
 
@@ -97,7 +97,7 @@ def _merge_guest_cart(request: Request) -> None:
         carts.merge(edge_of(request), gid, user.id)
 
 
-def cart_items(request: Request) -> list[dict[str, Any]]:
+def cart_items(request: Request) -> list[pricing.Line]:
     _merge_guest_cart(request)
     owner, _ = cart_owner(request)
     if owner is None:
@@ -109,7 +109,7 @@ def cart_items(request: Request) -> list[dict[str, Any]]:
             line = pricing.price_line(edge, row["product_slug"], row["amount"])
         except EdgeError:
             continue  # withdrawn from the catalogue: not shown, not charged
-        out.append({**line, "display": format_money(line["amount"], line["currency"])})
+        out.append(line)
     return out
 
 
@@ -146,7 +146,6 @@ def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], d
     slug = str(params.get("product", ""))
     amount = str(params.get("amount", "")).strip() or None
     line = pricing.price_line(edge, slug, amount)
-    line["display"] = format_money(line["amount"], line["currency"])
     return [line], {"product": slug, **({"amount": amount} if amount else {})}
 
 
@@ -159,7 +158,7 @@ async def checkout_start(request: Request) -> Response:
     user = signed_in(request, here)
     if request.method == "GET" or not lines:
         return _start_page(request, lines, keep, here, user)
-    items = [(x["product_slug"], x["amount"] if x["pwyw_minimum"] is not None else None) for x in lines]
+    items = [(x.product_slug, x.chosen) for x in lines]
     try:
         if user is None:
             user = _guest_user(request, params)
@@ -176,17 +175,15 @@ async def checkout_start(request: Request) -> Response:
     return response
 
 
-def _start_page(request: Request, lines: list[dict[str, Any]], keep: dict[str, str], here: str, user: Any,
+def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str], here: str, user: Any,
                 status: int = 200, **extra: Any) -> Response:
     edge = edge_of(request)
-    total = sum(x["amount"] for x in lines)
-    currencies = sorted({x["currency"] for x in lines})
+    total = pricing.total(lines)
     docs = [d for d in consent.required_now(edge, "buyer")]
     extra.setdefault("form", {})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=format_money(total, currencies[0]) if len(currencies) == 1 else "",
-                  mixed=len(currencies) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+                  total=total, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
 def _guest_user(request: Request, form: Any) -> Any:
@@ -246,7 +243,7 @@ async def cart_add(request: Request) -> Response:
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     line = pricing.price_line(edge, slug, amount)
     owner, new_guest = cart_owner(request, create=True)
-    carts.add(edge, owner, slug, line["amount"] if line["pwyw_minimum"] is not None else None)
+    carts.add(edge, owner, slug, line.chosen)
     response = redirect_to("/cart")
     if new_guest:
         set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
@@ -255,9 +252,8 @@ async def cart_add(request: Request) -> Response:
 
 async def cart_page(request: Request) -> Response:
     lines = cart_items(request)
-    currencies = sorted({x["currency"] for x in lines})
-    total = format_money(sum(x["amount"] for x in lines), currencies[0]) if len(currencies) == 1 else ""
-    response = render(request, "edge/cart.html", lines=lines, total=total, mixed=len(currencies) > 1)
+    response = render(request, "edge/cart.html", lines=lines, total=pricing.total(lines),
+                      mixed=len({x.currency for x in lines}) > 1)
     if user_or_none(request) is not None and request.cookies.get(CART_COOKIE):
         response.delete_cookie(CART_COOKIE, path="/")
     return response
@@ -294,10 +290,8 @@ async def wishlist_page(request: Request) -> Response:
     items = []
     products = edge.catalog.current().products
     for slug in carts.wishlist(edge, user.id):
-        p = products.get(slug)
-        if isinstance(p, dict):
-            items.append({"slug": slug, "title": p["title"], "url": p.get("url", ""),
-                          "display": format_money(int(p["price"]), p["currency"])})
+        if slug in products:
+            items.append(products[slug])
     return render(request, "edge/wishlist.html", items=items)
 
 
@@ -313,7 +307,7 @@ async def checkout_callback(request: Request) -> Response:
         order = orders.get_order(edge, reference)
     lines = orders.order_lines(edge, order["id"])
     return render(request, "edge/order_status.html", order=order, lines=lines,
-                  total=format_money(order["amount"], order["currency"]))
+                  total=Money(order["currency"], order["amount"]))
 
 
 ROUTES = [

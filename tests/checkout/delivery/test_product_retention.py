@@ -83,7 +83,7 @@ def test_a_buyer_with_download_rights_keeps_the_file_until_refunded(make_client,
     report = retention_job.run(edge)
     assert report["product_files_deleted"] == 2 and report["product_files_kept_for_buyers"] == 0
     assert not any(_exists(shop, f) for f in fonts)
-    assert retention.withdrawn_product(edge, "font-pack")["files"] == []
+    assert retention.withdrawn_product(edge, "font-pack").files == ()
 
 
 def test_a_buyer_who_deleted_their_account_no_longer_holds_the_file(make_client, shop, helpers, clock):

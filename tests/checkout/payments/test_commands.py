@@ -19,6 +19,7 @@ from checkout.payments.errors import PaystackError
 from checkout.payments.paystack import Paystack, ip_allowed, signature_ok
 from checkout.sandbox import sign
 from checkout.wiring import build_edge
+from digitaldock.money import Money
 
 from .conftest import make_buyer
 
@@ -50,7 +51,7 @@ def test_ledger_check_passes_then_fails_on_a_breach(env, edge):
     r = run(ledger_group, ["check"], env)
     assert r.exit_code == 0 and "ledger ok" in r.output
     with atomic(edge.db):
-        ledger.post(edge, "payout", [("seller:ada:available", "NGN", 5, None), (ledger.RECEIVABLE, "NGN", -5, None)])
+        ledger.post(edge, "payout", [("seller:ada:available", Money("NGN", 5), None), (ledger.RECEIVABLE, Money("NGN", -5), None)])
     r = run(ledger_group, ["check"], env)
     assert r.exit_code == 1 and "BREACH: seller:ada:available is negative" in r.output
     r = run(ledger_group, ["balances", "--prefix", "seller:"], env)

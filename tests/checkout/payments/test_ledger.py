@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from checkout.core.db import atomic
 from checkout.payments import errors, ledger
+from digitaldock.money import Money
 
 from .test_webhooks import charge, deliver, edge_of, pending_order
 
@@ -46,7 +47,7 @@ def test_database_refuses_unbalanced_and_edited_journals(client):
     edge = edge_of(client)
     with pytest.raises(errors.LedgerError):
         with atomic(edge.db):
-            ledger.post(edge, "payout", [("a", "NGN", 5, None), ("b", "NGN", -4, None)])
+            ledger.post(edge, "payout", [("a", Money("NGN", 5), None), ("b", Money("NGN", -4), None)])
     now = edge.clock.iso()
     with atomic(edge.db):
         jid = edge.db.execute("INSERT INTO ledger_journals (kind, created_at) VALUES ('payout', ?)", (now,)).lastrowid
@@ -58,7 +59,7 @@ def test_database_refuses_unbalanced_and_edited_journals(client):
         with pytest.raises(sqlite3.IntegrityError, match="do not sum to zero"):
             edge.db.execute("UPDATE ledger_journals SET posted = 1 WHERE id = ?", (jid,))
     with atomic(edge.db):
-        jid = ledger.post(edge, "payout", [("a", "NGN", 5, None), ("b", "NGN", -5, None)])
+        jid = ledger.post(edge, "payout", [("a", Money("NGN", 5), None), ("b", Money("NGN", -5), None)])
     for sql in ("UPDATE ledger_entries SET amount = 6 WHERE journal_id = ?", "DELETE FROM ledger_entries WHERE journal_id = ?",
                 "INSERT INTO ledger_entries (journal_id, account, currency, amount) VALUES (?, 'c', 'NGN', 1)",
                 "UPDATE ledger_journals SET posted = 0 WHERE id = ?", "DELETE FROM ledger_journals WHERE id = ?"):
@@ -68,7 +69,7 @@ def test_database_refuses_unbalanced_and_edited_journals(client):
         with atomic(edge.db):
             j = edge.db.execute("INSERT INTO ledger_journals (kind, created_at) VALUES ('payout', ?)", (now,)).lastrowid
             edge.db.execute("UPDATE ledger_journals SET posted = 1 WHERE id = ?", (j,))
-    assert ledger.post(edge, "payout", [("a", "NGN", 0, None)]) is None
+    assert ledger.post(edge, "payout", [("a", Money("NGN", 0), None)]) is None
     # an unbalanced journal can only stay open, never posted; `ledger check` reports it
     problems = ledger.check(edge.db)
     assert any("never posted" in p for p in problems) and any("does not sum to zero" in p for p in problems)
@@ -93,7 +94,7 @@ def test_check_reports_open_journals_and_status_breaches(client):
 def test_check_reports_a_seller_owing_money(client):
     edge = edge_of(client)
     with atomic(edge.db):
-        ledger.post(edge, "payout", [("seller:ada:available", "NGN", 10, None), (ledger.RECEIVABLE, "NGN", -10, None)])
+        ledger.post(edge, "payout", [("seller:ada:available", Money("NGN", 10), None), (ledger.RECEIVABLE, Money("NGN", -10), None)])
     assert any("seller:ada:available is negative" in p for p in ledger.check(edge.db))
 
 
@@ -131,3 +132,11 @@ def test_check_reports_missing_purchases_refunds_and_payout_journals(client):
     problems = ledger.check(edge.db)
     assert any("is queued but its journals are (0, 0, 0)" in p for p in problems)
     assert any("is reversed but its journals are (0, 0, 0)" in p for p in problems)
+
+
+def test_the_ledger_takes_only_money(client):
+    edge = edge_of(client)
+    with pytest.raises(errors.LedgerError, match="not Money"):
+        with atomic(edge.db):
+            ledger.post(edge, "payout", [("a", 5, None), ("b", -5, None)])
+    assert edge.db.execute("SELECT COUNT(*) FROM ledger_journals").fetchone()[0] == 0

@@ -1,0 +1,101 @@
+"""`catalog.json` as types: what the generator publishes and the edge sells from.
+
+The generator writes the file (`generator.site.catalog_json`) and the checkout edge loads it;
+both sides agree on its shape here, so the edge reads `product.price` (a `Money`) instead of
+`products[slug]["price"]` and `["currency"]` in twenty places. A product entry that does not
+have the shape is refused with the reason (the edge skips it and logs why), never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .money import Money, MoneyError
+
+SCHEMA_VERSION = 1
+
+
+class PublishedError(ValueError):
+    """A catalog.json entry does not have the published shape; the message says which field."""
+
+
+def _str(data: dict[str, Any], key: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise PublishedError(f"{key}: expected text, got {type(value).__name__}")
+    return value
+
+
+def _int(data: dict[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PublishedError(f"{key}: expected a whole number, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A file a buyer downloads: stored under `key`, checked by `sha256`."""
+
+    name: str
+    size: int
+    sha256: str
+    key: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> PublishedFile:
+        if not isinstance(data, dict):
+            raise PublishedError("files: each file must be an object")
+        return cls(_str(data, "name"), _int(data, "size"), _str(data, "sha256"), _str(data, "key"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "sha256": self.sha256, "key": self.key}
+
+
+@dataclass(frozen=True)
+class PublishedProduct:
+    """One product as the storefront lists it (or, `withdrawn`, as it was last listed)."""
+
+    slug: str
+    title: str
+    seller: str
+    price: Money
+    pwyw_minimum: Money | None = None
+    category: str = ""
+    version: str = ""
+    license: str = ""
+    url: str = ""
+    cover: str = ""
+    files: tuple[PublishedFile, ...] = field(default_factory=tuple)
+    withdrawn: bool = False
+
+    @classmethod
+    def from_json(cls, slug: str, data: Any) -> PublishedProduct:
+        if not isinstance(data, dict):
+            raise PublishedError("the product must be an object")
+        currency = _str(data, "currency")
+        try:
+            price = Money(currency, _int(data, "price"))
+            minimum = data.get("pwyw_minimum")
+            pwyw = None if minimum is None else Money(currency, _int(data, "pwyw_minimum"))
+        except MoneyError as exc:
+            raise PublishedError(f"price: {exc}") from None
+        files = data.get("files") or []
+        if not isinstance(files, list):
+            raise PublishedError("files: expected a list")
+        return cls(slug=slug, title=_str(data, "title"), seller=_str(data, "seller"), price=price, pwyw_minimum=pwyw,
+                   category=_str(data, "category", ""), version=str(data.get("version", "")),
+                   license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
+                   files=tuple(PublishedFile.from_json(f) for f in files))
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as `catalog.json` holds it (its slug is the key)."""
+        return {"title": self.title, "seller": self.seller, "category": self.category, "price": self.price.minor,
+                "currency": self.price.currency,
+                "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
+                "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
+                "files": [f.to_json() for f in self.files]}
+
+    def file(self, sha256: str) -> PublishedFile | None:
+        return next((f for f in self.files if f.sha256 == sha256), None)
