@@ -65,6 +65,9 @@ def render_readme(text: str) -> str:
 if __name__ == "__main__":  # pragma: no cover
     readme = Path(__file__).resolve().parents[2] / "README.md"
     if "--write" in sys.argv:
+        # README.md is the repository's; an installed wheel has none beside its packages
+        if not readme.is_file():
+            sys.exit("--write needs a source checkout: README.md lives in the repository")
         readme.write_text(render_readme(readme.read_text("utf-8")), "utf-8")
     else:
         print(table(), end="")

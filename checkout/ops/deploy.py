@@ -206,6 +206,10 @@ def env_example() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    # a developer tool that rewrites a repository file; from an installed wheel, parents[2] is
+    # site-packages' parent, so it refuses instead of writing there
+    if not (Path(__file__).resolve().parents[2] / "pyproject.toml").is_file():
+        sys.exit("run this from a source checkout: deploy/env.example lives in the repository")
     target = Path(__file__).resolve().parents[2] / "deploy" / "env.example"
     target.write_text(env_example())
     print(f"wrote {target}")
