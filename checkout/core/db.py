@@ -1,6 +1,6 @@
 """SQLite access: one connection per process part, WAL, foreign keys, busy timeout, migrations.
 
-Migrations are `checkout/migrations/NNNN_name.sql`, applied in order, each in its own
+Migrations are `checkout/core/migrations/NNNN_name.sql`, applied in order, each in its own
 transaction, recorded with a checksum in `schema_migrations`. An applied migration whose
 file changed is an error: write a new migration instead of editing an old one.
 """

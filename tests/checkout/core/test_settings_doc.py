@@ -7,7 +7,7 @@ from checkout.core import settings_doc
 
 def test_readme_settings_table_is_current(repo_root):
     readme = (repo_root / "README.md").read_text("utf-8")
-    assert settings_doc.render_readme(readme) == readme, "run: python -m digitaldock.settings_doc --write"
+    assert settings_doc.render_readme(readme) == readme, "run: python -m checkout.core.settings_doc --write"
     for _, name, _, _ in settings_doc.rows():
         assert f"`{name}`" in readme
 
