@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from .servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -20,12 +20,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -63,17 +57,6 @@ def _hide_playwrights_loop(request):
 CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
 
 
-def _wait(check, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        if check():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start")
-
-
 @pytest.fixture(scope="session")
 def clamd(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A real clamd on a unix socket and a loopback port, with the EICAR database of
@@ -94,23 +77,15 @@ def clamd(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     conf.write_text(f"DatabaseDirectory {db}\nLocalSocket {sock}\nForeground yes\n{user}"
                     f"TCPSocket {port}\nTCPAddr 127.0.0.1\n"
                     f"LogFile {d / 'clamd.log'}\nPidFile {d / 'clamd.pid'}\nStreamMaxLength 600M\n")
-    proc = subprocess.Popen([CLAMD, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def ready() -> bool:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.connect(str(sock))
-                s.sendall(b"zPING\0")
-                return s.recv(16).startswith(b"PONG")
-        except OSError:
-            return False
+    def pong_on_the_socket() -> bool:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(sock))
+            s.sendall(b"zPING\0")
+            return s.recv(16).startswith(b"PONG")
 
-    try:
-        _wait(ready, proc, "clamd")
+    with serve([CLAMD, "-c", str(conf)], ready=pong_on_the_socket, name="clamd"):
         yield {"CLAMD_SOCKET": str(sock), "port": str(port)}
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="session")
@@ -118,22 +93,8 @@ def moto_endpoint() -> str:
     """A real S3 HTTP endpoint on loopback (moto's server)."""
     port = free_port()
     exe = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def ready() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    try:
-        _wait(ready, proc, "moto_server")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with serve([str(exe), "-H", "127.0.0.1", "-p", str(port)], port=port) as server:
+        yield server.url
 
 
 @pytest.fixture

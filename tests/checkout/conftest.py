@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import warnings
 from email import policy
 from email.parser import BytesParser
@@ -154,9 +153,3 @@ def resend():
     s = ResendStandIn("re_test").start()
     yield s
     s.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -11,6 +11,8 @@ import pytest
 
 from pipelines.scan import IMAGE_TYPES, PRODUCT_TYPES, Clamd, ScanError, sniff, type_problem
 
+from ..servers import free_port
+
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 SIGNATURE = "Eicar-Test-Signature.UNOFFICIAL"
 
@@ -166,9 +168,7 @@ def test_clamd_down_is_one_line(tree, tmp_path):
     assert result.exit_code == 1
     assert result.stderr == (f"Error: cannot reach clamd at unix:{tmp_path / 'gone.sock'}: No such file or "
                              "directory; is clamd running? (CLAMD_SOCKET / CLAMD_HOST / CLAMD_PORT)\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     result = tree.invoke("scan", env={"CLAMD_HOST": "127.0.0.1", "CLAMD_PORT": str(port)})
     assert result.stderr.startswith(f"Error: cannot reach clamd at 127.0.0.1:{port}: Connection refused;")
     result = tree.invoke("scan", env={"CLAMD_HOST": "127.0.0.1", "CLAMD_PORT": "x"})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 
 import pytest
 
 from digitaldock.storage import LocalStorage, NotFound, S3Storage, StorageError, check_key, s3_client, storage_from_env
+
+from ..servers import free_port
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -115,9 +116,7 @@ def test_missing_credentials(monkeypatch, tmp_path):
 
 
 def test_unreachable_endpoint(aws_env):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     s = S3Storage("bucket", f"http://127.0.0.1:{port}")
     with pytest.raises(StorageError) as exc:
         s.stat("k")

@@ -6,6 +6,7 @@ import httpx
 
 from checkout.core import outbox
 
+from ...servers import free_port
 from ..conftest import edge_of, outbox_rows, read_eml, register, submit
 
 
@@ -77,7 +78,6 @@ def test_permanent_failure_is_dead_at_once(make_client, resend):
 
 
 def test_unreachable_backend_is_retried(make_client):
-    from ..conftest import free_port
     client = make_client(EMAIL_BACKEND="resend", RESEND_API_KEY="k", RESEND_BASE_URL=f"http://127.0.0.1:{free_port()}")
     register(client)
     assert outbox.process_due(edge_of(client))["retry"] == 1

@@ -11,27 +11,20 @@ import hashlib
 import io
 import re
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 
 from checkout.accounts import users
 from checkout.sandbox import Sandbox
 from checkout.web.app import create_app
 
+from ...servers import free_port, serve
+
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def png(color) -> bytes:
@@ -48,33 +41,22 @@ def stack(tmp_path, make_settings, helpers):
     content, output = tmp_path / "site" / "content", tmp_path / "site" / "output"
     build(output, ROOT / "pelicanconf.py", {"PATH": str(content)})
 
-    port, sandbox_port = _port(), _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     box = Sandbox(webhook_url=f"{url}/webhooks/paystack")
-    sandbox = uvicorn.Server(uvicorn.Config(box.app(), host="127.0.0.1", port=sandbox_port, log_config=None,
-                                            lifespan="on"))
-    threading.Thread(target=sandbox.run, daemon=True).start()
-    settings = make_settings(CATALOG_PATH=str(output / "catalog.json"), CONTENT_DIR=str(content), CHECKOUT_URL=url,
-                             REBUILD_ON_APPROVAL=True, PAYSTACK_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
-                             PAYSTACK_RETRIES=1)
-    app = create_app(settings)
-    edge = app.state.edge
-    state = edge.legal()
-    for email, role, name in (("sam@example.com", "seller", "Sam Okafor"), ("ada@example.com", "admin", "Ada Admin"),
-                              ("bea@example.com", "buyer", "Bea Buyer")):
-        docs = list(state.legal.values()) if role == "seller" else [state.legal["terms"], state.legal["privacy"]]
-        users.create_user(edge, email, name, role, edge.hasher.hash(helpers.PASSWORD), docs, verified=True,
-                             send_verification=False, actor_id=0)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started and sandbox.started:
-            break
-        time.sleep(0.05)
-    yield url, edge, output
-    server.should_exit = sandbox.should_exit = True
-    thread.join(30)
+    with serve(box.app(), name="sandbox") as sandbox:
+        settings = make_settings(CATALOG_PATH=str(output / "catalog.json"), CONTENT_DIR=str(content), CHECKOUT_URL=url,
+                                 REBUILD_ON_APPROVAL=True, PAYSTACK_BASE_URL=sandbox.url, PAYSTACK_RETRIES=1)
+        app = create_app(settings)
+        edge = app.state.edge
+        state = edge.legal()
+        for email, role, name in (("sam@example.com", "seller", "Sam Okafor"),
+                                  ("ada@example.com", "admin", "Ada Admin"), ("bea@example.com", "buyer", "Bea Buyer")):
+            docs = list(state.legal.values()) if role == "seller" else [state.legal["terms"], state.legal["privacy"]]
+            users.create_user(edge, email, name, role, edge.hasher.hash(helpers.PASSWORD), docs, verified=True,
+                                 send_verification=False, actor_id=0)
+        with serve(app, port=port, name="edge"):
+            yield url, edge, output
 
 
 def sign_in(browser, url, email, password):

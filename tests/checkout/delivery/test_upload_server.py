@@ -4,22 +4,14 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from checkout.accounts import users
 from checkout.web.app import create_app
 
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ...servers import serve
 
 
 def _rss_mb() -> float:
@@ -32,21 +24,12 @@ def _rss_mb() -> float:
 def test_a_500_mb_plus_one_byte_file_is_cut_off_with_413(make_settings, shop, helpers, tmp_path):
     settings = make_settings()
     app = create_app(settings)
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        assert server.started
+    with serve(app, name="edge") as server:
         edge = app.state.edge
         state = edge.legal()
         users.create_user(edge, "sam@example.com", "Sam", "seller", edge.hasher.hash(helpers.PASSWORD),
                              list(state.legal.values()), verified=True, send_verification=False, actor_id=0)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+        client = httpx.Client(base_url=server.url, timeout=120)
         token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
         assert client.post("/login", data={"csrf_token": token, "email": "sam@example.com",
                                            "password": helpers.PASSWORD, "next": "/seller"}).status_code == 303
@@ -83,6 +66,3 @@ def test_a_500_mb_plus_one_byte_file_is_cut_off_with_413(make_settings, shop, he
         assert edge.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 0
         assert peak["rss"] - before < 150  # client and server share this process: neither held the file
         client.close()
-    finally:
-        server.should_exit = True
-        thread.join(30)

@@ -1,14 +1,11 @@
-"""Fixtures for operations tests: an environment-configured edge in a temp folder, moto's S3
-server on loopback with a fresh bucket, and a helper that writes the rows a drill must find."""
+"""Fixtures for operations tests: an environment-configured edge in a temp folder, a fresh bucket
+on moto's S3 server (`moto_endpoint` from tests/conftest.py), and a helper that writes the rows a
+drill must find."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,12 +23,6 @@ DOCS = ("terms", "privacy", "refunds", "seller-agreement", "content-guidelines")
 FAST = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
         "OUTBOX_POLL_SECONDS": "0", "RETENTION_INTERVAL_SECONDS": "0", "PAYOUT_INTERVAL_SECONDS": "0",
         "RECONCILE_INTERVAL_SECONDS": "0"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_catalog(path: Path) -> None:
@@ -56,26 +47,6 @@ def ops_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
     return env
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    port = _free_port()
-    exe = Path(sys.executable).parent / "moto_server"
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture

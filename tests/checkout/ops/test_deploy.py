@@ -8,8 +8,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,15 +23,11 @@ from checkout.cli.main import main
 from checkout.core.settings_doc import rows
 from checkout.ops import deploy
 
+from ...servers import free_port, serve
+
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_env_example_lists_every_setting():
@@ -144,25 +138,13 @@ http://127.0.0.1:{port} {{
 def caddy(tmp_path):
     if not shutil.which("caddy"):
         pytest.skip("caddy is not installed (scripts/system-packages installs it)")
-    admin, port, a, b = (_free_port() for _ in range(4))
+    admin, port, a, b = (free_port() for _ in range(4))
     conf = tmp_path / "Caddyfile"
     conf.write_text(CADDYFILE.format(admin=admin, port=port, a=a, b=b))
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "caddy-data"), "XDG_CONFIG_HOME": str(tmp_path / "caddy-cfg")}
-    proc = subprocess.Popen(["caddy", "run", "--config", str(conf), "--adapter", "caddyfile"], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    admin_url = f"http://127.0.0.1:{admin}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{admin_url}/config/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    try:
-        yield {"admin": admin_url, "url": f"http://127.0.0.1:{port}", "ports": (a, b)}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
+    with serve(["caddy", "run", "--config", str(conf), "--adapter", "caddyfile"], port=admin, ready="/config/",
+               status=200, env=env, cwd=tmp_path, name="caddy", stop_timeout=10) as server:
+        yield {"admin": server.url, "url": f"http://127.0.0.1:{port}", "ports": (a, b)}
 
 
 def _client(url: str, stop: threading.Event, results: list, limit: int = 5000) -> None:
@@ -247,7 +229,7 @@ def test_deploy_checks_caddy_proxies_to_both_ports_with_a_health_check(caddy, tm
     with pytest.raises(deploy.DeployError, match="no reverse_proxy to both edge ports 1, 2"):
         deploy.check_caddy(caddy["admin"], (1, 2))
     with pytest.raises(deploy.DeployError, match="cannot reach Caddy's admin API"):
-        deploy.check_caddy(f"http://127.0.0.1:{_free_port()}", (1, 2))
+        deploy.check_caddy(f"http://127.0.0.1:{free_port()}", (1, 2))
     # an upstream block without the health check that moves traffic off a draining edge
     a, b = caddy["ports"]
     r = httpx.patch(caddy["admin"] + "/config/apps/http/servers/srv0/routes/0/handle/0/routes/0/handle/0",

@@ -11,7 +11,7 @@ import pytest
 from checkout.ops.readiness import _s3_reason
 from digitaldock.storage import s3_client
 
-from ..conftest import free_port
+from ...servers import free_port
 
 
 def _readyz(client) -> tuple[int, dict]:

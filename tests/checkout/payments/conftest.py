@@ -4,19 +4,17 @@ in a thread, an edge client pointed at it, signed-in buyers, and webhook deliver
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from checkout.accounts import users
 from checkout.core.catalog import required_documents
 from checkout.sandbox import DEFAULT_SECRET, Sandbox, sign
+
+from ...servers import Server, serve
 
 DOCS = ("terms", "privacy", "refunds", "seller-agreement", "content-guidelines")
 PASSWORD = "blue-otter-harbour-42"
@@ -54,37 +52,8 @@ def catalog_path(tmp_path: Path) -> Path:  # overrides the edge's catalogue: thi
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ThreadServer:
-    """An ASGI app under uvicorn in a daemon thread, on a free loopback port."""
-
-    def __init__(self, app: Any):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
-                                                    lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> "ThreadServer":
-        self.thread.start()
-        for _ in range(400):
-            if self.server.started:
-                return self
-            time.sleep(0.01)
-        raise AssertionError("server did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 class SandboxHandle:
-    def __init__(self, box: Sandbox, server: ThreadServer):
+    def __init__(self, box: Sandbox, server: Server):
         self.box, self.server, self.url = box, server, server.url
 
     def faults(self, **faults: Any) -> dict[str, Any]:
@@ -108,9 +77,8 @@ class SandboxHandle:
 def sandbox():
     box = Sandbox(DEFAULT_SECRET, "")
     box.faults["hold_webhooks"] = True  # in-process tests deliver webhooks themselves
-    server = ThreadServer(box.app()).start()
-    yield SandboxHandle(box, server)
-    server.stop()
+    with serve(box.app(), name="sandbox") as server:
+        yield SandboxHandle(box, server)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ import threading
 
 import pytest
 
-from ..web.test_server import CLI, FAST_ENV, base_env
-from .conftest import _free_port
-from .test_fault import start, wait_http
+from ...servers import CLI, FAST_ENV, base_env, free_port, serve, serve_edge
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +22,7 @@ def stack(tmp_path_factory, repo_root):
     from generator.serve import make_server
 
     root = tmp_path_factory.mktemp("stack")
-    site_port, edge_port, sandbox_port = _free_port(), _free_port(), _free_port()
+    site_port, edge_port, sandbox_port = free_port(), free_port(), free_port()
     site, edge = f"http://127.0.0.1:{site_port}", f"http://127.0.0.1:{edge_port}"
     out = build(root / "output", repo_root / "pelicanconf.py",
                 overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
@@ -37,19 +35,13 @@ def stack(tmp_path_factory, repo_root):
                    PAYSTACK_WEBHOOK_URL=f"{edge}/webhooks/paystack", OUTBOX_POLL_SECONDS="0.2")
     seeded = subprocess.run([*CLI, "seed"], cwd=root, env=env, capture_output=True, text=True, check=True)
     password = re.search(r"^buyer\s+buyer@example.com\s+(\S+)$", seeded.stdout, re.M).group(1)
-    procs = [start(["sandbox", "--port", str(sandbox_port)], root, env), start(["edge", "--port", str(edge_port)], root, env)]
     try:
-        wait_http(f"http://127.0.0.1:{sandbox_port}/", procs[0])
-        wait_http(f"{edge}/healthz", procs[1])
-        catalog = json.loads((out / "catalog.json").read_text())
-        yield {"site": site, "edge": edge, "password": password, "catalog": catalog, "root": root}
+        with (serve([*CLI, "sandbox", "--port", str(sandbox_port)], port=sandbox_port, ready="/", cwd=root, env=env,
+                    log=root / "sandbox.log", name="sandbox"),
+              serve_edge(root, env, port=edge_port, log=root / "edge.log")):
+            catalog = json.loads((out / "catalog.json").read_text())
+            yield {"site": site, "edge": edge, "password": password, "catalog": catalog, "root": root}
     finally:
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
         server.shutdown()
         server.server_close()
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from checkout.sandbox import DEFAULT_SECRET, Sandbox
 
-from .conftest import ThreadServer
+from ...servers import serve
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_SECRET}"}
 
@@ -166,11 +166,9 @@ def test_webhooks_are_retried_until_200_and_can_be_duplicated_or_reordered():
         seen.append({"body": json.loads(await request.body()), "sig": request.headers["x-paystack-signature"]})
         return JSONResponse({}, status_code=next(answers))
 
-    rx = ThreadServer(Starlette(routes=[Route("/hook", receiver, methods=["POST"])])).start()
-    box = Sandbox(DEFAULT_SECRET, f"{rx.url}/hook", retry_seconds=0.05)
-    sb = ThreadServer(box.app()).start()
-    try:
-        with httpx.Client(base_url=sb.url, headers=AUTH) as api:
+    with serve(Starlette(routes=[Route("/hook", receiver, methods=["POST"])]), name="receiver") as rx:
+        box = Sandbox(DEFAULT_SECRET, f"{rx.url}/hook", retry_seconds=0.05)
+        with serve(box.app(), name="sandbox") as sb, httpx.Client(base_url=sb.url, headers=AUTH) as api:
             for ref in ("a-1", "a-2", "a-3"):
                 api.post("/transaction/initialize", json={"email": "x@example.com", "amount": 10000, "reference": ref})
             api.post("/_sandbox/pay/a-1")
@@ -190,9 +188,6 @@ def test_webhooks_are_retried_until_200_and_can_be_duplicated_or_reordered():
             assert refs == ["a-3", "a-3", "a-2", "a-2"]
             state = api.get("/_sandbox/state").json()["data"]
             assert any(d["attempts"] == 2 and d["status"] == "delivered" for d in state["deliveries"])
-    finally:
-        sb.stop()
-        rx.stop()
 
 
 @pytest.mark.parametrize("path, body, message", [

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ...servers import FAST_ENV, SIGTERMED, base_env, serve_edge
 from ..conftest import PASSWORD, bump_catalog, read_eml, write_catalog
-from .test_server import FAST_ENV, base_env, start_edge, stop
 
 pytestmark = pytest.mark.browser
 
@@ -20,9 +20,9 @@ pytestmark = pytest.mark.browser
 def edge_server(tmp_path):
     write_catalog(tmp_path / "catalog.json")
     env = base_env(CATALOG_PATH=str(tmp_path / "catalog.json"), OUTBOX_POLL_SECONDS="0.05", **FAST_ENV)
-    proc, url = start_edge(tmp_path, env)
-    yield url, tmp_path
-    stop(proc)
+    with serve_edge(tmp_path, env) as edge:
+        yield edge.url, tmp_path
+    assert edge.returncode in SIGTERMED
 
 
 @pytest.fixture
