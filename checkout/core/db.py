@@ -41,36 +41,44 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
-_depth: dict[int, int] = {}
+def connect_readonly(path: str | Path) -> sqlite_utils.Database:
+    """A read-only connection of its own, for work that grows with the data and runs in a worker
+    thread (WAL lets it read while the edge's connection writes): the event loop never waits."""
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False, timeout=5.0)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout=5000")
+    return sqlite_utils.Database(conn)
 
 
 @contextmanager
 def atomic(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """One transaction (BEGIN IMMEDIATE); nested calls become savepoints. Re-raises the original error."""
+    """One transaction that takes the write lock at once; nested calls are savepoints
+    (sqlite-utils' `Database.atomic`). The original error is re-raised.
+
+    The outermost level is ours rather than sqlite-utils' because its `atomic()` opens a deferred
+    `BEGIN`: two transactions that both read before writing then fail the second write with
+    SQLITE_BUSY at once (a read transaction cannot become a writer after another writer
+    committed, and busy_timeout does not apply), where `BEGIN IMMEDIATE` simply waits its turn.
+    The download limits and the webhook batches rely on that.
+    """
     conn = db.conn
-    key = id(conn)
-    depth = _depth.get(key, 0)
-    if depth == 0:
-        conn.execute("BEGIN IMMEDIATE")
-    else:
-        conn.execute(f"SAVEPOINT sp{depth}")
-    _depth[key] = depth + 1
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
     except BaseException:
-        _depth[key] = depth
-        if depth == 0:
+        if conn.in_transaction:
             conn.execute("ROLLBACK")
-        else:
-            conn.execute(f"ROLLBACK TO sp{depth}")
-            conn.execute(f"RELEASE sp{depth}")
         raise
-    else:
-        _depth[key] = depth
-        if depth == 0:
-            conn.execute("COMMIT")
-        else:
-            conn.execute(f"RELEASE sp{depth}")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def migration_files(folder: Path = MIGRATIONS_DIR) -> list[tuple[int, str, str]]:

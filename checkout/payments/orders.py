@@ -110,17 +110,25 @@ def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str
     return None
 
 
-def listing(edge: "Edge", status: str | None = None, limit: int = 300) -> list[dict[str, Any]]:
-    """Orders for the admin, newest first, each with the return of its payment if it was flagged."""
-    sql, args = "SELECT * FROM orders", ()
+def listing(edge: "Edge", status: str | None = None, limit: int = 100,
+            before: int | None = None) -> list[dict[str, Any]]:
+    """Orders for the admin, newest first, one page at a time (`before`: the last id shown), each
+    with the return of its payment if it was flagged."""
+    where, args = [], []
     if status:
-        sql, args = sql + " WHERE status = ?", (status,)
+        where.append("status = ?")
+        args.append(status)
+    if before is not None:
+        where.append("id < ?")
+        args.append(before)
+    sql = "SELECT * FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
     orders = [dict(r) for r in edge.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))]
-    returns = {r["order_id"]: dict(r) for r in edge.db.execute(
-        "SELECT * FROM flagged_refunds WHERE order_id IN (SELECT id FROM orders" + (" WHERE status = ?" if status else "")
-        + ")", args)}
-    for o in orders:
-        o["refund"] = returns.get(o["id"])
+    if orders:
+        marks = ",".join("?" * len(orders))
+        returns = {r["order_id"]: dict(r) for r in edge.db.execute(
+            f"SELECT * FROM flagged_refunds WHERE order_id IN ({marks})", [o["id"] for o in orders])}
+        for o in orders:
+            o["refund"] = returns.get(o["id"])
     return orders
 
 

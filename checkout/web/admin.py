@@ -14,16 +14,18 @@ from starlette.routing import Route
 
 from checkout.core import audit, outbox
 from checkout.core.db import atomic
-from checkout.core.errors import BadRequest, EdgeError, NotFound
+from checkout.core.errors import BadRequest, EdgeError
 from checkout.delivery import approval, library, storage, uploads
 from checkout.payments import events, ledger, orders, payouts, refunds
+from checkout.web import params
 from checkout.web.auth import requires
-from checkout.web.base import client_ip, edge_of, redirect_to
+from checkout.web.base import client_ip, edge_of, off_loop, redirect_to
 from checkout.web.pages import read_form, render
 from digitaldock.money import format_money
 from generator.markup import render_markdown
 
 log = structlog.get_logger("checkout.web.admin")
+PAGE = 100  # rows per page of the admin lists
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -37,11 +39,7 @@ async def admin_page(request: Request) -> Response:
 async def admin_resend(request: Request) -> Response:
     edge = edge_of(request)
     admin = request.user
-    try:
-        outbox_id = int(request.path_params["outbox_id"])
-    except ValueError:
-        raise NotFound() from None
-    outbox.resend(edge, outbox_id, admin["id"])
+    outbox.resend(edge, params.path_id(request, "outbox_id"), admin["id"])
     return RedirectResponse("/admin?status=pending", status_code=303)
 
 
@@ -49,13 +47,16 @@ async def admin_resend(request: Request) -> Response:
 async def admin_orders(request: Request) -> Response:
     edge = edge_of(request)
     status = request.query_params.get("status") or None
-    found = orders.listing(edge, status)
+    before = params.optional_id(request.query_params, "before")
+    found = orders.listing(edge, status, PAGE, before)
     for o in found:
         o["total"] = format_money(o["amount"], o["currency"])
         if o["refund"] and o["refund"]["amount"] is not None:
             o["refund"]["display"] = format_money(o["refund"]["amount"], o["refund"]["currency"])
+    problems = await off_loop(request, ledger.check)  # grows with the data: never on the event loop
+    older = found[-1]["id"] if len(found) == PAGE else None
     return render(request, "edge/admin_orders.html", orders=found, filter_status=status or "",
-                  unknown=events.problems(edge), problems=ledger.check(edge.db),
+                  unknown=events.problems(edge), problems=problems, older=older,
                   notice=request.query_params.get("notice", ""))
 
 
@@ -65,7 +66,7 @@ async def admin_return_payment(request: Request) -> Response:
     edge = edge_of(request)
     admin = request.user
     await read_form(request)  # the CSRF token is checked by the middleware
-    order = refunds.request_flagged_refund(edge, int(request.path_params["order_id"]), admin["id"])
+    order = refunds.request_flagged_refund(edge, params.path_id(request, "order_id"), admin["id"])
     result = await run_in_threadpool(refunds.call_flagged_refund, edge, order)
     outcome = refunds.record_flagged_refund_result(edge, order["id"], result)
     notice = ("refund_requested" if outcome == "processing" else "refund_failed")
@@ -78,10 +79,7 @@ async def admin_refunds(request: Request) -> Response:
     admin = request.user
     if request.method == "POST":
         form = await read_form(request)
-        try:
-            refund_id = int(str(form.get("refund", "")))
-        except ValueError:
-            raise NotFound() from None
+        refund_id = params.form_id(form, "refund")
         action = str(form.get("action", ""))
         if action in ("approve", "reject"):
             outcome = refunds.decide_refund(edge, refund_id, admin["id"], action == "approve", str(form.get("note", "")))
@@ -137,10 +135,7 @@ async def admin_downloads(request: Request) -> Response:
 
 
 def _sub_id(request: Request) -> int:
-    try:
-        return int(request.path_params["sub_id"])
-    except ValueError:
-        raise NotFound() from None
+    return params.path_id(request, "sub_id")
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -181,10 +176,7 @@ async def admin_reject(request: Request) -> Response:
 async def admin_image(request: Request) -> Response:
     edge = edge_of(request)
     sub = uploads.decode(approval.get(edge, _sub_id(request)))
-    try:
-        img = sub["images"][int(request.path_params["n"])]
-    except (ValueError, IndexError):
-        raise NotFound() from None
+    img = sub["images"][params.path_index(request, "n", len(sub["images"]))]
     data = b"".join(storage.storage(edge).iter_chunks(img["key"]))
     media = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}.get(img.get("type"), "application/octet-stream")
     return Response(data, media_type=media, headers={"Content-Security-Policy": "default-src 'none'"})
@@ -198,7 +190,7 @@ ROUTES = [
     Route("/admin", admin_page),
     Route("/admin/outbox/{outbox_id}/resend", admin_resend, methods=["POST"]),
     Route("/admin/orders", admin_orders),
-    Route("/admin/orders/{order_id:int}/return-payment", admin_return_payment, methods=["POST"]),
+    Route("/admin/orders/{order_id}/return-payment", admin_return_payment, methods=["POST"]),
     Route("/admin/refunds", admin_refunds, methods=["GET", "POST"]),
     Route("/admin/payouts", admin_payouts, methods=["GET", "POST"]),
     Route("/admin/submissions", admin_queue),

@@ -16,7 +16,8 @@ from checkout.accounts import api_tokens, consent, gdpr, passwords, users
 from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.core.errors import BadRequest, NotFound, ValidationFailed
+from checkout.core.errors import BadRequest, ValidationFailed
+from checkout.web import params
 from checkout.web.accounts import authenticate
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
@@ -145,10 +146,7 @@ async def deletion(request: Request) -> Response:
 
 
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise ValidationFailed(fields={"limit": "must be a whole number from 1 to 1000"})
-    return int(raw)
+    return params.bounded_int(request.query_params.get("limit", "100"), "limit", 1, 1000)
 
 
 @requires("admin", forbidden="This endpoint is for administrators.")
@@ -167,10 +165,7 @@ async def admin_outbox(request: Request) -> Response:
 @requires("admin", forbidden="This endpoint is for administrators.")
 async def admin_resend(request: Request) -> Response:
     admin = request.user
-    raw = request.path_params["outbox_id"]
-    if not raw.isdigit() or int(raw) > 2**62:
-        raise NotFound("There is no dead or sent email with that id.")
-    outbox.resend(edge_of(request), int(raw), admin["id"])
+    outbox.resend(edge_of(request), params.path_id(request, "outbox_id"), admin["id"])
     return JSONResponse({"queued": True})
 
 

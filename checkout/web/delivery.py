@@ -12,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from checkout.core.errors import EdgeError, NotFound, ValidationFailed
+from checkout.core.errors import EdgeError, NotFound
 from checkout.delivery import errors, library, links, storage
+from checkout.web import params
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.pages import read_form, render
@@ -50,10 +51,7 @@ async def mint_link(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
     form = await read_form(request)
-    try:
-        purchase_id = int(str(form.get("purchase_id", "")))
-    except ValueError:
-        raise ValidationFailed(fields={"purchase_id": "Choose a purchase from your library."}) from None
+    purchase_id = params.form_id(form, "purchase_id", "Choose a purchase from your library.")
     sha = str(form.get("sha256", ""))
     token = links.mint(edge, user["id"], purchase_id, sha)
     path = f"/download/{token}"

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checkout.core.errors import NotFound
 from checkout.payments import orders, refunds
+from checkout.web import params
 from checkout.web.auth import requires
 from checkout.web.base import edge_of, redirect_to
 from checkout.web.pages import read_form, render
@@ -33,10 +33,7 @@ async def refund_request(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
     form = await read_form(request)
-    try:
-        line_id = int(str(form.get("line", "")))
-    except ValueError:
-        raise NotFound() from None
+    line_id = params.form_id(form, "line", "Choose a purchase from your orders.")
     refunds.request_refund(edge, user, line_id, str(form.get("reason", "")))
     return redirect_to("/orders?notice=refund_requested")
 

@@ -216,7 +216,7 @@ async def claim_page(request: Request) -> Response:
     form = await read_form(request)
     token = str(form.get("token", ""))
     data = edge.tokens.loads("claim", token, 30 * 86400)
-    user = users.get_user(edge, int(data["u"]))
+    user = users.get_user(edge, data["u"]) if isinstance(data.get("u"), int) else None
     if user is None or user["email"] != data.get("e"):
         raise NotFound()
     if user["email_verified_at"] is not None:

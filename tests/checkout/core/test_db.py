@@ -64,3 +64,39 @@ def test_atomic_rolls_back_and_nests(tmp_path):
         with db.atomic(d):
             d.execute("INSERT INTO t VALUES (3)")
     assert [r[0] for r in d.execute("SELECT x FROM t ORDER BY x")] == [1, 3]
+
+
+def test_why_atomic_begins_immediate_a_deferred_writer_that_read_first_fails(tmp_path):
+    """sqlite-utils' own atomic() begins deferred: a transaction that reads, then finds another
+    writer committed in between, cannot write at all (SQLITE_BUSY at once, busy_timeout or not)."""
+    import sqlite3 as sq
+    import threading
+
+    path = tmp_path / "t.sqlite3"
+    a, b = db.connect(path), db.connect(path)
+    a.execute("CREATE TABLE t (n INTEGER)")
+    with pytest.raises(sq.OperationalError, match="locked"):
+        with b.atomic():  # deferred
+            b.execute("SELECT COUNT(*) FROM t").fetchone()
+            with db.atomic(a):
+                a.execute("INSERT INTO t VALUES (1)")
+            b.execute("INSERT INTO t VALUES (2)")
+    # ours takes the write lock first: the second writer waits its turn and both rows land
+    started, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with db.atomic(a):
+            a.execute("SELECT COUNT(*) FROM t").fetchone()
+            started.set()
+            release.wait(5)
+            a.execute("INSERT INTO t VALUES (3)")
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with db.atomic(b):
+        b.execute("SELECT COUNT(*) FROM t").fetchone()
+        b.execute("INSERT INTO t VALUES (4)")
+    worker.join(5)
+    assert sorted(r[0] for r in a.execute("SELECT n FROM t")) == [1, 3, 4]
