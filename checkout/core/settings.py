@@ -117,6 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAYSTACK_BASE_URL", "http://127.0.0.1:8002", "Paystack API base URL: the local sandbox by default, `https://api.paystack.co` for real payments."),
     Setting("PAYSTACK_SECRET_KEY", "sk_test_digitaldock_sandbox", "Paystack secret key (Bearer auth and webhook signatures); the default is the sandbox's test key. Required in production.", secret=True, required_in_production=True),
     Setting("PAYSTACK_WEBHOOK_URL", "http://127.0.0.1:8001/webhooks/paystack", "Sandbox only: where `digitaldock sandbox` posts its webhooks."),
+    Setting("WEBHOOK_REFUSED_LIMIT", "60/minute", "Refused webhook posts (bad signature, wrong source) one address may send before it gets 429 and nothing more is written for it."),
     Setting("PAYSTACK_CHECK_SOURCE_IP", False, "Accept webhooks only from Paystack's published IP addresses.", bool),
     Setting("PAYSTACK_TIMEOUT_SECONDS", 10.0, "Timeout of one Paystack API call.", float),
     Setting("PAYSTACK_RETRIES", 3, "Retries of a Paystack API call after a network error or 5xx (exponential backoff).", int),

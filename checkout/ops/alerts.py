@@ -24,6 +24,7 @@ from checkout.core import audit, outbox
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
+from checkout.payments import events
 
 log = structlog.get_logger("checkout.alerts")
 
@@ -130,10 +131,9 @@ def check_dead_emails(edge: "Edge") -> str | None:
 
 
 def check_webhook_signatures(edge: "Edge") -> str | None:
-    if "payment_events" not in _tables(edge):
+    if "rejected_webhooks" not in _tables(edge):
         return None
-    n = edge.db.execute("SELECT COUNT(*) FROM payment_events WHERE signature_ok = 0 AND received_at >= ?",
-                        (edge.clock.iso(-3600),)).fetchone()[0]
+    n = events.rejected_since(edge, edge.clock.iso(-3600))
     limit = edge.settings.WEBHOOK_FAILURE_THRESHOLD
     return f"{n} webhooks failed their signature check in the last hour (threshold {limit})" if n > limit else None
 

@@ -5,7 +5,6 @@ transaction, so a redelivery inserts nothing and applies nothing.
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 import structlog
@@ -63,20 +62,31 @@ def store_and_apply(edge: "Edge", raw: bytes, source: str = "webhook") -> tuple[
     return outcome, {"name": event, "reference": reference, "outcome": outcome, "source": source}
 
 
-def record_rejected(edge: "Edge", raw: bytes, outcome: str) -> None:
-    """Keep a refused webhook (bad signature, wrong source) for the alerting job: a unique
-    dedup key, so it can never take the place of the genuine event; the body is truncated."""
+REJECTED_KEPT = 1000  # refused webhooks kept as a sample; older ones are dropped as new ones come
+REJECTED_SAMPLE = 512  # bytes of a refused body kept, to see what was tried
+
+
+def record_rejected(edge: "Edge", raw: bytes, outcome: str, ip: str | None) -> None:
+    """Note a refused webhook (bad signature, wrong source) for the alert and the admin.
+
+    Only verified events go into `payment_events`. A refused one leaves a row in a table capped
+    at REJECTED_KEPT rows with a short sample of its body, so a flood of forgeries cannot grow
+    the database (the web layer also rate-limits refused posts per address)."""
     with atomic(edge.db):
-        edge.db.execute(
-            "INSERT INTO payment_events (source, event, dedup_key, reference, raw_body, signature_ok, received_at,"
-            " outcome) VALUES ('webhook', 'rejected', ?, NULL, ?, 0, ?, ?)",
-            (f"rejected:{secrets.token_hex(12)}", raw[:4096].decode("utf-8", "replace"), edge.clock.iso(), outcome))
+        cur = edge.db.execute("INSERT INTO rejected_webhooks (at, ip, outcome, size, sample) VALUES (?,?,?,?,?)",
+                              (edge.clock.iso(), ip, outcome, len(raw),
+                               raw[:REJECTED_SAMPLE].decode("utf-8", "replace")))
+        edge.db.execute("DELETE FROM rejected_webhooks WHERE id <= ?", (int(cur.lastrowid) - REJECTED_KEPT,))
+
+
+def rejected_since(edge: "Edge", since: str) -> int:
+    """Refused webhooks noted since `since` (at most REJECTED_KEPT: enough for a threshold)."""
+    return int(edge.db.execute("SELECT COUNT(*) FROM rejected_webhooks WHERE at >= ?", (since,)).fetchone()[0])
 
 
 def prune_rejected(edge: "Edge", now: float) -> dict[str, int]:
-    """Retention hook: refused webhooks (forgeries, wrong source) are kept LOG_RETENTION_DAYS."""
-
-    cur = edge.db.execute("DELETE FROM payment_events WHERE signature_ok = 0 AND received_at < ?",
+    """Retention task: refused webhooks (forgeries, wrong source) are kept LOG_RETENTION_DAYS."""
+    cur = edge.db.execute("DELETE FROM rejected_webhooks WHERE at < ?",
                           (iso(now - edge.settings.LOG_RETENTION_DAYS * 86400),))
     return {"rejected_webhooks_deleted": cur.rowcount}
 

@@ -4,8 +4,6 @@ handed to the group commit; the answer waits for the commit that holds the event
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,30 +18,25 @@ from checkout.web.base import client_ip, edge_of
 log = structlog.get_logger("checkout.web.webhooks")
 
 
-def webhook_counter(edge: Any) -> Any:
-    """`digitaldock_payment_events_total{outcome}` on the edge's own registry (created once)."""
-    from prometheus_client import Counter
-
-    m = edge.metrics
-    if not hasattr(m, "payment_events"):
-        m.payment_events = Counter("digitaldock_payment_events", "Paystack webhooks received, by outcome",
-                                   ("outcome",), registry=m.registry)
-    return m.payment_events
+def _refuse(request: Request, raw: bytes, outcome: str) -> None:
+    """Count and note a refused post; an address that keeps sending them is slowed down (429)
+    before anything more is written for it."""
+    edge, ip = edge_of(request), client_ip(request)
+    edge.metrics.payment_events.labels(outcome).inc()
+    edge.hit("WEBHOOK_REFUSED_LIMIT", "ip", ip)
+    log.warning(f"webhook_{outcome}", ip=ip, size=len(raw))
+    events.record_rejected(edge, raw, outcome, ip)
 
 
 async def paystack_webhook(request: Request) -> Response:
     edge = edge_of(request)
     raw = await request.body()
-    counter = webhook_counter(edge)
+    counter = edge.metrics.payment_events
     if edge.settings.PAYSTACK_CHECK_SOURCE_IP and not ip_allowed(client_ip(request)):
-        log.warning("webhook_wrong_source", ip=client_ip(request))
-        events.record_rejected(edge, raw, "wrong_source")
-        counter.labels("wrong_source").inc()
+        _refuse(request, raw, "wrong_source")
         return JSONResponse({"code": "forbidden_source", "message": "Not a Paystack address."}, status_code=403)
     if not signature_ok(edge.settings.PAYSTACK_SECRET_KEY.reveal(), raw, request.headers.get("x-paystack-signature")):
-        log.warning("webhook_bad_signature", ip=client_ip(request), size=len(raw))
-        events.record_rejected(edge, raw, "bad_signature")
-        counter.labels("bad_signature").inc()
+        _refuse(request, raw, "bad_signature")
         return JSONResponse({"code": "invalid_signature", "message": "The signature does not match."}, status_code=401)
     try:
         outcome = await group_commit(edge).receive(raw)

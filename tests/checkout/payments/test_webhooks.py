@@ -7,7 +7,7 @@ import json
 
 from checkout.accounts import users
 from checkout.core import retention
-from checkout.payments import charges, ledger, orders, refunds
+from checkout.payments import events, charges, ledger, orders, refunds
 from checkout.payments.purchases import owns
 from checkout.sandbox import DEFAULT_SECRET, sign
 
@@ -71,9 +71,33 @@ def test_forged_and_altered_events_are_refused_and_apply_nothing(client):
     assert deliver(client, altered, signature=good_sig).status_code == 401
     assert counts(edge) == {"purchases": 0, "journals": 0, "emails": 0}
     assert edge.db.execute("SELECT status FROM orders").fetchone()[0] == "pending"
-    # refused deliveries are kept for the alerting job without blocking the genuine event
-    assert edge.db.execute("SELECT COUNT(*) FROM payment_events WHERE signature_ok = 0").fetchone()[0] == 4
+    # refused deliveries are noted for the alerting job, never stored as events, and do not
+    # block the genuine event
+    assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 0
+    assert edge.db.execute("SELECT outcome, COUNT(*) FROM rejected_webhooks GROUP BY outcome").fetchall()[0][:] == \
+        ("bad_signature", 4)
     assert deliver(client, body).json()["outcome"] == "paid"
+
+
+def test_a_flood_of_forged_webhooks_cannot_grow_the_database(make_client):
+    client = make_client(WEBHOOK_REFUSED_LIMIT="100000/minute")
+    edge = edge_of(client)
+    forged = json.dumps({"event": "charge.success", "data": {"reference": "x" * 5000}}).encode()
+    for _ in range(events.REJECTED_KEPT + 200):
+        assert deliver(client, forged, signature="0" * 128).status_code == 401
+    assert edge.db.execute("SELECT COUNT(*) FROM rejected_webhooks").fetchone()[0] == events.REJECTED_KEPT
+    assert edge.db.execute("SELECT MAX(LENGTH(sample)) FROM rejected_webhooks").fetchone()[0] <= events.REJECTED_SAMPLE
+    assert edge.db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0] == 0
+
+
+def test_an_address_that_keeps_forging_is_slowed_down_and_nothing_more_is_written(make_client):
+    client = make_client(WEBHOOK_REFUSED_LIMIT="5/minute")
+    edge = edge_of(client)
+    statuses = [deliver(client, b"{}", signature="bad").status_code for _ in range(8)]
+    assert statuses == [401] * 5 + [429] * 3
+    assert edge.db.execute("SELECT COUNT(*) FROM rejected_webhooks").fetchone()[0] == 5
+    order = pending_order(edge)  # a genuine, signed event from the same address still gets through
+    assert deliver(client, charge(order)).json()["outcome"] == "paid"
 
 
 def test_wrong_amount_or_currency_flags_the_order_and_fulfils_nothing(client):
