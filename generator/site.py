@@ -24,9 +24,8 @@ from types import SimpleNamespace
 from typing import Any
 from xml.sax.saxutils import escape
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from markupsafe import escape as markupsafe_escape
 from PIL import Image
 
 from digitaldock import SITE_NAME, TAGLINE, THEME_DIR
@@ -42,6 +41,7 @@ from digitaldock.schema import (
 )
 
 from . import formatting
+from .fast_templates import StorefrontEnvironment
 from .markup import heading_id, render_markdown
 from .search import search_index
 
@@ -591,41 +591,11 @@ def theme_assets(settings: Settings) -> dict[str, str]:
     return names
 
 
-try:
-    from markupsafe._speedups import _escape_inner
-except ImportError:  # pragma: no cover - markupsafe without its C speedups, or a newer layout
-    def _escape_inner(text: str) -> str:
-        return str(markupsafe_escape(text))
-
-
-def _escape_for_output(value: Any) -> str:
-    """markupsafe.escape, returning the escaped text as a str rather than a new Markup."""
-    if value.__class__ is str:
-        return _escape_inner(value)
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return _escape_inner(str(value))
-
-
-class _StorefrontTemplate(Template):
-    """A template whose output escaping does not build a Markup object per value.
-
-    Jinja's compiled templates call `escape(value)` only to write a value into the output,
-    which is joined into one string at the end (with autoescaping off, the same place calls
-    `str`). markupsafe's escape wraps each result in a new Markup, and that wrapping was a
-    third of a product page's render time. The escaping itself is markupsafe's, unchanged:
-    a test renders pages both ways and compares the bytes.
-    """
-
-    @classmethod
-    def _from_namespace(cls, environment, namespace, globals):  # type: ignore[override]
-        namespace["escape"] = _escape_for_output
-        return super()._from_namespace(environment, namespace, globals)
-
-
 def environment(settings: Settings, assets: dict[str, str] | None = None,
-                fast_escape: bool = True) -> Environment:
-    env = Environment(
+                fast_escape: bool = True) -> StorefrontEnvironment:
+    """The build's Jinja environment; `fast_escape` False gives plain Jinja's output escaping
+    (the same bytes, slower: see generator/fast_templates.py)."""
+    env = StorefrontEnvironment(
         loader=FileSystemLoader(str(settings.theme / "templates")),
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
@@ -633,9 +603,8 @@ def environment(settings: Settings, assets: dict[str, str] | None = None,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # one environment per build: no need to stat templates per page
+        fast_escape=fast_escape,
     )
-    if fast_escape:
-        env.template_class = _StorefrontTemplate
     env.filters["human_size"] = formatting.human_size
     env.filters["long_date"] = formatting.long_date
     env.filters["stars"] = formatting.stars
@@ -646,10 +615,7 @@ def environment(settings: Settings, assets: dict[str, str] | None = None,
     return env
 
 
-def render(env: Environment, f: OutputFile, site: SimpleNamespace) -> bytes:
+def render(env: StorefrontEnvironment, f: OutputFile, site: SimpleNamespace) -> bytes:
     if f.produce is not None:
         return f.produce()
-    # templates by name, without the loader cache's lock and bookkeeping on every page
-    loaded = env.__dict__.setdefault("_storefront_templates", {})
-    tpl = loaded.get(f.template) or loaded.setdefault(f.template, env.get_template(f.template))
-    return tpl.render(site=site, **f.context).encode()
+    return env.template(f.template).render(site=site, **f.context).encode()
