@@ -12,7 +12,6 @@ function that produces it); `generator/build.py` renders the plan. The Pelican p
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import math
@@ -42,6 +41,7 @@ from digitaldock.schema import (
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment
+from .feeds import atom_feed
 from .markup import heading_id, render_markdown
 from .search import search_index
 
@@ -519,37 +519,6 @@ def catalog_json(m: SiteModel) -> bytes:
     # "build_hash" sorts before every other key, so the file is the canonical text with it in
     # front: the same bytes as encoding the body again with the hash, for half the work
     return ('{"build_hash":"' + build_hash + '",' + canonical[1:] + "\n").encode()
-
-
-def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: str) -> bytes:
-    """An Atom 1.0 feed; `updated` comes from the newest product, never from the clock."""
-    base = m.settings.site_url
-    newest = max((p.published for p in products), default=dt.date(2000, 1, 1))
-    entries = []
-    for p in products[:50]:
-        when = f"{p.published.isoformat()}T00:00:00Z"
-        entries.append(
-            "<entry>"
-            f"<title>{escape(p.title)}</title>"
-            f'<link href="{escape(base + p.url)}" rel="alternate"/>'
-            f"<id>{escape(base + p.url)}</id>"
-            f"<published>{when}</published><updated>{when}</updated>"
-            f"<author><name>{escape(p.seller_obj.name)}</name></author>"
-            f"<category term=\"{escape(p.category)}\"/>"
-            f'<summary type="text">{escape(p.summary)} — {escape(p.price_display)}</summary>'
-            "</entry>"
-        )
-    xml = (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>{escape(m.settings.site_name)}: {escape(title)}</title>"
-        f'<link href="{escape(base)}/" rel="alternate"/>'
-        f'<link href="{escape(base + self_url)}" rel="self"/>'
-        f"<id>{escape(base + self_url)}</id>"
-        f"<updated>{newest.isoformat()}T00:00:00Z</updated>"
-        + "".join(entries) + "</feed>\n"
-    )
-    return xml.encode()
 
 
 def sitemap(m: SiteModel, pages: list[str]) -> bytes:
