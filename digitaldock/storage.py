@@ -41,11 +41,13 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 from urllib.parse import quote
 
+from .errors import DigitalDockError
+
 CHUNK = 1024 * 1024
 QUARANTINE = "quarantine/"
 
 
-class StorageError(Exception):
+class StorageError(DigitalDockError):
     """A storage operation failed; the message is one line for a person (what to fix)."""
 
 
