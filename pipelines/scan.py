@@ -34,6 +34,8 @@ from pathlib import Path
 from digitaldock import schema
 from digitaldock.storage import NotFound, Storage
 
+from .errors import PipelineError
+
 IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "webp", "svg"})
 PRODUCT_TYPES = IMAGE_TYPES | {
     "pdf", "zip", "epub",                     # documents, templates, bundles
@@ -46,7 +48,7 @@ _NAMES = {"exe": "a Windows executable", "elf": "an ELF executable", "macho": "a
           "7z": "a 7-Zip archive", "matroska": "a Matroska (non-WebM) video"}
 
 
-class ScanError(Exception):
+class ScanError(PipelineError):
     """The scan could not run: clamd not configured or unreachable, storage failing."""
 
 
