@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from .errors import DigitalDockError
+
 try:
     _Base = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml is in the PyYAML wheels we pin
@@ -109,7 +111,7 @@ _OPEN = re.compile(r"---[ \t]*\r?\n")
 _CLOSE = re.compile(r"^---[ \t]*\r?$\n?", re.M)
 
 
-class FrontMatterError(ValueError):
+class FrontMatterError(DigitalDockError, ValueError):
     """The file has no front matter or its YAML does not parse; `line` is 1-based."""
 
     def __init__(self, message: str, line: int = 1):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import DigitalDockError
+
 
 @dataclass(frozen=True)
 class Currency:
@@ -44,7 +46,7 @@ def usd_equivalent_cents(minor: int, code: str) -> int:
     return minor // REFERENCE_PER_USD[code]
 
 
-class MoneyError(ValueError):
+class MoneyError(DigitalDockError, ValueError):
     """Raised when an amount or a currency cannot be parsed; the message is for a person."""
 
 

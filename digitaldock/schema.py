@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import frontmatter
+from .errors import DigitalDockError
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -76,7 +77,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
 
 
-class ContentError(Exception):
+class ContentError(DigitalDockError):
     """Raised when content does not parse; carries every problem found, sorted by file and line."""
 
     def __init__(self, problems: Iterable[Problem]):

@@ -12,7 +12,6 @@ function that produces it); `generator/build.py` renders the plan. The Pelican p
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import math
@@ -24,9 +23,8 @@ from types import SimpleNamespace
 from typing import Any
 from xml.sax.saxutils import escape
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from markupsafe import escape as markupsafe_escape
 from PIL import Image
 
 from digitaldock import SITE_NAME, TAGLINE, THEME_DIR
@@ -34,7 +32,6 @@ from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
 from digitaldock.schema import (
     Catalog,
     Category,
-    LegalDocument,
     Problem,
     Product,
     ContentError,
@@ -42,6 +39,8 @@ from digitaldock.schema import (
 )
 
 from . import formatting
+from .fast_templates import StorefrontEnvironment
+from .feeds import atom_feed
 from .formatting import PRICE_BANDS, rating_label
 from .markup import heading_id, render_markdown
 from .search import search_index
@@ -509,37 +508,6 @@ def catalog_json(m: SiteModel) -> bytes:
     return ('{"build_hash":"' + build_hash + '",' + canonical[1:] + "\n").encode()
 
 
-def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: str) -> bytes:
-    """An Atom 1.0 feed; `updated` comes from the newest product, never from the clock."""
-    base = m.settings.site_url
-    newest = max((p.published for p in products), default=dt.date(2000, 1, 1))
-    entries = []
-    for p in products[:50]:
-        when = f"{p.published.isoformat()}T00:00:00Z"
-        entries.append(
-            "<entry>"
-            f"<title>{escape(p.title)}</title>"
-            f'<link href="{escape(base + p.url)}" rel="alternate"/>'
-            f"<id>{escape(base + p.url)}</id>"
-            f"<published>{when}</published><updated>{when}</updated>"
-            f"<author><name>{escape(p.seller_obj.name)}</name></author>"
-            f"<category term=\"{escape(p.category)}\"/>"
-            f'<summary type="text">{escape(p.summary)} — {escape(p.price_display)}</summary>'
-            "</entry>"
-        )
-    xml = (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        '<feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>{escape(m.settings.site_name)}: {escape(title)}</title>"
-        f'<link href="{escape(base)}/" rel="alternate"/>'
-        f'<link href="{escape(base + self_url)}" rel="self"/>'
-        f"<id>{escape(base + self_url)}</id>"
-        f"<updated>{newest.isoformat()}T00:00:00Z</updated>"
-        + "".join(entries) + "</feed>\n"
-    )
-    return xml.encode()
-
-
 def sitemap(m: SiteModel, pages: list[str]) -> bytes:
     """Every public HTML page (not the 404), with lastmod for product pages."""
     base = m.settings.site_url
@@ -579,41 +547,11 @@ def theme_assets(settings: Settings) -> dict[str, str]:
     return names
 
 
-try:
-    from markupsafe._speedups import _escape_inner
-except ImportError:  # pragma: no cover - markupsafe without its C speedups, or a newer layout
-    def _escape_inner(text: str) -> str:
-        return str(markupsafe_escape(text))
-
-
-def _escape_for_output(value: Any) -> str:
-    """markupsafe.escape, returning the escaped text as a str rather than a new Markup."""
-    if value.__class__ is str:
-        return _escape_inner(value)
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return _escape_inner(str(value))
-
-
-class _StorefrontTemplate(Template):
-    """A template whose output escaping does not build a Markup object per value.
-
-    Jinja's compiled templates call `escape(value)` only to write a value into the output,
-    which is joined into one string at the end (with autoescaping off, the same place calls
-    `str`). markupsafe's escape wraps each result in a new Markup, and that wrapping was a
-    third of a product page's render time. The escaping itself is markupsafe's, unchanged:
-    a test renders pages both ways and compares the bytes.
-    """
-
-    @classmethod
-    def _from_namespace(cls, environment, namespace, globals):  # type: ignore[override]
-        namespace["escape"] = _escape_for_output
-        return super()._from_namespace(environment, namespace, globals)
-
-
 def environment(settings: Settings, assets: dict[str, str] | None = None,
-                fast_escape: bool = True) -> Environment:
-    env = Environment(
+                fast_escape: bool = True) -> StorefrontEnvironment:
+    """The build's Jinja environment; `fast_escape` False gives plain Jinja's output escaping
+    (the same bytes, slower: see generator/fast_templates.py)."""
+    env = StorefrontEnvironment(
         loader=FileSystemLoader(str(settings.theme / "templates")),
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
@@ -621,9 +559,8 @@ def environment(settings: Settings, assets: dict[str, str] | None = None,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # one environment per build: no need to stat templates per page
+        fast_escape=fast_escape,
     )
-    if fast_escape:
-        env.template_class = _StorefrontTemplate
     env.filters["human_size"] = formatting.human_size
     env.filters["long_date"] = formatting.long_date
     env.filters["stars"] = formatting.stars
@@ -634,10 +571,7 @@ def environment(settings: Settings, assets: dict[str, str] | None = None,
     return env
 
 
-def render(env: Environment, f: OutputFile, site: SimpleNamespace) -> bytes:
+def render(env: StorefrontEnvironment, f: OutputFile, site: SimpleNamespace) -> bytes:
     if f.produce is not None:
         return f.produce()
-    # templates by name, without the loader cache's lock and bookkeeping on every page
-    loaded = env.__dict__.setdefault("_storefront_templates", {})
-    tpl = loaded.get(f.template) or loaded.setdefault(f.template, env.get_template(f.template))
-    return tpl.render(site=site, **f.context).encode()
+    return env.template(f.template).render(site=site, **f.context).encode()

@@ -30,6 +30,8 @@ from typing import Any
 
 from digitaldock.storage import StorageError, s3_errors
 
+from .errors import PipelineError
+
 SHORT = "public, max-age=300"
 DAY = "public, max-age=86400"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -51,7 +53,7 @@ DOCUMENTS = {".html", ".htm", ".json", ".xml", ".atom", ".rss", ".txt", ".webman
 _FINGERPRINT = re.compile(r"(?:^|[._-])(?=[0-9a-f]*\d)[0-9a-f]{7,}(?=[._-]|$)")
 
 
-class PublishError(Exception):
+class PublishError(PipelineError):
     """Publishing could not start or stopped; the message says what to fix."""
 
 

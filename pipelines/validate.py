@@ -27,8 +27,10 @@ from digitaldock import frontmatter, schema
 from digitaldock.schema import MAX_IMAGE_BYTES, Catalog, Problem
 from digitaldock.storage import Storage
 
+from .errors import PipelineError
 
-class ValidateError(Exception):
+
+class ValidateError(PipelineError):
     """Validation could not run at all (bad base ref, missing content folder)."""
 
 

@@ -22,9 +22,18 @@ def repo_root() -> Path:
     return ROOT
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium driven by Playwright (no downloaded browser: the machine is offline)."""
+    """Debian's Chromium driven by Playwright (no downloaded browser: the machine is offline).
+
+    One per test module, not per session: Playwright's sync API marks its event loop as
+    running in this thread from start to stop (its design: every sync call runs that loop),
+    so while it is started an `asyncio.run()` in the same thread fails. Browser tests live in
+    modules of their own (``pytestmark = pytest.mark.browser``), and pytest stops a
+    module-scoped fixture before it runs a test of another module, so no other test ever
+    sees the loop, whatever the order or the xdist worker. The price is one Chromium start
+    per browser module instead of one per session.
+    """
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,22 +43,15 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(autouse=True)
-def _hide_playwrights_loop(request):
-    """Playwright's sync API leaves its event loop marked as running in this thread for the
-    whole session, so a later non-browser test's `asyncio.run()` would fail depending on test
-    order. Outside browser tests the marker is cleared, and restored afterwards."""
-    import asyncio
-
-    leaked = asyncio.events._get_running_loop()
-    if leaked is None or request.node.get_closest_marker("browser"):
-        yield
-        return
-    asyncio.events._set_running_loop(None)
-    try:
-        yield
-    finally:
-        asyncio.events._set_running_loop(leaked)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests and other tests never share a module: see `chromium`."""
+    kinds: dict[str, set[bool]] = {}
+    for item in items:
+        kinds.setdefault(item.nodeid.split("::")[0], set()).add(item.get_closest_marker("browser") is not None)
+    mixed = sorted(path for path, found in kinds.items() if len(found) > 1)
+    if mixed:
+        raise pytest.UsageError(f"browser and non-browser tests in one module: {', '.join(mixed)}; "
+                                "keep browser tests in modules of their own (see the chromium fixture)")
 
 
 # --- real parts on loopback, shared by the pipeline and edge tests ---------------------------

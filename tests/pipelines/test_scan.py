@@ -53,6 +53,18 @@ def zipped(name: str, data: bytes, first: tuple[str, bytes] | None = None) -> by
     (b"#!/bin/sh\n", "script"),
     (b"plain text", None),
     (b"", None),
+    # cases a general signature table (puremagic 1.30) names otherwise: see sniff's docstring
+    (zipped("[Content_Types].xml", b"<Types/>"), "zip"),
+    (b"true\x00\x0e\x00\x80", "ttf"),
+    (b"ID3\x03\x00\x00\x00\x00\x00\x00\xff\xfb\x90\x00", "mp3"),
+    (b"\xff\xfa\x90\x00", "mp3"),  # MPEG-1 layer III with CRC
+    (b"\xff\xf3\x48\xc4", "mp3"),  # MPEG-2 layer III
+    (b"\xff\xe3\x18\xc4", "mp3"),  # MPEG-2.5 layer III
+    (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "mp4"),
+    (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', "svg"),
+    (b"<!-- Inkscape -->\n<svg/>", "svg"),
+    (b"MZ\x90\x00\x03\x00\x00\x00", "exe"),
+    (b"\xcf\xfa\xed\xfe\x07\x00\x00\x01", "macho"),
 ])
 def test_sniff_by_magic_bytes(head, kind):
     assert sniff(head[:4096]) == kind

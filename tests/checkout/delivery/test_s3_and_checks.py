@@ -178,3 +178,16 @@ def test_sigv4_endpoints_keep_botocore_presigning():
         "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_REGION": "auto"})
     url = store.presigned_url("sha256/ab/x.zip", "x.zip", 300)
     assert store._fast_presign is False and "X-Amz-Signature=" in url
+
+
+def test_a_storage_given_its_client_presigns_through_botocore(moto_url, s3_bucket):
+    """Its credentials are the client's business: no fast signer, botocore's URL, still valid."""
+    from digitaldock.storage import s3_client
+
+    store = S3Storage(s3_bucket, moto_url, "pre", client=s3_client(moto_url))
+    store.put("sha256/ab/x.zip", io.BytesIO(b"zip bytes"))
+    url = store.presigned_url("sha256/ab/x.zip", "x.zip", 300)
+    assert store._fast_presign is False and url.startswith(moto_url)
+    r = httpx.get(url)
+    assert r.status_code == 200 and r.content == b"zip bytes"
+    assert r.headers["content-disposition"].startswith('attachment; filename="x.zip"')
