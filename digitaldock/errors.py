@@ -21,4 +21,6 @@ class DigitalDockError(Exception):
       bucket or no credentials, an endpoint that cannot be reached, access denied, a local
       file that cannot be read or written, an unknown STORAGE_BACKEND.
     - `digitaldock.storage.NotFound` (a StorageError): the key is not in the storage.
+    - `digitaldock.published.PublishedError` (also a ValueError): a catalog.json entry does not
+      have the published shape; the message names the field.
     """

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import DigitalDockError
 from .money import Money, MoneyError
 
 SCHEMA_VERSION = 1
 
 
-class PublishedError(ValueError):
+class PublishedError(DigitalDockError, ValueError):
     """A catalog.json entry does not have the published shape; the message says which field."""
 
 

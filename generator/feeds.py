@@ -18,11 +18,8 @@ dated by its newest product (a fixed date when it has none).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import Any
 from xml.sax.saxutils import escape
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .site import ProductView, SiteModel
 
 ENTRIES = 50
 EMPTY_FEED_DATE = dt.date(2000, 1, 1)
@@ -33,7 +30,9 @@ def _attr(value: str) -> str:
     return escape(value, {'"': "&quot;"})
 
 
-def atom_feed(m: SiteModel, products: list[ProductView], title: str, self_url: str) -> bytes:
+def atom_feed(m: Any, products: list[Any], title: str, self_url: str) -> bytes:
+    # `m` is a generator.site.SiteModel and `products` its ProductViews, typed loosely because
+    # the site module imports this one
     """The newest `ENTRIES` of `products` (they arrive newest first) as an Atom 1.0 feed."""
     base = m.settings.site_url
     newest = max((p.published for p in products), default=EMPTY_FEED_DATE)
