@@ -42,16 +42,14 @@ SECRET = "sk_test_digitaldock_sandbox"
 
 EDGE_RUNNER = """
 import sys, uvicorn
-import checkout.db as db
+import checkout.core.db as db
 _connect = db.connect
 def connect(path):
     d = _connect(path)
     d.conn.execute("PRAGMA synchronous=FULL")
     return d
 db.connect = connect
-import checkout.context
-checkout.context.dbmod.connect = connect
-from checkout.app import create_app
+from checkout.web.app import create_app
 uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 

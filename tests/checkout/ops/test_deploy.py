@@ -35,7 +35,7 @@ def test_env_example_lists_every_setting():
     text = (DEPLOY / "env.example").read_text()
     names = {line.split("=", 1)[0] for line in text.splitlines() if line and not line.startswith("#")}
     missing = [name for _, name, _, _ in rows() if name not in names]
-    assert not missing, f"deploy/env.example lacks {missing}: run `python -m checkout.deploy`"
+    assert not missing, f"deploy/env.example lacks {missing}: run `python -m checkout.ops.deploy`"
     for _, name, _, _ in deploy.EXTRA_ENV:
         assert name in names
 
