@@ -137,6 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOWNLOAD_SECRET_KEYS", "", "Comma-separated download-link keys, newest first: the first signs new links, every one verifies. Empty means SECRET_KEY (and SECRET_KEYS_OLD) as for email links.", secret=True),
     Setting("DOWNLOADS_PER_FILE", 5, "Downloads each purchase allows per file.", int),
     Setting("DOWNLOADS_PER_HOUR", 10, "Downloads one user may start per hour.", int),
+    Setting("DOWNLOAD_RESUME_MINUTES", 60, "How long after a link started its download a `Range` request that does not start at byte 0 resumes it without counting (0: never; local storage only).", int),
     Setting("PRESIGN_SECONDS", 300, "Lifetime of the presigned S3/R2 URL a download redirects to.", int),
     Setting("UPLOAD_MAX_FILE_BYTES", 500 * 1024 * 1024, "Largest product file a seller may upload (413 above).", int),
     Setting("UPLOAD_MAX_IMAGE_BYTES", 10 * 1024 * 1024, "Largest cover or gallery image (413 above).", int),
