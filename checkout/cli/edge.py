@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 import click
 
@@ -31,9 +32,17 @@ def edge(host: str, port: int) -> None:
 
     settings = load_settings()
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=settings.TRUST_PROXY,
-                forwarded_allow_ips="*" if settings.TRUST_PROXY else None,
+    uvicorn.run(app, host=host, port=port, log_config=None, **proxy_options(settings),
                 timeout_graceful_shutdown=30, server_header=False)
+
+
+def proxy_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's forwarded-header options. X-Forwarded-For is believed only from the proxies in
+    FORWARDED_ALLOW_IPS: from anywhere ("*", as before), an edge reachable directly would let any
+    client choose its address, and a rotating one disables every per-address limit."""
+    if not settings.TRUST_PROXY:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS.split(",")}
 
 
 @click.command()

@@ -9,6 +9,7 @@ hides them, so a settings object can be logged safely.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets as _secrets
 from dataclasses import dataclass
@@ -99,7 +100,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "INFO", "Log level."),
     Setting("LOG_FILE", "", "Also write JSON logs to this file, rotated daily, 30 files kept."),
     Setting("SENTRY_DSN", "", "Send errors and alerts to Sentry (Starlette integration, personal data scrubbed); empty sends nothing.", secret=True),
-    Setting("TRUST_PROXY", False, "Trust X-Forwarded-For/-Proto from the reverse proxy.", bool),
+    Setting("TRUST_PROXY", False, "Take the client's address and scheme from X-Forwarded-For/-Proto, as sent by the reverse proxy at FORWARDED_ALLOW_IPS.", bool),
+    Setting("FORWARDED_ALLOW_IPS", "127.0.0.1", "Comma-separated addresses or CIDR networks of the reverse proxies whose X-Forwarded-For/-Proto are believed when TRUST_PROXY is on; a request from any other address keeps its own address (so a rotating X-Forwarded-For cannot dodge the sign-in limit)."),
     # operations (issue #8): backups, replication, alerts
     Setting("BACKUP_S3_BUCKET", "", "Bucket for Litestream replication and snapshots (R2 in production); empty keeps snapshots in BACKUP_DIR."),
     Setting("BACKUP_S3_PREFIX", "edge", "Folder inside BACKUP_S3_BUCKET: snapshots under `<prefix>/snapshots/`, Litestream under `<prefix>/litestream`."),
@@ -138,6 +140,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOWNLOAD_SECRET_KEYS", "", "Comma-separated download-link keys, newest first: the first signs new links, every one verifies. Empty means SECRET_KEY (and SECRET_KEYS_OLD) as for email links.", secret=True),
     Setting("DOWNLOADS_PER_FILE", 5, "Downloads each purchase allows per file.", int),
     Setting("DOWNLOADS_PER_HOUR", 10, "Downloads one user may start per hour.", int),
+    Setting("DOWNLOAD_RESUME_MINUTES", 60, "How long after a link started its download a `Range` request that does not start at byte 0 resumes it without counting (0: never; local storage only).", int),
     Setting("PRESIGN_SECONDS", 300, "Lifetime of the presigned S3/R2 URL a download redirects to.", int),
     Setting("UPLOAD_MAX_FILE_BYTES", 500 * 1024 * 1024, "Largest product file a seller may upload (413 above).", int),
     Setting("UPLOAD_MAX_IMAGE_BYTES", 10 * 1024 * 1024, "Largest cover or gallery image (413 above).", int),
@@ -274,11 +277,30 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: str | Path |
     if not values["JWT_SECRET"]:
         import hashlib
         values["JWT_SECRET"] = Secret(hashlib.sha256(b"jwt:" + values["SECRET_KEY"].reveal().encode()).hexdigest())
+    values["FORWARDED_ALLOW_IPS"] = _proxy_networks(values["FORWARDED_ALLOW_IPS"], values["TRUST_PROXY"])
     for name in ("SITE_URL", "CHECKOUT_URL"):
         if not values[name].startswith(("http://", "https://")):
             raise SettingsError(f"{name}={values[name]!r}: expected an http(s) URL")
         values[name] = values[name].rstrip("/")
     return Settings(values)
+
+
+def _proxy_networks(raw: str, trusted: bool) -> str:
+    """FORWARDED_ALLOW_IPS normalised ("a, 10.0.0.1/8" -> "a,10.0.0.0/8"); each entry an IP
+    address or network.
+    `*` is refused: believing every address's X-Forwarded-For lets anyone choose their address
+    (write 0.0.0.0/0 to mean it)."""
+    entries = []
+    for entry in (e.strip() for e in raw.split(",") if e.strip()):
+        try:  # a network is written as uvicorn parses it: 10.0.0.1/8 -> 10.0.0.0/8
+            entries.append(str(ipaddress.ip_network(entry, strict=False)) if "/" in entry
+                           else str(ipaddress.ip_address(entry)))
+        except ValueError:
+            hint = " (write 0.0.0.0/0 and ::/0 if every address really is a proxy)" if entry == "*" else ""
+            raise SettingsError(f"FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network{hint}") from None
+    if trusted and not entries:
+        raise SettingsError("FORWARDED_ALLOW_IPS: list the reverse proxy's addresses when TRUST_PROXY is on")
+    return ",".join(entries)
 
 
 def _dev_secret(data_dir: Path) -> str:

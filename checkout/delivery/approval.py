@@ -32,7 +32,7 @@ from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
-from checkout.delivery import sellers, storage, uploads
+from checkout.delivery import sellers, slugs, storage, uploads
 from checkout.delivery.uploads import decode
 from digitaldock import schema
 from digitaldock.storage import LocalStorage, ReadThroughStorage
@@ -71,7 +71,8 @@ def seller_for(edge: "Edge", user_id: int, display_name: str, currency: str) -> 
     content = _content(edge)
     if found:
         return found, {}
-    taken = {p.stem for p in (content / "sellers").glob("*.md")} | set(edge.catalog.current().sellers)
+    taken = {p.stem for p in (content / "sellers").glob("*.md")} | set(edge.catalog.current().sellers) \
+        | slugs.seller_slugs_ever_used(edge)
     base = slugify(display_name)
     slug, n = base, 2
     while slug in taken:
@@ -93,6 +94,8 @@ def approve(edge: "Edge", sub_id: int, admin: Any) -> str:
         raise Conflict(f"This submission is {sub['status']}, not pending.")
     fields, slug = sub["fields"], sub["product_slug"]
     seller, extra = seller_for(edge, sub["user_id"], sub["display_name"], fields.get("currency", "USD"))
+    # checked again here: since the upload, the slug may have reached the catalogue under another seller
+    slugs.check_free_for(edge, slug, sub["user_id"], seller)
     content = _content(edge)
     text = uploads.render_product(fields, seller, sub["files"], sub["images"], _published_date(content, slug, edge))
     categories = [c.slug for c in schema.parse_categories("categories.yml", (content / "categories.yml").read_text("utf-8"))[0]] \

@@ -5,12 +5,20 @@ SHA-256), signed with itsdangerous and valid DOWNLOAD_LINK_HOURS. Redeeming it (
 checks, in this order: signature (forged -> `invalid_token`), age (expired -> `LinkExpired`,
 whose page offers a fresh link in one click), the signed-in user (another user's link ->
 `forbidden`), the purchase (refunded or revoked -> `purchase_inactive`), the file (not part of
-the product -> `file_not_owned`), whether the link already started a download (a plain replay
--> `LinkUsed`; a `Range` request or HEAD continues it), the per-file allowance
-(DOWNLOADS_PER_FILE -> `download_limit`) and the per-user hourly limit (DOWNLOADS_PER_HOUR ->
-`rate_limited`). Each attempt with a valid signature is written to `downloads` with its outcome;
-only `started` rows count. The counting and the insert happen in one transaction and a unique
-index allows one start per link, so concurrent replays cannot both win.
+the product -> `file_not_owned`), whether the link already started a download (a replay ->
+`LinkUsed`, unless it resumes, see below), the per-file allowance (DOWNLOADS_PER_FILE ->
+`download_limit`) and the per-user hourly limit (DOWNLOADS_PER_HOUR -> `rate_limited`). Each
+attempt with a valid signature is written to `downloads` with its outcome; only `started` rows
+count. The counting and the insert happen in one transaction and a unique index allows one
+start per link, so concurrent replays cannot both win.
+
+Resuming: a link that started its download may be asked for the rest of it, uncounted (a
+`resumed` row), for DOWNLOAD_RESUME_MINUTES after the start, and only with a range that does not
+start at byte 0 (`ranges.ByteRange.resumes`). A range from byte 0 asks for the whole file
+again, and a Range header that is not one strict `bytes=N-[M]` is read as no range at all: both
+are a new download, so on a used link they are a replay (`LinkUsed`) and on a fresh link they
+start and count. Before this rule any Range request on a used link was free, and `bytes=0-`
+fetched the whole file again and again.
 """
 
 from __future__ import annotations
@@ -29,8 +37,11 @@ from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, Forbidden, InvalidToken, NotFound, RateLimited
 from checkout.delivery.errors import DownloadLimit, LinkExpired, LinkUsed, PurchaseInactive
 from checkout.delivery.library import STARTED, _file, _purchase
+from checkout.delivery.ranges import ByteRange
 
 log = structlog.get_logger("checkout.delivery.links")
+
+RESUMED = "resumed"  # a logged continuation of a started download; never counted
 
 
 def _serializer(edge: "Edge") -> URLSafeTimedSerializer:
@@ -109,7 +120,7 @@ class Grant:
 # download, the file's started downloads and the user's started downloads in the last hour.
 _REDEEM_SQL = (
     "SELECT p.id, p.user_id, p.status, p.product_slug, p.seller,"
-    " EXISTS(SELECT 1 FROM downloads WHERE link_id = :link AND outcome = :started) AS link_started,"
+    " (SELECT at FROM downloads WHERE link_id = :link AND outcome = :started) AS link_started_at,"
     " (SELECT COUNT(*) FROM downloads WHERE purchase_id = p.id AND file_sha256 = :sha"
     "  AND outcome = :started) AS file_used,"
     " (SELECT COUNT(*) FROM downloads WHERE user_id = :user AND outcome = :started AND at > :since) AS recent"
@@ -117,12 +128,13 @@ _REDEEM_SQL = (
 
 
 def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
-           head: bool = False, ranged: bool = False) -> Grant:
+           head: bool = False, resume: ByteRange | None = None) -> Grant:
     """Check a link for the signed-in user and record the download; see the module docstring.
 
-    A HEAD is answered without counting; a `Range` request on a link that already started
-    its download resumes it without counting; a Range request on a fresh link starts (and
-    counts) like any other.
+    A HEAD is answered without counting. `resume`: the request's strictly parsed range, given
+    only when the caller serves exactly that range (local streaming, not a presigned URL that
+    would hand out the whole file); it continues a download this link started a moment ago
+    without counting. Anything else on a fresh link starts (and counts) a download.
 
     The checks read everything in one query inside one short write transaction (BEGIN
     IMMEDIATE), which also inserts the `started` row, so concurrent redemptions cannot both
@@ -150,10 +162,12 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
                 refusal = ("file_not_owned", row, "", exc)
             else:
                 grant = Grant(f.key, f.name, f.size, link.sha256, False)
-                if head or (row["link_started"] and ranged):
-                    # Headers only, or resuming a download this link started: not counted again.
+                if head:  # headers only
                     return grant
-                if row["link_started"]:
+                if _resumes(edge, row["link_started_at"], resume):
+                    record(RESUMED, row, f.name)
+                    return grant
+                if row["link_started_at"] is not None:
                     refusal = ("link_used", row, f.name,
                                LinkUsed(extra={"purchase_id": link.purchase_id, "sha256": link.sha256}))
                 else:
@@ -166,6 +180,14 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
         record(refusal[0], refusal[1], refusal[2])
         raise refusal[3]
     return Grant(grant.key, grant.name, grant.size, grant.sha256, True)
+
+
+def _resumes(edge: "Edge", started_at: str | None, resume: ByteRange | None) -> bool:
+    """Whether this request continues the download its link started (see the module docstring)."""
+    if started_at is None or resume is None or not resume.resumes:
+        return False
+    window = edge.settings.DOWNLOAD_RESUME_MINUTES * 60
+    return window > 0 and edge.clock() - parse_iso(started_at) <= window
 
 
 def _limits(edge: "Edge", user_id: int, name: str, used_n: int, recent: int,

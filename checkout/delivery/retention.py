@@ -74,10 +74,13 @@ def record(edge: "Edge", state: CatalogState | None = None) -> dict[str, int]:
     db = edge.db
     with atomic(db):
         for slug, prod in state.products.items():
-            db.execute("INSERT INTO catalog_products (product_slug, title, version, first_seen_at, last_seen_at)"
-                       " VALUES (?,?,?,?,?) ON CONFLICT(product_slug) DO UPDATE SET title = excluded.title,"
-                       " version = excluded.version, last_seen_at = excluded.last_seen_at, removed_at = NULL",
-                       (slug, prod.title, prod.version, now, now))
+            # the seller is the first one the slug was listed under: a slug stays its seller's
+            # (checkout/delivery/slugs.py)
+            db.execute("INSERT INTO catalog_products (product_slug, title, version, first_seen_at, last_seen_at,"
+                       " seller) VALUES (?,?,?,?,?,?) ON CONFLICT(product_slug) DO UPDATE SET title = excluded.title,"
+                       " version = excluded.version, last_seen_at = excluded.last_seen_at, removed_at = NULL,"
+                       " seller = COALESCE(catalog_products.seller, excluded.seller)",
+                       (slug, prod.title, prod.version, now, now, prod.seller or None))
             for f in prod.files:
                 db.execute("INSERT INTO catalog_files (product_slug, file_key, name, size, sha256, first_seen_at,"
                            " last_seen_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT(product_slug, file_key) DO UPDATE"

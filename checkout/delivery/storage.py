@@ -27,6 +27,13 @@ def storage_for(settings: Any) -> Storage:
     return ReadThroughStorage(LocalStorage(root), LocalStorage(content))
 
 
+def presigns(edge: "Edge") -> bool:
+    """Whether downloads are 302s to presigned URLs (S3/R2) rather than streamed by the edge. A
+    presigned URL serves the whole file, any number of times, until it expires, so only a
+    counted download may be given one (checkout/web/delivery.py)."""
+    return edge.settings.STORAGE_BACKEND == "s3"
+
+
 def storage(edge: "Edge") -> Storage:
     """One storage per edge, built on first use."""
     found = edge.__dict__.get("_delivery_storage")

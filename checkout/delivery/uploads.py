@@ -21,7 +21,7 @@ from checkout.core import outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, ValidationFailed
-from checkout.delivery import storage
+from checkout.delivery import slugs, storage
 from checkout.delivery.sellers import seller_slug_of
 from digitaldock import schema
 from digitaldock.storage import QUARANTINE
@@ -223,16 +223,11 @@ def category_slugs(edge: "Edge") -> list[str]:
 
 
 def editable_submission(edge: "Edge", user: Any, slug: str) -> Any:
-    """The seller's latest submission of `slug`, or None; another seller's slug is refused."""
-    rows = edge.db.execute("SELECT * FROM submissions WHERE product_slug = ? ORDER BY id DESC", (slug,)).fetchall()
-    if rows and rows[0]["user_id"] != user["id"]:
-        raise ValidationFailed(fields={"slug": "This product address is taken; choose another."})
-    product = edge.catalog.current().products.get(slug)
-    if product is not None and not rows:
-        mine = seller_slug_of(edge, user["id"])
-        if product.seller != mine:
-            raise ValidationFailed(fields={"slug": "This product address is taken; choose another."})
-    return rows[0] if rows else None
+    """The seller's latest submission of `slug`, or None; a slug another seller ever used is
+    refused (checkout/delivery/slugs.py)."""
+    slugs.check_free_for(edge, slug, user["id"], seller_slug_of(edge, user["id"]))
+    return edge.db.execute("SELECT * FROM submissions WHERE product_slug = ? AND user_id = ? ORDER BY id DESC",
+                           (slug, user["id"])).fetchone()
 
 
 def store_parts(edge: "Edge", up: Upload) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ the web layer can run the call off the event loop.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 import structlog
@@ -59,10 +60,15 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
     return get_order(edge, reference)
 
 
+def unknown_order() -> NotFound:
+    """The one answer for a reference that is not there, or not the asker's to see."""
+    return NotFound("There is no order with that reference.", code="unknown_order")
+
+
 def get_order(edge: "Edge", reference: str) -> dict[str, Any]:
     row = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
     if row is None:
-        raise NotFound("There is no order with that reference.", code="unknown_order")
+        raise unknown_order()
     return dict(row)
 
 
@@ -97,13 +103,20 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
     return url
 
 
-def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
-    """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago."""
+def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]],
+                      among: Collection[str] | None = None) -> str | None:
+    """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago.
+
+    `among`: only these references. A guest account is anyone who types its email address, so a
+    guest reuses only an order placed from the same browser (its order cookie); another browser
+    gets an order of its own, which its own cookie lets it see."""
     lines = pricing.price_items(edge, items)
     want = sorted((x.product_slug, x.amount) for x in lines)
-    for o in edge.db.execute("SELECT id, authorization_url FROM orders WHERE user_id = ? AND status = 'pending'"
-                             " AND authorization_url IS NOT NULL AND created_at >= ? ORDER BY id DESC LIMIT 5",
-                             (user["id"], edge.clock.iso(-1800))).fetchall():
+    for o in edge.db.execute("SELECT id, reference, authorization_url FROM orders WHERE user_id = ?"
+                             " AND status = 'pending' AND authorization_url IS NOT NULL AND created_at >= ?"
+                             " ORDER BY id DESC LIMIT 5", (user["id"], edge.clock.iso(-1800))).fetchall():
+        if among is not None and o["reference"] not in among:
+            continue
         have = sorted((x["product_slug"], x["amount"]) for x in order_lines(edge, o["id"]))
         if have == want:
             return str(o["authorization_url"])

@@ -19,7 +19,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -30,10 +29,15 @@ from checkout.core.context import Edge
 from checkout.core.errors import EdgeError
 from checkout.core.settings import Settings, load_settings
 from checkout.web import accounts, admin, api, base, delivery, health, jobs, orders, seller, shop, webhooks
-from checkout.web.auth import EdgeAuthBackend
+from checkout.web.auth import STOREFRONT_JSON, EdgeAuthBackend
 from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
 from checkout.web.jobs import _outbox_worker, _retention_schedule
-from checkout.web.middleware import BodySizeLimitMiddleware, CsrfMiddleware, RequestContextMiddleware
+from checkout.web.middleware import (
+    BodySizeLimitMiddleware,
+    CsrfMiddleware,
+    RequestContextMiddleware,
+    StorefrontCorsMiddleware,
+)
 from checkout.web.uploads import UploadMiddleware
 from checkout.wiring import build_edge
 
@@ -103,9 +107,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # who is asking: lazily, from the session cookie or the bearer token (checkout.web.auth)
         Middleware(AuthenticationMiddleware, backend=EdgeAuthBackend()),
         Middleware(UploadMiddleware),  # streams POST /seller/products before any body-buffering middleware
-        Middleware(CORSMiddleware, allow_origins=[settings.SITE_URL], allow_methods=["GET", "POST"],
-                   allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
-                   allow_credentials=True, expose_headers=["X-Request-ID"], max_age=600),
+        # credentialed CORS for SITE_URL on the storefront's JSON endpoints only
+        Middleware(StorefrontCorsMiddleware, origin=settings.SITE_URL, paths=STOREFRONT_JSON),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES),
         Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT)),
     ]

@@ -1,6 +1,12 @@
 """Delivery pages: the library (`/library`), minting a link (`POST /library/link`) and redeeming it
 (`/download/<token>`): a 302 to a presigned S3/R2 URL, or the local file streamed with Range,
 HEAD, ETag and Content-Length (Starlette's FileResponse reads it in chunks, so memory stays flat).
+
+What is served uncounted is exactly what the rules allow (checkout/delivery/links.py): a resume
+is answered with the one range it was granted for, whatever else the request carries (an
+`If-Range` that does not match would otherwise make FileResponse send the whole file), and a
+presigned URL, which serves the whole file to whoever holds it, is only handed out for a
+counted download: HEAD on S3 gets the headers from the edge, and S3 resumes are new downloads.
 """
 
 from __future__ import annotations
@@ -11,14 +17,15 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from checkout.core.errors import EdgeError, NotFound
-from checkout.delivery import errors, library, links, storage
+from checkout.delivery import errors, library, links, ranges, storage
 from checkout.web import params
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.pages import read_form, render
-from digitaldock.storage import StorageError
+from digitaldock.storage import StorageError, content_disposition
 
 log = structlog.get_logger("checkout.delivery")
 
@@ -61,21 +68,43 @@ async def mint_link(request: Request) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
+class RangeFileResponse(FileResponse):
+    """A FileResponse that serves `byte_range` and nothing else: the request's own Range and
+    If-Range headers are replaced before FileResponse reads them."""
+
+    def __init__(self, *args: Any, byte_range: ranges.ByteRange, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.byte_range = byte_range
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() not in (b"range", b"if-range")]
+        headers.append((b"range", self.byte_range.header().encode()))
+        await super().__call__({**scope, "headers": headers}, receive, send)
+
+
 @requires(consent=False)
 async def download(request: Request) -> Response:
     edge = edge_of(request)
     token = request.path_params["token"]
     user = request.user
+    store = storage.storage(edge)
+    presigned = storage.presigns(edge)
+    head = request.method == "HEAD"
+    # several Range headers are as malformed as a bad one: no resume
+    asked = request.headers.getlist("range")
+    byte_range = ranges.parse(asked[0]) if len(asked) == 1 and not presigned else None
     try:
         grant = links.redeem(edge, token, user["id"], ip=client_ip(request),
-                                user_agent=request.headers.get("user-agent", ""),
-                                head=request.method == "HEAD", ranged="range" in request.headers)
+                             user_agent=request.headers.get("user-agent", ""), head=head, resume=byte_range)
     except (errors.LinkExpired, errors.LinkUsed) as exc:
         if _wants_json(request):
             raise
         return render(request, "edge/download_refused.html", status=exc.status, message=exc.message,
                       purchase_id=exc.extra["purchase_id"], sha256=exc.extra["sha256"])
-    store = storage.storage(edge)
+    headers = {"etag": f'"{grant.sha256}"', "cache-control": "private, no-store"}
+    if presigned and head:
+        return Response(status_code=200, media_type="application/octet-stream", headers={
+            **headers, "content-length": str(grant.size), "content-disposition": content_disposition(grant.name)})
     url = store.presigned_url(grant.key, grant.name, edge.settings.PRESIGN_SECONDS)
     if url:
         return RedirectResponse(url, status_code=302)
@@ -84,9 +113,11 @@ async def download(request: Request) -> Response:
         log.error("download_file_missing", key=grant.key)
         raise NotFound("This file is missing from storage; we have been told. Please try again later.",
                        code="file_missing")
+    if not grant.counted and not head and byte_range is not None:
+        return RangeFileResponse(path, filename=grant.name, content_disposition_type="attachment",
+                                 media_type="application/octet-stream", headers=headers, byte_range=byte_range)
     return FileResponse(path, filename=grant.name, content_disposition_type="attachment",
-                        media_type="application/octet-stream",
-                        headers={"etag": f'"{grant.sha256}"', "cache-control": "private, no-store"})
+                        media_type="application/octet-stream", headers=headers)
 
 
 ROUTES = [

@@ -2,6 +2,8 @@
 
 - `RequestContextMiddleware`: request id (X-Request-ID), structlog context, security headers,
   access log line, metrics, and the last-resort error page (no stack trace reaches a user).
+- `StorefrontCorsMiddleware`: CORS (with credentials, for SITE_URL) on the few JSON endpoints
+  the static storefront's script reads, and on nothing else.
 - `BodySizeLimitMiddleware`: 413 for bodies over MAX_BODY_BYTES, by Content-Length or by
   counting a streamed body.
 - `CsrfMiddleware`: every state-changing browser request (not /api/, which takes bearer
@@ -18,6 +20,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import structlog
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -111,6 +114,29 @@ class RequestContextMiddleware:
             if path not in ("/healthz", "/metrics") and not path.startswith("/theme/"):
                 log.info("request", method=scope["method"], path=path, route=route, status=status["code"],
                          duration_ms=round(elapsed * 1000, 1))
+
+
+class StorefrontCorsMiddleware:
+    """Starlette's CORSMiddleware for `paths` only; every other route sends no CORS header at
+    all, and a preflight for it gets none either.
+
+    A credentialed CORS grant lets any script running on SITE_URL read the answer with the
+    buyer's cookie. Granted on every route, one injected script on the static site (a product
+    description that slipped through, a compromised CDN object) could read /account, /orders or
+    /library of whoever visits. The storefront needs it on `STOREFRONT_JSON` alone, read-only.
+    """
+
+    def __init__(self, app: ASGIApp, origin: str, paths: tuple[str, ...]):
+        self.app = app
+        self.paths = frozenset(paths)
+        self.cors = CORSMiddleware(app, allow_origins=[origin], allow_methods=["GET", "HEAD"],
+                                   allow_credentials=True, expose_headers=["X-Request-ID"], max_age=600)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.paths:
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:

@@ -43,6 +43,9 @@ CSRF_EXEMPT = ("/checkout", "/cart/add", "/webhooks/")
 
 
 CART_COOKIE = "dd_cart"
+ORDERS_COOKIE = "dd_orders"  # a guest's orders: the references this browser placed, signed
+ORDERS_KEPT = 20
+ORDERS_COOKIE_DAYS = 30
 
 
 def from_storefront(request: Request) -> bool:
@@ -113,15 +116,43 @@ def cart_items(request: Request) -> list[pricing.Line]:
     return out
 
 
+def browser_orders(request: Request) -> list[str]:
+    """References of the guest orders this browser placed (newest first), from its signed cookie."""
+    raw = edge_of(request).tokens.unsign_cookie("orders", request.cookies.get(ORDERS_COOKIE))
+    return [ref for ref in raw.split(",") if ref] if raw else []
+
+
+def remember_order(request: Request, response: Response, reference: str) -> None:
+    kept = [reference, *(ref for ref in browser_orders(request) if ref != reference)][:ORDERS_KEPT]
+    set_cookie(request, response, ORDERS_COOKIE, edge_of(request).tokens.sign_cookie("orders", ",".join(kept)),
+               max_age=ORDERS_COOKIE_DAYS * 86400)
+
+
+def viewable_order(request: Request, reference: str) -> dict[str, Any]:
+    """The order, if the asker owns it: the signed-in account that placed it, or the browser that
+    placed it as a guest. Anyone else learns nothing, not even that the reference exists: the
+    same 404 as an unknown reference."""
+    order = orders.get_order(edge_of(request), reference)
+    user = user_or_none(request)
+    if user is not None and user.id == order["user_id"]:
+        return order
+    if order["guest"] and reference in browser_orders(request):
+        return order
+    raise orders.unknown_order()
+
+
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
     edge = edge_of(request)
-    again = orders.recent_same_order(edge, user, items)
+    again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None)
     if again:
         return redirect_to(again)
     order = orders.create_order(edge, user, items, guest=guest)
     result = await run_in_threadpool(orders.call_initialize, edge, order)
     url = orders.record_authorization(edge, order, result)
-    return redirect_to(url)
+    response = redirect_to(url)
+    if guest:  # Paystack sends this browser back to /checkout/callback: let it see its order there
+        remember_order(request, response, order["reference"])
+    return response
 
 
 async def checkout_post(request: Request) -> Response:
@@ -297,10 +328,11 @@ async def wishlist_page(request: Request) -> Response:
 
 async def checkout_callback(request: Request) -> Response:
     """Paystack sends the buyer back here. Verify through the API (the same code path as the
-    webhook) and show paid, pending or failed; never fulfil on the redirect alone."""
+    webhook) and show paid, pending or failed; never fulfil on the redirect alone. Only the
+    order's owner sees it (`viewable_order`): a reference is not a secret, it is in URLs."""
     edge = edge_of(request)
     reference = request.query_params.get("reference") or request.query_params.get("trxref") or ""
-    order = orders.get_order(edge, reference)
+    order = viewable_order(request, reference)
     if order["status"] == "pending":
         result = await run_in_threadpool(charges.call_verify, edge, reference)
         charges.apply_verify_result(edge, reference, result, "verify")

@@ -58,9 +58,10 @@ def test_hsts_on_https(client):
 
 
 def test_cors_only_for_storefront_origin(client):
-    ok = client.options("/api/legal", headers={"Origin": "http://127.0.0.1:8000", "Access-Control-Request-Method": "GET"})
+    ok = client.options("/api/cart/summary", headers={"Origin": "http://127.0.0.1:8000",
+                                                      "Access-Control-Request-Method": "GET"})
     assert ok.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"
-    bad = client.get("/api/legal", headers={"Origin": "https://evil.example"})
+    bad = client.get("/api/cart/summary", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in bad.headers
 
 
