@@ -5,7 +5,7 @@ EMAIL_SUBJECTS = {
     "email_change": "Confirm your new email address for DigitalDock",
     "email_changed": "The email address of your DigitalDock account is changing",
     "reset": "Reset your DigitalDock password",
-    "lockout": "Your DigitalDock account was locked after failed sign-ins",
+    "lockout": "Sign-ins to your DigitalDock account were paused after failed attempts",
     "consent_update": "We updated our legal documents",
     "deletion": "Your DigitalDock account deletion request",
     "password_changed": "Your DigitalDock password was changed",

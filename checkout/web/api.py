@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checkout.accounts import api_tokens, consent, gdpr, passwords, users
+from checkout.accounts import api_tokens, consent, gdpr, users
 from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, ValidationFailed
-from checkout.web import params
+from checkout.web import params, reauth
 from checkout.web.accounts import authenticate
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
@@ -139,8 +139,8 @@ async def deletion(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
     data = await json_body(request)
-    if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], _str(data, "password")):
-        raise ValidationFailed(fields={"password": "Your password is not correct."})
+    await reauth.check_current_password(request, user, _str(data, "password"), "password",
+                                        "Your password is not correct.")
     when = gdpr.request_deletion(edge, user, client_ip(request))
     return JSONResponse({"disabled": True, "anonymise_after": when}, status_code=202)
 
