@@ -6,6 +6,7 @@ EMAIL_SUBJECTS = {
     "email_changed": "The email address of your DigitalDock account is changing",
     "reset": "Reset your DigitalDock password",
     "lockout": "Sign-ins to your DigitalDock account were paused after failed attempts",
+    "registration_attempt": "Someone tried to register with your DigitalDock address",
     "consent_update": "We updated our legal documents",
     "deletion": "Your DigitalDock account deletion request",
     "password_changed": "Your DigitalDock password was changed",

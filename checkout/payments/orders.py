@@ -97,13 +97,15 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
     return url
 
 
-def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]]) -> str | None:
-    """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago."""
+def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], guest_only: bool = False) -> str | None:
+    """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago;
+    `guest_only`: only one placed as a guest (anyone can type an address into the guest form)."""
     lines = pricing.price_items(edge, items)
     want = sorted((x.product_slug, x.amount) for x in lines)
     for o in edge.db.execute("SELECT id, authorization_url FROM orders WHERE user_id = ? AND status = 'pending'"
-                             " AND authorization_url IS NOT NULL AND created_at >= ? ORDER BY id DESC LIMIT 5",
-                             (user["id"], edge.clock.iso(-1800))).fetchall():
+                             " AND authorization_url IS NOT NULL AND created_at >= ? AND (guest = 1 OR ? = 0)"
+                             " ORDER BY id DESC LIMIT 5",
+                             (user["id"], edge.clock.iso(-1800), int(guest_only))).fetchall():
         have = sorted((x["product_slug"], x["amount"]) for x in order_lines(edge, o["id"]))
         if have == want:
             return str(o["authorization_url"])

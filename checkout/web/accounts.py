@@ -46,15 +46,21 @@ async def register_page(request: Request) -> Response:
         edge.hit("REGISTER_LIMIT", "ip", client_ip(request))
         email, name, docs = users.check_registration(edge, values["email"], str(form.get("password", "")),
                                                          values["display_name"], values["role"], accepted)
+        # hashed whether or not the address is taken: both answers take the same time
         pw_hash = await run_in_threadpool(edge.hasher.hash, str(form.get("password", "")))
-        users.create_user(edge, email, name, values["role"], pw_hash, docs, client_ip(request))
+        users.register(edge, email, name, values["role"], pw_hash, docs, client_ip(request))
     except EdgeError as exc:
         if exc.status == 429:
             raise
         return form_error(request, "edge/register.html", exc, form=values, **_register_context(edge))
-    return message(request, "Check your email",
-                   f"We sent a confirmation link to {email}. Open it to verify your address, then sign in.",
-                   status=201, links=[("/login", "Sign in")])
+    return message(request, "Check your email", check_email_text(email), status=201,
+                   links=[("/login", "Sign in")])
+
+
+def check_email_text(email: str) -> str:
+    """What registering answers, for a new address and a taken one alike (the owner of a taken
+    one gets an email saying someone tried, with links to sign in or reset the password)."""
+    return f"We sent an email to {email}. Follow the link in it to confirm your address, then sign in."
 
 
 async def verify_page(request: Request) -> Response:

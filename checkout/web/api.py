@@ -18,7 +18,7 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, ValidationFailed
 from checkout.web import params, reauth
-from checkout.web.accounts import authenticate
+from checkout.web.accounts import authenticate, check_email_text
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.openapi import spec
@@ -91,9 +91,10 @@ async def register(request: Request) -> Response:
         edge, _str(data, "email"), password, _str(data, "display_name"), _str(data, "role", False) or "buyer",
         _str_list(data, "accept"))
     pw_hash = await run_in_threadpool(edge.hasher.hash, password)
-    user_id = users.create_user(edge, email, name, _str(data, "role", False) or "buyer", pw_hash, docs,
-                                   client_ip(request))
-    return JSONResponse(profile(users.get_user(edge, user_id)), status_code=201)
+    users.register(edge, email, name, _str(data, "role", False) or "buyer", pw_hash, docs, client_ip(request))
+    # 202 and no profile: the same answer for a taken address (whose owner is emailed instead),
+    # so the API tells no more about who has an account than the page does
+    return JSONResponse({"email": email, "message": check_email_text(email)}, status_code=202)
 
 
 def profile(user: Any) -> dict[str, Any]:

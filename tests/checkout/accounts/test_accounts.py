@@ -35,11 +35,22 @@ def test_registration_without_consent_is_refused_and_changes_nothing(client):
     assert outbox_rows(client) == []
 
 
-def test_duplicate_email_is_refused(client):
+def test_registering_a_taken_address_answers_like_a_new_one_and_tells_the_owner(client):
+    """#22: 201 "Check your email" for a taken address too; its owner is emailed instead."""
+    fresh = register(client, email="bob@example.com", name="Bob Buyer")
     register(client)
-    r = register(client, email="ANN@example.com")
-    assert r.status_code == 409 and "already registered" in r.text
-    assert edge_of(client).db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+    taken = register(client, email="ANN@example.com", password="other-harbour-otter-77", name="Mallory")
+    assert taken.status_code == fresh.status_code == 201
+    assert taken.text.replace("ann@example.com", "X") == fresh.text.replace("bob@example.com", "X")
+    edge = edge_of(client)
+    assert edge.db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 2
+    [notice] = outbox_rows(client, "registration_attempt")
+    assert notice["to_addr"] == "ann@example.com"
+    assert "tried to register" in notice["text_body"] and "/password-reset" in notice["text_body"]
+    assert len(outbox_rows(client, "verify")) == 2  # nothing for the taken address
+    register(client, email="ann@example.com")
+    assert len(outbox_rows(client, "registration_attempt")) == 1  # at most one notice an hour
+    assert login(client).status_code == 303  # the owner's password did not change
 
 
 def test_weak_passwords_are_refused(client):
