@@ -126,6 +126,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLATFORM_FEE_BPS", 1000, "Platform fee in basis points of each sale (1000 = 10%); a seller can have its own (`digitaldock seller link --fee-bps`).", int),
     Setting("REFUND_WINDOW_DAYS", 7, "Days after payment a buyer may ask for a refund; seller earnings become available after it.", int),
     Setting("PAYOUT_MINIMUM", 100000, "Smallest payout, in minor units of the payout currency.", int),
+    Setting("PAYOUT_ACCOUNT_HOLD_HOURS", 24, "Payouts to a payout account that was added or changed wait this long, so the seller can cancel a change they did not make.", int),
     Setting("PAYOUT_INTERVAL_SECONDS", 86400.0, "How often the edge releases earnings and pays sellers out (0 disables the schedule).", float),
     Setting("RECONCILE_INTERVAL_SECONDS", 600.0, "How often the edge verifies orders left pending (0 disables it).", float),
     Setting("RECONCILE_AFTER_SECONDS", 300.0, "Age after which a pending order is verified by the reconciliation job.", float),
