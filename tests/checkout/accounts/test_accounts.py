@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ..conftest import PASSWORD, edge_of, link_from, login, outbox_rows, register, submit
 
 
@@ -259,3 +263,22 @@ def test_admin_page_is_for_admins(signed_in):
     edge_of(client).db.execute("UPDATE users SET role = 'admin'")
     r = client.get("/admin")
     assert r.status_code == 200 and "user.login" in r.text and "verify" in r.text
+
+
+@pytest.fixture
+def roomy(make_client):
+    """A client whose registration limit never gets in the way of many examples."""
+    return make_client(REGISTER_LIMIT="100000/hour")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(email=st.emails(), n=st.integers(0, 10**9))
+def test_registration_answers_a_taken_address_like_a_free_one_whatever_the_address(roomy, email, n):
+    """#22, for any address (hypothesis' emails, valid for us or not): the second registration
+    of an address answers exactly like the first."""
+    address = f"x{n}.{email}"[:254]
+    first = register(roomy, email=address)
+    again = register(roomy, email=address.upper(), password="other-harbour-otter-77", name="Mallory")
+    assert first.status_code == again.status_code and first.status_code in (201, 422)
+    if first.status_code == 201:  # (a 422 form shows back what was typed, in its own case)
+        assert again.text == first.text

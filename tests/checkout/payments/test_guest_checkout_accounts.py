@@ -3,7 +3,11 @@ the answers do not tell whether an address has an account."""
 
 from __future__ import annotations
 
-from checkout.accounts import gdpr
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checkout.accounts import gdpr, users
 from checkout.payments.purchases import owns
 
 from ..conftest import csrf_from, login, outbox_rows
@@ -77,3 +81,24 @@ def test_a_guest_checkout_of_a_product_the_address_owns_is_still_refused(shop, s
     deliver_held(shop, sandbox.take_held())
     r = guest_buy(shop, "owner@example.com")
     assert r.status_code == 409 and "already own" in r.text
+
+
+@pytest.fixture
+def roomy_shop(make_client, sandbox):
+    """A shop whose guest limit never gets in the way of many examples."""
+    return make_client(PAYSTACK_BASE_URL=sandbox.url, PAYSTACK_RETRIES=1, GUEST_CHECKOUT_LIMIT="100000/hour")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(local=st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,20}", fullmatch=True), known=st.booleans(),
+       n=st.integers(0, 10**9))
+def test_any_guest_address_goes_to_paystack_known_or_not(roomy_shop, sandbox, local, known, n):
+    shop = roomy_shop
+    address = f"{local}.{n}@example.com"
+    if known and users.get_by_email(edge_of(shop), address) is None:
+        make_buyer(edge_of(shop), address)
+    r = guest_buy(shop, address)
+    assert r.status_code == 303 and r.headers["location"].startswith(sandbox.url)
+    order = edge_of(shop).db.execute("SELECT o.guest, u.email FROM orders o JOIN users u ON u.id = o.user_id"
+                                     " ORDER BY o.id DESC").fetchone()
+    assert tuple(order) == (1, address)

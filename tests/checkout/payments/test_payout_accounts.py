@@ -139,3 +139,17 @@ def test_forged_cancel_links_are_refused_cleanly(shop, forged):
     assert shop.get("/seller/earnings/cancel", params={"token": forged}).status_code == 400
     r = shop.post("/seller/earnings/cancel", data={"csrf_token": csrf_from(page.text), "token": forged})
     assert r.status_code == 400 and "invalid or has expired" in r.text
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=100).filter(lambda p: p != PASSWORD))
+def test_no_wrong_password_changes_the_payout_account(shop, sandbox, clock, guess):
+    """Any guess, once the sign-in is old: refused with a named field (or paused), nothing saved."""
+    if recipient(shop) is None:
+        seller_signs_in(shop)
+        save_account(shop, "0123456789")
+        clock.advance(6 * 60)
+    r = save_account(shop, "1111111111", ACCESS, password=guess)
+    assert r.status_code in (422, 429)
+    assert r.status_code == 429 or "current password" in r.text
+    assert recipient(shop)["account_number"] == "0123456789"
