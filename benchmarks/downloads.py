@@ -109,7 +109,6 @@ def setup(tmp: Path) -> dict[str, str]:
             "STORAGE_BACKEND": "s3", "S3_BUCKET": "bench-bucket",
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
             "DOWNLOADS_PER_FILE": "100000000", "DOWNLOADS_PER_HOUR": "100000000", "LOG_LEVEL": "WARNING",
-            "LOGIN_LIMIT": "1000000/minute",
             "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
             "OUTBOX_POLL_SECONDS": "0", "RETENTION_INTERVAL_SECONDS": "0",
             "UPLOAD_MAX_FILE_BYTES": str(600 * 1024 * 1024)}

@@ -1,8 +1,8 @@
-"""Errors of accounts: sign-in, lockout, consent. Each is an `AccountsError`, the package's root."""
+"""Errors of accounts: sign-in, sign-in limits, consent. Each is an `AccountsError`, the package's root."""
 
 from __future__ import annotations
 
-from checkout.core.errors import EdgeError
+from checkout.core.errors import EdgeError, RateLimited
 
 
 class AccountsError(EdgeError):
@@ -19,9 +19,10 @@ class ConsentRequired(AccountsError):
     status, code, message = 403, "consent_required", "Please accept the updated legal documents to continue."
 
 
-class AccountLocked(AccountsError):
-    """Raised on login while an account is locked after repeated failures."""
-    status, code, message = 423, "account_locked", "This account is temporarily locked after too many failed sign-ins. Try again later."
+class TooManySignIns(AccountsError, RateLimited):
+    """Raised on sign-in while an address or an IP has used up its failures (429, Retry-After);
+    the same for an address with an account and one without, so it reveals neither."""
+    code = "too_many_sign_ins"
 
 
 class AccountDisabled(AccountsError):

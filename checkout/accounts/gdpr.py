@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from checkout.accounts import lockout
 from checkout.core import audit, outbox
 from checkout.core.clock import iso
 from checkout.core.context import Edge
@@ -92,7 +93,8 @@ def prune_personal_data(edge: "Edge", now: float) -> dict[str, int]:
     the outbox; returns what was removed, by kind."""
     s = edge.settings
     report = {"accounts_anonymised": 0, "audit_rows_deleted": 0, "sessions_deleted": 0,
-              "refresh_tokens_deleted": 0, "used_tokens_deleted": 0, "emails_deleted": 0}
+              "refresh_tokens_deleted": 0, "used_tokens_deleted": 0, "emails_deleted": 0,
+              "sign_in_failures_deleted": 0}
     due = edge.db.execute(
         "SELECT id FROM users WHERE deletion_requested_at IS NOT NULL AND anonymised_at IS NULL"
         " AND deletion_requested_at <= ?", (iso(now - s.DELETION_GRACE_DAYS * 86400),)).fetchall()
@@ -114,4 +116,6 @@ def prune_personal_data(edge: "Edge", now: float) -> dict[str, int]:
         report["emails_deleted"] = edge.db.execute(
             "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?",
             (iso(now - s.EMAIL_RETENTION_DAYS * 86400),)).rowcount
+        if "sign_in_failures" in edge.db.table_names():
+            report["sign_in_failures_deleted"] = lockout.prune(edge, now)
     return report

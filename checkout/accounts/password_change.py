@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from checkout.accounts import passwords
+from checkout.accounts import lockout, passwords
 from checkout.accounts.sessions import end_all_sessions
 from checkout.accounts.users import get_by_email, get_user, is_active
 from checkout.core import audit, outbox
@@ -26,8 +26,9 @@ def check_new_password(edge: "Edge", user: Any, password: str) -> None:
 def set_password(edge: "Edge", user: Any, password_hash: str, ip: str | None, keep_session: str | None,
                  action: str) -> None:
     with atomic(edge.db):
-        edge.db.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0,"
-                        " locked_until = NULL WHERE id = ?", (password_hash, edge.clock.iso(), user["id"]))
+        edge.db.execute("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
+                        (password_hash, edge.clock.iso(), user["id"]))
+        lockout.clear(edge, user["email"])  # whoever set it knew the old password or has the mailbox
         end_all_sessions(edge, user["id"], keep_session)
         audit.record(edge, action, actor_id=user["id"], subject_id=user["id"], ip=ip)
         outbox.enqueue(edge, "password_changed", user["email"], user["id"], name=user["display_name"])

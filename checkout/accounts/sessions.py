@@ -1,5 +1,5 @@
-"""Browser sessions and sign-in: server-side sessions behind a signed cookie, failed sign-ins
-counted towards a lockout, successful ones reset it.
+"""Browser sessions: server-side sessions behind a signed cookie, and the record of a sign-in.
+Failed sign-ins are counted in `checkout.accounts.lockout`.
 """
 
 from __future__ import annotations
@@ -7,49 +7,28 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from checkout.accounts.errors import AccountDisabled, AccountLocked
 from checkout.accounts.users import get_user, is_active
-from checkout.core import audit, outbox
+from checkout.core import audit
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.tokens import random_token, sha256
 
 
-def check_can_login(edge: "Edge", user: Any) -> None:
-    if user is None:
-        return
-    if user["locked_until"] and parse_iso(user["locked_until"]) > edge.clock():
-        raise AccountLocked()
-    if not is_active(user):
-        raise AccountDisabled()
-
-
-def login_failed(edge: "Edge", user: Any, email: str, ip: str | None) -> None:
-    s = edge.settings
-    with atomic(edge.db):
-        if user is None:
-            audit.record(edge, "user.login_failed", ip=ip, reason="unknown_email")
-            return
-        failures = user["failed_logins"] + 1
-        audit.record(edge, "user.login_failed", subject_id=user["id"], ip=ip, reason="bad_password", failures=failures)
-        if failures >= s.LOCKOUT_THRESHOLD:
-            edge.db.execute("UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?",
-                            (edge.clock.iso(s.LOCKOUT_MINUTES * 60), user["id"]))
-            audit.record(edge, "user.locked", subject_id=user["id"], ip=ip, minutes=s.LOCKOUT_MINUTES)
-            outbox.enqueue(edge, "lockout", user["email"], user["id"], name=user["display_name"],
-                           attempts=failures, minutes=s.LOCKOUT_MINUTES)
-        else:
-            edge.db.execute("UPDATE users SET failed_logins = ? WHERE id = ?", (failures, user["id"]))
-
-
 def login_succeeded(edge: "Edge", user: Any, ip: str | None, via: str = "browser",
                     new_hash: str | None = None) -> None:
     with atomic(edge.db):
-        edge.db.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (user["id"],))
         if new_hash:
             edge.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, user["id"]))
         audit.record(edge, "user.login", actor_id=user["id"], subject_id=user["id"], ip=ip, via=via)
+
+
+def signed_in_at(edge: "Edge", session_id: str | None) -> float | None:
+    """When the session (by its stored id) was created, i.e. when its user last typed a password."""
+    if not session_id:
+        return None
+    row = edge.db.execute("SELECT created_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return parse_iso(row["created_at"]) if row else None
 
 
 def create_session(edge: "Edge", user_id: int, ip: str | None, user_agent: str | None) -> str:

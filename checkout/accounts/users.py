@@ -24,6 +24,7 @@ EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[
 
 
 DUMMY_HASH_PASSWORD = "not-a-real-password-just-for-timing"
+NOTICE_INTERVAL_SECONDS = 3600  # one "someone tried to register your address" email an hour at most
 
 
 def normalize_email(email: str) -> str:
@@ -32,7 +33,10 @@ def normalize_email(email: str) -> str:
 
 def check_registration(edge: "Edge", email: str, password: str, display_name: str, role: str,
                        accepted: Iterable[str]) -> tuple[str, str, list]:
-    """Validate everything except uniqueness; return (email, display name, documents accepted)."""
+    """Validate everything except uniqueness; return (email, display name, documents accepted).
+
+    Whether the address is taken is not an error a visitor sees: `register` answers the same
+    either way and tells the address's owner instead."""
     email = normalize_email(email)
     display_name = (display_name or "").strip()
     errors: dict[str, str] = {}
@@ -48,10 +52,37 @@ def check_registration(edge: "Edge", email: str, password: str, display_name: st
     if errors:
         raise ValidationFailed(fields=errors)
     docs = consent.check_accepted(edge, role, accepted)
-    if edge.db.execute("SELECT 1 FROM users WHERE email = ?", (email,)).fetchone():
-        raise Conflict("An account with this email address already exists. Sign in or reset your password.",
-                       code="email_taken", fields={"email": "This email address is already registered."})
     return email, display_name, docs
+
+
+def register(edge: "Edge", email: str, display_name: str, role: str, password_hash: str,
+             docs: Iterable[Any], ip: str | None) -> int | None:
+    """Create the account and send its confirmation link; or, when the address already has an
+    account, email that account's owner instead. Returns the new id or None; the caller must
+    answer both the same way, so registering reveals nothing about which addresses exist."""
+    existing = get_by_email(edge, email)
+    if existing is None:
+        try:
+            return create_user(edge, email, display_name, role, password_hash, docs, ip)
+        except Conflict:  # registered a moment ago by another request
+            existing = get_by_email(edge, email)
+    if existing is not None:
+        notify_registration_attempt(edge, existing, ip)
+    return None
+
+
+def notify_registration_attempt(edge: "Edge", user: Any, ip: str | None) -> None:
+    """Tell an account's owner someone tried to register their address: at most one email an
+    hour, so nobody can flood a mailbox by registering it over and over."""
+    if not is_active(user):
+        return
+    with atomic(edge.db):
+        audit.record(edge, "user.registration_attempt", subject_id=user["id"], ip=ip)
+        if edge.db.execute("SELECT 1 FROM outbox WHERE template = 'registration_attempt' AND user_id = ?"
+                           " AND created_at > ?", (user["id"], edge.clock.iso(-NOTICE_INTERVAL_SECONDS))).fetchone():
+            return
+        outbox.enqueue(edge, "registration_attempt", user["email"], user["id"], name=user["display_name"],
+                       email=user["email"])
 
 
 def create_user(edge: "Edge", email: str, display_name: str, role: str, password_hash: str,

@@ -15,6 +15,7 @@ from checkout.core.context import Edge
 
 ACTIONS = (
     "user.registered", "user.email_verified", "user.login", "user.login_failed", "user.locked",
+    "user.unlocked", "user.registration_attempt",
     "user.logout", "user.logout_everywhere", "user.password_changed", "user.password_reset_requested",
     "user.password_reset", "user.email_change_requested", "user.email_changed", "user.role_changed", "user.consent",
     "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
@@ -22,6 +23,7 @@ ACTIONS = (
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
     "payment.payouts_run",
+    "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
 )
 

@@ -134,8 +134,8 @@ class Edge:
         item = parse(getattr(self.settings, limit_setting))
         if not self.limiter.hit(item, limit_setting, *keys):
             reset, _ = self.limiter.get_window_stats(item, limit_setting, *keys)
-            retry = max(1, int(reset - time.time()) + 1)
-            raise RateLimited(headers={"Retry-After": str(retry)})
+            retry = max(1, reset - time.time())
+            raise RateLimited.after(retry)
 
     @property
     def data_dir(self) -> Path:

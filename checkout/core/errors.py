@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -83,9 +84,27 @@ class PayloadTooLarge(EdgeError):
     status, code, message = 413, "payload_too_large", "The request body is too large."
 
 
+def wait_in_words(seconds: float) -> str:
+    """How long to wait, rounded up, as a person says it: '1 minute', '12 minutes', '3 hours'."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 120:
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{math.ceil(minutes / 60)} hours"
+
+
 class RateLimited(EdgeError):
     """Raised when a rate limit is exhausted; carries Retry-After."""
     status, code, message = 429, "rate_limited", "Too many attempts. Please wait and try again."
+    retry_after: int | None = None  # set by `after`: the message already says when to retry
+
+    @classmethod
+    def after(cls, seconds: float, reason: str = "Too many attempts.", **kwargs: Any) -> "RateLimited":
+        """The error for a limit that frees up in `seconds`: Retry-After for programs, and the
+        same wait in words for people, so nobody has to guess when to come back."""
+        wait = max(1, math.ceil(seconds))
+        exc = cls(f"{reason} Try again in {wait_in_words(wait)}.", headers={"Retry-After": str(wait)}, **kwargs)
+        exc.retry_after = wait
+        return exc
 
 
 class ServiceUnavailable(EdgeError):

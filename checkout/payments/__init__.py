@@ -19,4 +19,5 @@ EMAIL_SUBJECTS = {
     "refund_processed": "Your DigitalDock refund was processed",
     "refund_declined": "Your DigitalDock refund request was declined",
     "payout_sent": "DigitalDock sent you a payout",
+    "payout_account_changed": "Your DigitalDock payout account was changed",
 }

@@ -103,18 +103,20 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
     return url
 
 
-def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]],
-                      among: Collection[str] | None = None) -> str | None:
+def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among: Collection[str] | None = None,
+                      guest_only: bool = False) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago.
 
     `among`: only these references. A guest account is anyone who types its email address, so a
     guest reuses only an order placed from the same browser (its order cookie); another browser
-    gets an order of its own, which its own cookie lets it see."""
+    gets an order of its own, which its own cookie lets it see. `guest_only`: only one placed as
+    a guest (never the payment page the owner opened while signed in)."""
     lines = pricing.price_items(edge, items)
     want = sorted((x.product_slug, x.amount) for x in lines)
     for o in edge.db.execute("SELECT id, reference, authorization_url FROM orders WHERE user_id = ?"
                              " AND status = 'pending' AND authorization_url IS NOT NULL AND created_at >= ?"
-                             " ORDER BY id DESC LIMIT 5", (user["id"], edge.clock.iso(-1800))).fetchall():
+                             " AND (guest = 1 OR ? = 0) ORDER BY id DESC LIMIT 5",
+                             (user["id"], edge.clock.iso(-1800), int(guest_only))).fetchall():
         if among is not None and o["reference"] not in among:
             continue
         have = sorted((x["product_slug"], x["amount"]) for x in order_lines(edge, o["id"]))

@@ -14,7 +14,7 @@ from checkout.core import outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import ServiceUnavailable, ValidationFailed
-from checkout.payments import ledger
+from checkout.payments import ledger, payout_accounts
 from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import RECEIVABLE, seller_account
 from checkout.payments.orders import paystack
@@ -80,20 +80,18 @@ def call_recipient(edge: "Edge", name: str, account_number: str, bank_code: str,
 
 
 def record_bank_account(edge: "Edge", seller_slug: str, name: str, bank_code: str, account_number: str, currency: str,
-                        result: dict[str, Any] | PaystackError) -> dict[str, Any]:
+                        result: dict[str, Any] | PaystackError, actor_id: int | None = None,
+                        ip: str | None = None) -> dict[str, Any]:
+    """Save the recipient Paystack created; a new or changed account is held and announced
+    (`payout_accounts.save`)."""
     if isinstance(result, PaystackError):
         if result.retryable:
             raise ServiceUnavailable("Our payment provider is not reachable; please try again.")
         raise ValidationFailed(result.message, fields={"account_number": result.message})
     details = result.get("details") or {}
-    with atomic(edge.db):
-        edge.db.execute(
-            "INSERT INTO payout_recipients (seller_slug, currency, recipient_code, bank_code, account_number, account_name,"
-            " created_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (seller_slug, currency) DO UPDATE SET"
-            " recipient_code = excluded.recipient_code, bank_code = excluded.bank_code,"
-            " account_number = excluded.account_number, account_name = excluded.account_name",
-            (seller_slug, currency, result["recipient_code"], bank_code.strip(), account_number.strip(),
-             str(details.get("account_name") or name), edge.clock.iso()))
+    payout_accounts.save(edge, seller_slug, currency, result["recipient_code"], bank_code.strip(),
+                         details.get("bank_name") or None, account_number.strip(),
+                         str(details.get("account_name") or name), actor_id=actor_id, ip=ip)
     return result
 
 
@@ -110,8 +108,11 @@ def run_payouts(edge: "Edge") -> dict[str, int]:
 def queue_payouts(edge: "Edge") -> dict[str, int]:
     counts = {"released": release_due(edge), "queued": 0, "sent": 0, "failed": 0, "retry": 0}
     minimum = edge.settings.PAYOUT_MINIMUM
+    held = payout_accounts.hold_cutoff(edge)
     with atomic(edge.db):
         for rec in edge.db.execute("SELECT * FROM payout_recipients ORDER BY seller_slug, currency").fetchall():
+            if rec["changed_at"] and rec["changed_at"] > held:
+                continue  # a new or changed account: the balance waits (payout_accounts)
             available = -ledger.balance(edge, seller_account(rec["seller_slug"], "available"), rec["currency"])
             if available < minimum or available <= 0:
                 continue

@@ -14,12 +14,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from checkout.accounts import consent, gdpr, password_change, passwords, sessions, users
-from checkout.accounts.errors import InvalidCredentials
+from checkout.accounts import consent, gdpr, lockout, password_change, passwords, sessions, users
+from checkout.accounts.errors import AccountDisabled, InvalidCredentials
 from checkout.core import audit
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, ValidationFailed
+from checkout.web import reauth
 from checkout.web.auth import SESSION_COOKIE, forget, requires, session_raw, user_or_none
 from checkout.web.base import client_ip, edge_of, safe_next
 from checkout.web.middleware import CSRF_COOKIE
@@ -45,15 +46,21 @@ async def register_page(request: Request) -> Response:
         edge.hit("REGISTER_LIMIT", "ip", client_ip(request))
         email, name, docs = users.check_registration(edge, values["email"], str(form.get("password", "")),
                                                          values["display_name"], values["role"], accepted)
+        # hashed whether or not the address is taken: both answers take the same time
         pw_hash = await run_in_threadpool(edge.hasher.hash, str(form.get("password", "")))
-        users.create_user(edge, email, name, values["role"], pw_hash, docs, client_ip(request))
+        users.register(edge, email, name, values["role"], pw_hash, docs, client_ip(request))
     except EdgeError as exc:
         if exc.status == 429:
             raise
         return form_error(request, "edge/register.html", exc, form=values, **_register_context(edge))
-    return message(request, "Check your email",
-                   f"We sent a confirmation link to {email}. Open it to verify your address, then sign in.",
-                   status=201, links=[("/login", "Sign in")])
+    return message(request, "Check your email", check_email_text(email), status=201,
+                   links=[("/login", "Sign in")])
+
+
+def check_email_text(email: str) -> str:
+    """What registering answers, for a new address and a taken one alike (the owner of a taken
+    one gets an email saying someone tried, with links to sign in or reset the password)."""
+    return f"We sent an email to {email}. Follow the link in it to confirm your address, then sign in."
 
 
 async def verify_page(request: Request) -> Response:
@@ -75,17 +82,22 @@ async def verify_resend(request: Request) -> Response:
 
 
 async def authenticate(edge: "Edge", email: str, password: str, ip: str, via: str) -> Any:
-    """Shared by the login form and the API token endpoint: limits, lockout, verification."""
+    """Shared by the login form and the API token endpoint: failure limits, then the password.
+
+    Everything before the password check answers the same for every address, so neither the
+    answers nor the limits tell which addresses have accounts; only someone who knows the
+    password learns that an account is disabled."""
     email = users.normalize_email(email)
-    edge.hit("LOGIN_LIMIT", "ip", ip)
-    edge.hit("LOGIN_LIMIT", "account", email)
+    attempt = lockout.start(edge, email, ip)
     user = users.get_by_email(edge, email)
-    sessions.check_can_login(edge, user)
     stored = user["password_hash"] if user is not None else edge.dummy_hash
     ok = await run_in_threadpool(passwords.verify, edge.hasher, stored, password or "")
     if not ok or user is None:
-        sessions.login_failed(edge, user, email, ip)
+        lockout.failed(edge, attempt, user)
         raise InvalidCredentials()
+    lockout.succeeded(edge, attempt)
+    if not users.is_active(user):
+        raise AccountDisabled()
     new_hash = None
     if edge.hasher.check_needs_rehash(user["password_hash"]):
         new_hash = await run_in_threadpool(edge.hasher.hash, password)
@@ -182,8 +194,7 @@ async def password_page(request: Request) -> Response:
     form = await read_form(request)
     current_pw, new_pw = str(form.get("current_password", "")), str(form.get("new_password", ""))
     try:
-        if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], current_pw):
-            raise ValidationFailed(fields={"current_password": "Your current password is not correct."})
+        await reauth.check_current_password(request, user, current_pw)
         password_change.check_new_password(edge, user, new_pw)
         pw_hash = await run_in_threadpool(edge.hasher.hash, new_pw)
     except EdgeError as exc:
@@ -201,9 +212,7 @@ async def email_page(request: Request) -> Response:
         return render(request, "edge/email_change.html", fields={})
     form = await read_form(request)
     try:
-        if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"],
-                                       str(form.get("current_password", ""))):
-            raise ValidationFailed(fields={"current_password": "Your current password is not correct."})
+        await reauth.check_current_password(request, user, str(form.get("current_password", "")))
         new_email = users.request_email_change(edge, user, str(form.get("email", "")), client_ip(request))
     except EdgeError as exc:
         return form_error(request, "edge/email_change.html", exc)
@@ -272,8 +281,10 @@ async def delete_page(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "edge/delete.html", fields={}, grace=edge.settings.DELETION_GRACE_DAYS)
     form = await read_form(request)
-    if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], str(form.get("password", ""))):
-        exc = ValidationFailed(fields={"password": "Your password is not correct."})
+    try:
+        await reauth.check_current_password(request, user, str(form.get("password", "")), "password",
+                                            "Your password is not correct.")
+    except ValidationFailed as exc:
         return form_error(request, "edge/delete.html", exc, grace=edge.settings.DELETION_GRACE_DAYS)
     when = gdpr.request_deletion(edge, user, client_ip(request))
     forget(request)
@@ -282,6 +293,20 @@ async def delete_page(request: Request) -> Response:
                        "purchase records are kept, anonymised, as the law requires.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+async def unlock_page(request: Request) -> Response:
+    """The link of the `lockout` email. Opening it only shows a button: mail scanners open
+    links, and one that unlocked on GET would undo every pause it was sent about."""
+    edge = edge_of(request)
+    if request.method == "GET":
+        token = request.query_params.get("token", "")
+        user = lockout.check_unlock_token(edge, token)
+        return render(request, "edge/unlock.html", token=token, email=user["email"])
+    form = await read_form(request)
+    user = lockout.unlock(edge, str(form.get("token", "")), client_ip(request))
+    return message(request, "Sign-in unlocked", f"You can sign in to {user['email']} again now.",
+                   links=[("/login", "Sign in"), ("/password-reset", "Reset your password")])
 
 
 async def api_docs_page(request: Request) -> Response:
@@ -298,6 +323,7 @@ ROUTES = [
     Route("/verify", verify_page),
     Route("/verify/resend", verify_resend, methods=["POST"]),
     Route("/login", login_page, methods=["GET", "POST"]),
+    Route("/login/unlock", unlock_page, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/logout-everywhere", logout_everywhere, methods=["POST"]),
     Route("/account", account_page),

@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checkout.accounts import api_tokens, consent, gdpr, passwords, users
+from checkout.accounts import api_tokens, consent, gdpr, users
 from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, ValidationFailed
-from checkout.web import params
-from checkout.web.accounts import authenticate
+from checkout.web import params, reauth
+from checkout.web.accounts import authenticate, check_email_text
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.openapi import spec
@@ -91,9 +91,10 @@ async def register(request: Request) -> Response:
         edge, _str(data, "email"), password, _str(data, "display_name"), _str(data, "role", False) or "buyer",
         _str_list(data, "accept"))
     pw_hash = await run_in_threadpool(edge.hasher.hash, password)
-    user_id = users.create_user(edge, email, name, _str(data, "role", False) or "buyer", pw_hash, docs,
-                                   client_ip(request))
-    return JSONResponse(profile(users.get_user(edge, user_id)), status_code=201)
+    users.register(edge, email, name, _str(data, "role", False) or "buyer", pw_hash, docs, client_ip(request))
+    # 202 and no profile: the same answer for a taken address (whose owner is emailed instead),
+    # so the API tells no more about who has an account than the page does
+    return JSONResponse({"email": email, "message": check_email_text(email)}, status_code=202)
 
 
 def profile(user: Any) -> dict[str, Any]:
@@ -139,8 +140,8 @@ async def deletion(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
     data = await json_body(request)
-    if not await run_in_threadpool(passwords.verify, edge.hasher, user["password_hash"], _str(data, "password")):
-        raise ValidationFailed(fields={"password": "Your password is not correct."})
+    await reauth.check_current_password(request, user, _str(data, "password"), "password",
+                                        "Your password is not correct.")
     when = gdpr.request_deletion(edge, user, client_ip(request))
     return JSONResponse({"disabled": True, "anonymise_after": when}, status_code=202)
 

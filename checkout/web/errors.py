@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from checkout.core.context import Edge
-from checkout.core.errors import HTTP_STATUS_ERRORS, EdgeError, InternalError
+from checkout.core.errors import HTTP_STATUS_ERRORS, EdgeError, InternalError, RateLimited, wait_in_words
 from checkout.web import base
 
 log = structlog.get_logger("checkout.app")
@@ -18,7 +18,7 @@ log = structlog.get_logger("checkout.app")
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Page not found",
           405: "Not allowed", 409: "Already exists", 413: "Too large", 422: "Please check the form",
-          423: "Account locked", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
+          429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
 
 
 def wants_json(request: Request) -> bool:
@@ -37,12 +37,21 @@ def error_response(request: Request, exc: EdgeError) -> Response:
     if wants_json(request):
         return JSONResponse(exc.as_json(), status_code=exc.status, headers=exc.headers)
     try:
-        html = edge.render("edge/error.html", title=TITLES.get(exc.status, "Error"), message=exc.message,
+        html = edge.render("edge/error.html", title=TITLES.get(exc.status, "Error"), message=_in_words(exc),
                            code=exc.code, request_id=request.scope.get("state", {}).get("request_id", ""))
     except Exception:  # noqa: BLE001 - a broken template must not hide the error itself
         log.exception("error_page_failed")
         return PlainTextResponse(f"{exc.message} ({exc.code})", status_code=exc.status, headers=exc.headers)
     return HTMLResponse(html, status_code=exc.status, headers=exc.headers)
+
+
+def _in_words(exc: EdgeError) -> str:
+    """A person reads when to come back on every 429 page, even from a limit whose message does
+    not say it (Retry-After alone is for programs)."""
+    retry = exc.headers.get("Retry-After", "")
+    if exc.status != 429 or not retry.isdigit() or (isinstance(exc, RateLimited) and exc.retry_after):
+        return exc.message
+    return f"{exc.message} Try again in {wait_in_words(int(retry))}."
 
 
 async def _edge_error(request: Request, exc: Exception) -> Response:

@@ -64,8 +64,10 @@ def spec(server_url: str) -> dict[str, Any]:
                 {"200": _json({"type": "object", "properties": {"revoked": {"type": "boolean"}}}, "Revoked")},
                 body={"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": s}})},
             "/api/users": {"post": _op(
-                "Register (accept = slugs of the legal documents accepted)",
-                {"201": _json({"$ref": "#/components/schemas/Profile"}, "Created")},
+                "Register (accept = slugs of the legal documents accepted). The answer is the same whether "
+                "or not the address already has an account (its owner is emailed instead): check your email",
+                {"202": _json({"type": "object", "required": ["email", "message"],
+                               "properties": {"email": s, "message": s}}, "Check your email")},
                 body={"type": "object", "required": ["email", "password", "display_name", "accept"],
                       "properties": {"email": s, "password": s, "display_name": s,
                                      "role": {"enum": ["buyer", "seller"]},

@@ -54,5 +54,6 @@ def message(request: Request, title: str, text: str, status: int = 200, links: l
 
 
 def form_error(request: Request, template: str, exc: EdgeError, **context: Any) -> HTMLResponse:
-    return render(request, template, status=exc.status, error=exc.message, fields=exc.fields,
-                  headers=exc.headers, **context)
+    response = render(request, template, status=exc.status, error=exc.message, fields=exc.fields, **context)
+    response.headers.update(exc.headers)  # Retry-After of a 429 shown on its form
+    return response

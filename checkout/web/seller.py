@@ -1,5 +1,6 @@
 """Seller pages: the dashboard, the product form (whose POST the streaming upload endpoint in
-`checkout.web.uploads` answers), a Markdown preview and earnings with the payout account.
+`checkout.web.uploads` answers), a Markdown preview, earnings with the payout account, and the
+emailed link that cancels a payout account change.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from starlette.routing import Route
 
 from checkout.core.errors import Forbidden, NotFound, ValidationFailed
 from checkout.delivery import library, uploads
-from checkout.payments import ledger, payouts, purchases
+from checkout.payments import ledger, payout_accounts, payouts, purchases
+from checkout.web import reauth
 from checkout.web.auth import requires
-from checkout.web.base import edge_of, redirect_to
-from checkout.web.pages import read_form, render
+from checkout.web.base import client_ip, edge_of, redirect_to
+from checkout.web.pages import message, read_form, render
 from generator.markup import render_markdown
 
 STATUS_HELP = {"draft": "Draft: only you can see it.", "pending": "Waiting for review.",
@@ -95,18 +97,43 @@ async def seller_earnings(request: Request) -> Response:
         name, number = str(form.get("account_name", "")), str(form.get("account_number", ""))
         bank, currency = str(form.get("bank_code", "")), str(form.get("currency", "NGN"))
         try:
+            # whoever holds the session must also know the password, unless they just typed it
+            await reauth.confirm_identity(request, user, str(form.get("current_password", "")))
             payouts.check_bank_account(number, currency)
             result = await run_in_threadpool(payouts.call_recipient, edge, name or slug, number, bank, currency)
-            payouts.record_bank_account(edge, slug, name, bank, number, currency, result)
+            payouts.record_bank_account(edge, slug, name, bank, number, currency, result, actor_id=user.id,
+                                        ip=client_ip(request))
             return redirect_to("/seller/earnings?notice=bank_saved")
         except ValidationFailed as exc:
             error, fields = exc.message, exc.fields
-    accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug), "recipients": payouts.recipients(edge, slug),
+    accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug),
+                 "recipients": [{**r, "account": payout_accounts.describe(r["bank_name"], r["bank_code"], r["account_number"]),
+                                 "held_until": payout_accounts.held_until(edge, r)} for r in payouts.recipients(edge, slug)],
                  "payouts": payouts.listing(edge, 50, seller=slug)} for slug in slugs]
     return render(request, "edge/seller_earnings.html", status=422 if error else 200, sellers=accounts,
-                  error=error, fields=fields,
+                  error=error, fields=fields, password_needed=not reauth.signed_in_recently(request, user),
+                  reauth_minutes=edge.settings.SENSITIVE_REAUTH_MINUTES, hold_hours=edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS,
                   notice=request.query_params.get("notice", ""), window=edge.settings.REFUND_WINDOW_DAYS,
                   minimum=edge.settings.PAYOUT_MINIMUM)
+
+
+async def cancel_payout_change(request: Request) -> Response:
+    """The cancel link of the `payout_account_changed` email; no sign-in needed (the seller may
+    read it anywhere), and GET only shows what a cancel would do: mail scanners open links."""
+    edge = edge_of(request)
+    if request.method == "GET":
+        token = request.query_params.get("token", "")
+        change = payout_accounts.check_cancel_token(edge, token)
+        return render(request, "edge/payout_cancel.html", token=token, change=change,
+                      new=payout_accounts.describe(change["new_bank_name"], change["new_bank_code"],
+                                                   change["new_account_number"]),
+                      restores=payout_accounts.restores(change))
+    form = await read_form(request)
+    change, now = payout_accounts.cancel(edge, str(form.get("token", "")), client_ip(request))
+    text = (f"The change is cancelled. Payouts of {change['seller_slug']} in {change['currency']} go to: "
+            f"{payout_accounts.restores(change)}." if now else "This change was already cancelled.")
+    return message(request, "Payout account change cancelled", text + " If you did not make the change, reset your "
+                   "password too.", links=[("/password-reset", "Reset your password"), ("/seller/earnings", "Earnings")])
 
 
 ROUTES = [
@@ -114,4 +141,5 @@ ROUTES = [
     Route("/seller/products", product_form),  # POST is answered, streaming, by web.uploads.UploadMiddleware
     Route("/seller/preview", preview, methods=["POST"]),
     Route("/seller/earnings", seller_earnings, methods=["GET", "POST"]),
+    Route("/seller/earnings/cancel", cancel_payout_change, methods=["GET", "POST"]),
 ]

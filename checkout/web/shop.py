@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
-from checkout.core.errors import EdgeError, Forbidden, NotFound, ValidationFailed
+from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
 from checkout.payments import carts, charges, orders, pricing
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
@@ -143,7 +143,10 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
     edge = edge_of(request)
-    again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None)
+    # a guest reuses only a guest order placed from this very browser: never the payment page a
+    # signed-in owner opened, nor one another browser started by typing the same address
+    again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
+                                     guest_only=guest)
     if again:
         return redirect_to(again)
     order = orders.create_order(edge, user, items, guest=guest)
@@ -218,23 +221,32 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
 
 
 def _guest_user(request: Request, form: Any) -> Any:
-    """An unverified account for a guest's email (created once); its receipt carries a claim link."""
+    """The account a guest order belongs to: the email decides. A new address gets an unverified
+    account (its receipt carries a claim link); an address that has an account, verified or not,
+    buys into that account, whose owner gets the receipt and finds the purchase in their library.
+
+    Every step before that is the same for every address (the terms, the limit), so a guest
+    checkout does not tell whether an address has an account."""
     edge = edge_of(request)
     email = users.normalize_email(str(form.get("email", "")))
     if not users.EMAIL.match(email) or len(email) > 254:
         raise ValidationFailed(fields={"email": "Enter a valid email address for your receipt."})
-    existing = users.get_by_email(edge, email)
-    if existing is not None:
-        if existing["email_verified_at"] is not None or not users.is_active(existing):
-            raise ValidationFailed("An account already uses this email address. Please sign in to buy with it.",
-                                   fields={"email": "Sign in to use this address."}, code="sign_in_required")
-        return existing
     docs = consent.check_accepted(edge, "buyer", [str(v) for v in form.getlist("accept")])
-    edge.hit("REGISTER_LIMIT", "ip", client_ip(request))  # a guest account is a registration
-    user_id = users.create_user(edge, email, email.split("@", 1)[0][:80].ljust(2, "_"), "buyer",
-                                   "!guest-" + secrets.token_hex(16), docs, client_ip(request),
-                                   verified=False, send_verification=False)
-    return users.get_user(edge, user_id)
+    edge.hit("GUEST_CHECKOUT_LIMIT", "ip", client_ip(request))
+    existing = users.get_by_email(edge, email)
+    if existing is None:
+        try:
+            user_id = users.create_user(edge, email, email.split("@", 1)[0][:80].ljust(2, "_"), "buyer",
+                                        "!guest-" + secrets.token_hex(16), docs, client_ip(request),
+                                        verified=False, send_verification=False)
+            return users.get_user(edge, user_id)
+        except Conflict:  # the same address, a moment ago, in another request
+            existing = users.get_by_email(edge, email)
+    if existing is None or not users.is_active(existing):
+        # disabled or being deleted: nobody could open its library (see docs/security.md)
+        raise ValidationFailed("This email address cannot take a guest order. Please use another one.",
+                               fields={"email": "Use another address."}, code="email_unavailable")
+    return existing
 
 
 async def claim_page(request: Request) -> Response:

@@ -72,7 +72,7 @@ def test_outbox_survives_restart_without_loss_or_duplicates(tmp_path, resend):
         url = edge.url
         r = httpx.post(f"{url}/api/users", json={"email": "kim@example.com", "password": PASSWORD,
                                                  "display_name": "Kim", "accept": ["terms", "privacy"]})
-        assert r.status_code == 201
+        assert r.status_code == 202
         metrics = ""
         for _ in range(200):
             metrics = httpx.get(f"{url}/metrics").text
