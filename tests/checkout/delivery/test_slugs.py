@@ -25,7 +25,7 @@ def sellers(make_client, shop, helpers, tmp_path):
     (content / "sellers").mkdir(exist_ok=True)
 
     def make(**settings_):
-        client = make_client(**{"REBUILD_ON_APPROVAL": False, "LOGIN_LIMIT": "100/minute", **settings_})
+        client = make_client(**{"REBUILD_ON_APPROVAL": False, "LOGIN_FAILURES": 100, **settings_})
         edge = client.app.state.edge
         edge.catalog.current()  # loaded and recorded, as on the first request
         ids = {}

@@ -40,7 +40,7 @@ def edge(tmp_path_factory):
     root = tmp_path_factory.mktemp("forwarded")
     write_catalog(root / "catalog.json")
     env = base_env(CATALOG_PATH=str(root / "catalog.json"), TRUST_PROXY="true", FORWARDED_ALLOW_IPS=PROXY,
-                   LOGIN_LIMIT="3/15 minutes", PAYSTACK_CHECK_SOURCE_IP="true", OUTBOX_POLL_SECONDS="0", **FAST_ENV)
+                   LOGIN_FAILURES="3", PAYSTACK_CHECK_SOURCE_IP="true", OUTBOX_POLL_SECONDS="0", **FAST_ENV)
     with serve_edge(root, env) as server:
         yield server
 
