@@ -29,6 +29,7 @@ from checkout.core.clock import Clock
 from checkout.core.context import Edge
 from checkout.core.errors import EdgeError
 from checkout.core.settings import Settings, load_settings
+from checkout.delivery.uploads import TEXT_FORM_MAX_BYTES
 from checkout.web import accounts, admin, api, base, delivery, health, jobs, orders, seller, shop, webhooks
 from checkout.web.auth import EdgeAuthBackend
 from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Middleware(CORSMiddleware, allow_origins=[settings.SITE_URL], allow_methods=["GET", "POST"],
                    allow_headers=["Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
                    allow_credentials=True, expose_headers=["X-Request-ID"], max_age=600),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES, form_max_bytes=settings.FORM_MAX_BODY_BYTES,
+                   overrides=dict.fromkeys(seller.TEXT_FORM_PATHS, TEXT_FORM_MAX_BYTES)),
         Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT)),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
