@@ -132,6 +132,21 @@ def clamd_for(edge: "Edge") -> Clamd | None:
     return found
 
 
+def check_scanner(edge: "Edge") -> str | None:
+    """An alert check (registered in `checkout.wiring`): in production, uploads are refused
+    while no clamd answers, so the people who run the edge hear of it before a seller does."""
+    if not edge.settings.production:
+        return None
+    clamd = clamd_for(edge)
+    if clamd is None:
+        return "no clamd answers (CLAMD_SOCKET, CLAMD_HOST, CLAMD_DEFAULT_SOCKET): seller uploads are refused"
+    try:
+        clamd.ping()
+    except ScanError as exc:
+        return f"clamd does not answer ({exc}): seller uploads are refused"
+    return None
+
+
 def printable(name: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in name)
 

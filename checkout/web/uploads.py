@@ -94,7 +94,7 @@ log = structlog.get_logger("checkout.uploads")
 
 
 UPLOAD_PATH = "/seller/products"
-SCANNER_ALERT = "upload_scanner"
+SCANNER_ALERT = "upload_scanner"  # the kind `delivery.uploads.check_scanner` clears once clamd answers
 
 
 class UploadSlots:

@@ -295,3 +295,19 @@ def test_any_file_name_is_accepted_cleanly_or_refused_with_422(seller, helpers):
             assert check_file_name(stored) == stored
         assert state(client)["spool"] == []
     run()
+
+
+def test_the_alert_check_fires_in_production_without_a_scanner_and_clears_with_one(make_settings, clamd_socket,
+                                                                                   tmp_path):
+    from checkout.ops import alerts
+    from checkout.wiring import build_edge
+
+    edge = build_edge(make_settings(**PRODUCTION, CLAMD_DEFAULT_SOCKET=str(tmp_path / "none.ctl")))
+    edge.migrate()
+    assert "no clamd answers" in alerts.run_checks(edge)["upload_scanner"]
+    assert "upload_scanner" in [a["kind"] for a in alerts.active(edge)]
+    edge.settings = make_settings(**PRODUCTION, CLAMD_DEFAULT_SOCKET=clamd_socket)
+    assert "upload_scanner" not in alerts.run_checks(edge)
+    assert "upload_scanner" not in [a["kind"] for a in alerts.active(edge)]
+    edge = build_edge(make_settings(CLAMD_DEFAULT_SOCKET=""))  # development: uploads go on unscanned
+    assert uploads.check_scanner(edge) is None
