@@ -15,7 +15,7 @@ from checkout.core.clock import Clock
 from checkout.core.context import Edge
 from checkout.core.hooks import Hooks
 from checkout.core.settings import Settings
-from checkout.delivery import library
+from checkout.delivery import library, uploads
 from checkout.delivery import retention as product_files
 from checkout.ops import alerts
 from checkout.payments import events
@@ -36,6 +36,7 @@ def register(hooks: Hooks) -> Hooks:
         product_files.on_catalog_load,  # products that left the catalogue start their retention
     ]
     hooks.alert_checks += alerts.CHECKS
+    hooks.alert_checks.append(("upload_scanner", uploads.check_scanner))  # uploads fail closed without clamd
     return hooks
 
 

@@ -14,6 +14,7 @@ import hashlib
 import os
 import pickle
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -456,16 +457,35 @@ def _files(c: _Collector, v: Any) -> tuple[ProductFile, ...]:
     return tuple(out)
 
 
+# characters no file name may hold: bidirectional overrides and isolates (they make
+# "invoice\u202efdp.exe" show as "invoiceexe.pdf") and the characters Windows refuses in names,
+# which also keeps HTML markup and quoting out of every page and header a name appears in
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_RESERVED_IN_NAMES = '<>:"|?*'
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_BREAKING = frozenset({"Cc", "Cs", "Zl", "Zp"})  # controls (NUL, newline, DEL), lone surrogates, line breaks
+
+
 def check_file_name(v: Any) -> str:
-    """A download file name: no folders, no control characters, nothing a shell or OS trips on."""
+    """A download file name, in Unicode NFC: no folders or drive, no control characters, nothing
+    a shell, an OS or a page trips on. Returns the NFC form, so an upload and `validate` agree on
+    a name typed on macOS (decomposed) and elsewhere (composed)."""
     if not isinstance(v, str) or not v.strip():
         raise ValueError("must be a file name such as guide.pdf")
+    v = unicodedata.normalize("NFC", v)
     if len(v) > 255:
         raise ValueError("must be at most 255 characters")
+    if any(unicodedata.category(ch) in _BREAKING for ch in v):
+        raise ValueError("must not contain control characters (such as a line break or NUL)")
     if "/" in v or "\\" in v or v in (".", "..") or v.startswith("."):
         raise ValueError(f"{v!r} must be a plain file name, not a path")
-    if _CONTROL_OR_DEL.search(v):
-        raise ValueError("must not contain control characters")
+    if _DRIVE.match(v):
+        raise ValueError(f"{v!r} must be a plain file name, without a drive such as C:")
+    if _BIDI.search(v):
+        raise ValueError("must not contain right-to-left or left-to-right override characters")
+    reserved = sorted({ch for ch in v if ch in _RESERVED_IN_NAMES}, key=_RESERVED_IN_NAMES.index)
+    if reserved:
+        raise ValueError(f"must not contain {' '.join(reserved)} (not allowed in file names)")
     return v
 
 

@@ -21,6 +21,17 @@ from checkout.core.errors import EdgeError
 from checkout.core.outbox import process_due
 
 
+def server_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's settings for the edge. uvicorn has no timeout for reading a request's headers or
+    body: Caddy in front bounds those (deploy/Caddyfile `timeouts`), and the upload endpoint ends
+    a stalled body itself (UPLOAD_IDLE_SECONDS). Here: idle keep-alive connections close after
+    5 s, and a request's headers may not exceed 16 KiB, so no client holds a connection or
+    memory for nothing."""
+    return {"log_config": None, **proxy_options(settings),
+            "timeout_keep_alive": 5, "h11_max_incomplete_event_size": 16 * 1024,
+            "timeout_graceful_shutdown": 30, "server_header": False}
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
@@ -32,8 +43,7 @@ def edge(host: str, port: int) -> None:
 
     settings = load_settings()
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, **proxy_options(settings),
-                timeout_graceful_shutdown=30, server_header=False)
+    uvicorn.run(app, host=host, port=port, **server_options(settings))
 
 
 def proxy_options(settings: Any) -> dict[str, Any]:

@@ -80,8 +80,22 @@ class Conflict(EdgeError):
 
 
 class PayloadTooLarge(EdgeError):
-    """Raised when a request body is over MAX_BODY_BYTES."""
+    """Raised when a request body is over its cap. The answer closes the connection, so the
+    server does not go on reading (and discarding) the rest of a body it already refused."""
     status, code, message = 413, "payload_too_large", "The request body is too large."
+
+    def __init__(self, message: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Connection", "close")
+
+
+class RequestTimeout(EdgeError):
+    """Raised when a request body stops arriving; the connection is closed like for a 413."""
+    status, code, message = 408, "request_timeout", "The request stopped arriving. Please try again."
+
+    def __init__(self, message: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Connection", "close")
 
 
 def wait_in_words(seconds: float) -> str:
@@ -119,5 +133,5 @@ class InternalError(EdgeError):
 
 HTTP_STATUS_ERRORS: dict[int, type[EdgeError]] = {
     400: BadRequest, 401: NotAuthenticated, 403: Forbidden, 404: NotFound,
-    405: MethodNotAllowed, 413: PayloadTooLarge, 429: RateLimited, 503: ServiceUnavailable,
+    405: MethodNotAllowed, 408: RequestTimeout, 413: PayloadTooLarge, 429: RateLimited, 503: ServiceUnavailable,
 }

@@ -32,3 +32,10 @@ class PurchaseInactive(DeliveryError):
 class UploadRefused(DeliveryError):
     """Raised when an uploaded file fails the type check or the virus scan (it is quarantined)."""
     status, code = 422, "upload_refused"
+
+
+class ScannerUnavailable(DeliveryError):
+    """Raised when uploads cannot be virus-scanned: clamd failed mid-scan, or none answers in
+    production (uploads fail closed; the web layer raises an alert)."""
+    status, code = 503, "scanner_unavailable"
+    message = "Uploads are paused: the virus scanner is not available right now. Please try again later."

@@ -1,6 +1,12 @@
 """Seller uploads, the domain half: checking spooled files (type by magic bytes, clamd, images
 re-encoded without metadata), quarantining refused ones, and turning a form into the same
 product Markdown a pull request would add. The streaming HTTP half is `checkout.web.uploads`.
+
+Covers and gallery images are raster only (`UPLOAD_IMAGE_TYPES`): an SVG is a document that can
+carry script in more forms than any filter keeps up with (namespaced or XHTML script elements,
+entity-encoded `javascript:` links, `foreignObject` frames), and a cover needs none of it.
+Images are decoded one at a time, and only when their header says they are at most
+UPLOAD_MAX_IMAGE_PIXELS: a small PNG can declare a huge canvas.
 """
 
 from __future__ import annotations
@@ -9,6 +15,9 @@ import contextlib
 import hashlib
 import io
 import json
+import stat
+import threading
+import unicodedata
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -20,12 +29,14 @@ import structlog
 from checkout.core import outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.core.errors import EdgeError, ValidationFailed
+from checkout.core.errors import ValidationFailed
+from checkout.core.settings import Settings
 from checkout.delivery import slugs, storage
+from checkout.delivery.errors import ScannerUnavailable
 from checkout.delivery.sellers import seller_slug_of
 from digitaldock import schema
 from digitaldock.storage import QUARANTINE
-from pipelines.scan import IMAGE_TYPES, PRODUCT_TYPES, Clamd, ScanError, sniff, type_problem
+from pipelines.scan import PRODUCT_TYPES, Clamd, ScanError, sniff, type_problem
 
 log = structlog.get_logger("checkout.delivery.uploads")
 
@@ -34,10 +45,30 @@ TEXT_FIELDS = ("slug", "title", "category", "tags", "price", "currency", "pwyw_m
                "license", "version", "description", "action")
 
 
-MAX_FIELD_BYTES = 64 * 1024
+# a text field of the streamed form: room for the longest description in UTF-8 (4 bytes a character)
+MAX_FIELD_BYTES = schema.DESCRIPTION_LEN[1] * 4 + 4096
+
+# the preview and the pre-flight check take the text fields as a form: a longest description
+# percent-encoded (up to 12 bytes a character) and the short fields fit in 256 KiB
+TEXT_FORM_MAX_BYTES = 256 * 1024
 
 
 FILE_FIELDS = {"files": "file", "cover": "image", "images": "image"}
+
+# what a seller reads beside each field of the form; every message names its field this way
+LABELS = {"title": "Title", "slug": "Web address (slug)", "category": "Category", "tags": "Tags",
+          "price": "Price", "currency": "Currency", "pwyw_minimum": "Pay-what-you-want minimum",
+          "summary": "Summary", "license": "License", "version": "Version", "description": "Description",
+          "files": "Product files", "cover": "Cover image", "images": "Gallery images"}
+
+# covers and gallery images: raster formats only (see the module docstring)
+UPLOAD_IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "webp"})
+IMAGE_FORMATS = "PNG, JPEG, GIF or WebP"
+IMAGE_MIME_TYPES = "image/png,image/jpeg,image/gif,image/webp"
+
+# one image decoded at a time in the whole process: a decoded image costs width × height × 4
+# bytes however small its file is, so concurrent uploads must not multiply that
+_DECODE = threading.Lock()
 
 
 @dataclass
@@ -67,17 +98,86 @@ def spool_dir(edge: "Edge") -> Path:
     return d
 
 
+def max_request_bytes(settings: Settings) -> int:
+    """The whole-request cap of an upload: UPLOAD_MAX_REQUEST_BYTES, or when 0 three product files
+    and a cover and every gallery image at their limits, plus 1 MiB for the fields and headers."""
+    if settings.UPLOAD_MAX_REQUEST_BYTES > 0:
+        return int(settings.UPLOAD_MAX_REQUEST_BYTES)
+    return (3 * settings.UPLOAD_MAX_FILE_BYTES + (settings.UPLOAD_MAX_IMAGES + 1) * settings.UPLOAD_MAX_IMAGE_BYTES
+            + 1024 * 1024)
+
+
 def clamd_for(edge: "Edge") -> Clamd | None:
+    """The clamd uploads are scanned with: CLAMD_SOCKET or CLAMD_HOST when set; otherwise the one
+    on CLAMD_DEFAULT_SOCKET when it answers PING (clamd installed but not configured still scans);
+    None when there is none."""
     s = edge.settings
     if s.CLAMD_SOCKET:
         return Clamd(socket_path=s.CLAMD_SOCKET)
     if s.CLAMD_HOST:
         return Clamd(host=s.CLAMD_HOST, port=s.CLAMD_PORT)
+    path = Path(s.CLAMD_DEFAULT_SOCKET) if s.CLAMD_DEFAULT_SOCKET else None
+    try:
+        if path is None or not stat.S_ISSOCK(path.stat().st_mode):
+            return None
+    except OSError:
+        return None
+    found = Clamd(socket_path=str(path), timeout=5.0)
+    try:
+        found.ping()
+    except ScanError as exc:
+        log.warning("clamd_default_socket_silent", socket=str(path), error=str(exc))
+        return None
+    found.timeout = 120.0
+    return found
+
+
+def check_scanner(edge: "Edge") -> str | None:
+    """An alert check (registered in `checkout.wiring`): in production, uploads are refused
+    while no clamd answers, so the people who run the edge hear of it before a seller does."""
+    if not edge.settings.production:
+        return None
+    clamd = clamd_for(edge)
+    if clamd is None:
+        return "no clamd answers (CLAMD_SOCKET, CLAMD_HOST, CLAMD_DEFAULT_SOCKET): seller uploads are refused"
+    try:
+        clamd.ping()
+    except ScanError as exc:
+        return f"clamd does not answer ({exc}): seller uploads are refused"
     return None
 
 
 def printable(name: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in name)
+
+
+def say(field_name: str, message: str) -> str:
+    """`message` about a form field, opening with the field's label as the seller reads it."""
+    label = LABELS.get(field_name, field_name)
+    message = message.strip().removeprefix("body ")
+    if message.startswith(("must ", "is ")):
+        text = f"{label} {message}"
+    else:
+        text = f"{label}: {message[:1].lower() + message[1:] if message[1:2].islower() else message}"
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def upload_name(field_name: str, raw: bytes | str) -> str:
+    """The file name a browser sent for `field_name`, in NFC, or ValidationFailed naming the
+    field and what is wrong (`digitaldock.schema.check_file_name`: the rule `validate` applies)."""
+    try:
+        name = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        problem = say(field_name, "the file name is not valid UTF-8; rename the file")
+        raise ValidationFailed(problem, fields={field_name: problem}) from None
+    # a browser sends a name's line breaks and quotes percent-encoded (HTML's multipart rules)
+    name = name.replace("%0A", "\n").replace("%0D", "\r").replace("%22", '"')
+    try:
+        return schema.check_file_name(name)
+    except ValueError as exc:
+        nfc = unicodedata.normalize("NFC", name)
+        problem = say(field_name, f"the file name “{printable(nfc)[:120]}” {str(exc).replace(repr(nfc), '').strip()}")
+        raise ValidationFailed(problem, fields={field_name: problem}) from None
 
 
 def _chunks(path: Path, size: int = 1024 * 1024):
@@ -87,45 +187,69 @@ def _chunks(path: Path, size: int = 1024 * 1024):
 
 
 def check_part(edge: "Edge", part: Part, clamd: Clamd | None) -> str | None:
-    """Why `part` is refused (type, virus, broken image), or None; images are re-encoded in place."""
+    """Why `part` is refused (type, virus, broken or oversized image), or None; images are
+    re-encoded in place."""
     if part.size == 0:
         return "the file is empty"
     with part.path.open("rb") as f:
         head = f.read(4096)
-        rest = f.read() if sniff(head) == "svg" else b""
-    problem = type_problem(head, IMAGE_TYPES if part.kind == "image" else PRODUCT_TYPES, rest)
+        kind = sniff(head)
+        rest = f.read() if kind == "svg" and part.kind != "image" else b""
+    if part.kind == "image":
+        problem = image_type_problem(head)
+    else:
+        problem = type_problem(head, PRODUCT_TYPES, rest)
     if problem is None and clamd is not None:
         try:
             with contextlib.closing(_chunks(part.path)) as chunks:
                 signature = clamd.instream(chunks)
         except ScanError as exc:
             log.error("clamd_failed", error=str(exc))
-            raise EdgeError("The virus scanner is not available right now; please try again later.",
-                            code="scanner_unavailable", status=503) from None
+            raise ScannerUnavailable("The virus scanner is not available right now; please try again later.") from None
         if signature:
             return f"virus found: {signature}"
-    if problem is None and part.kind == "image" and sniff(head) != "svg":
-        problem = _reencode(part)
+    if problem is None and part.kind == "image":
+        problem = _reencode(part, edge.settings.UPLOAD_MAX_IMAGE_PIXELS)
     return problem
 
 
-def _reencode(part: Part) -> str | None:
-    """Open the image with Pillow and save it again without metadata (EXIF, GPS, comments)."""
+def image_type_problem(head: bytes) -> str | None:
+    """Why content starting with `head` is no cover or gallery image, or None (raster only)."""
+    kind = sniff(head)
+    if kind == "svg":
+        return f"SVG images are not accepted; use {IMAGE_FORMATS}"
+    if kind in UPLOAD_IMAGE_TYPES:
+        return None
+    problem = type_problem(head, UPLOAD_IMAGE_TYPES)
+    return f"{problem}; use {IMAGE_FORMATS}" if problem else f"not an image; use {IMAGE_FORMATS}"
+
+
+def _reencode(part: Part, max_pixels: int) -> str | None:
+    """Open the image with Pillow and save it again without metadata (EXIF, GPS, comments).
+
+    Its size comes from the header alone (`Image.open` decodes nothing); only an image within
+    `max_pixels` is decoded, and one at a time in the process (`_DECODE`)."""
     from PIL import Image, UnidentifiedImageError
 
+    buf = io.BytesIO()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(part.path) as im:
-                im.verify()
-            with Image.open(part.path) as im:
+                width, height = im.size
                 fmt = im.format or "PNG"
-                im.load()
-                clean = im.copy()
-            clean.info = {}  # EXIF, GPS, comments and text chunks are not written again
-            buf = io.BytesIO()
-            save_fmt = fmt if fmt in ("PNG", "JPEG", "GIF", "WEBP") else "PNG"
-            clean.save(buf, save_fmt, **({"quality": 90} if save_fmt == "JPEG" else {}))
+            if width * height > max_pixels:
+                return (f"the image is {width} × {height} pixels; at most {megapixels(max_pixels)} are accepted "
+                        "(make it smaller)")
+            with _DECODE:
+                with Image.open(part.path) as im:
+                    im.verify()
+                with Image.open(part.path) as im:
+                    im.load()
+                    # EXIF, GPS, comments and text chunks are not written again; transparency is pixels
+                    im.info = {k: v for k, v in im.info.items() if k == "transparency"}
+                    save_fmt = fmt if fmt in ("PNG", "JPEG", "GIF", "WEBP") else "PNG"
+                    im.save(buf, save_fmt, **({"quality": 90} if save_fmt == "JPEG" else {}))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning,
             Image.DecompressionBombError) as exc:
         return f"not a readable image ({type(exc).__name__})"
@@ -133,6 +257,12 @@ def _reencode(part: Part) -> str | None:
     part.path.write_bytes(data)
     part.size, part.sha256 = len(data), hashlib.sha256(data).hexdigest()
     return None
+
+
+def megapixels(pixels: int) -> str:
+    """25000000 → "25 megapixels", as the form and the refusals say it (a limit under one
+    megapixel in pixels)."""
+    return f"{pixels / 1_000_000:g} megapixels" if pixels >= 1_000_000 else f"{pixels:,} pixels"
 
 
 def quarantine(edge: "Edge", user: Any, part: Part, reason: str) -> str:
@@ -186,29 +316,33 @@ def image_path(slug: str, image: dict[str, Any]) -> str:
 
 
 def validate_fields(edge: "Edge", fields: dict[str, str], files: list[dict], images: list[dict]) -> None:
-    """Refuse with every field problem at once, using the one product schema."""
+    """Refuse with every field problem at once, using the one product schema; each message opens
+    with the field's label (`LABELS`), as the form shows it."""
     slug = fields.get("slug", "").strip()
     problems: dict[str, str] = {}
     if not schema.SLUG.match(slug) or not 3 <= len(slug) <= 80 or slug in schema.RESERVED_SLUGS:
-        problems["slug"] = "Use 3–80 lowercase letters, digits and single hyphens, such as my-font."
+        problems["slug"] = say("slug", "use 3–80 lowercase letters, digits and single hyphens, such as my-font")
     for name in ("title", "category", "price", "currency", "summary", "license", "version", "description"):
         if not fields.get(name, "").strip():
-            problems[name] = "This field is required."
+            problems[name] = say(name, "is required")
     if not files:
-        problems["files"] = "Add at least one product file."
+        problems["files"] = say("files", "add at least one product file")
     if not any(i["role"] == "cover" for i in images):
-        problems["cover"] = "Add a cover image."
-    if problems:
-        raise ValidationFailed(fields=problems)
+        problems["cover"] = say("cover", "add a cover image")
     categories = category_slugs(edge)
-    text = render_product({**fields, "slug": slug}, "seller-placeholder", files,
+    text = render_product({**dict.fromkeys(TEXT_FIELDS, ""), **fields, "slug": slug}, "seller-placeholder", files,
                           [{**i, "path": image_path(slug, i)} for i in images], "2000-01-01")
-    _, found = schema.parse_product(f"{slug}.md", text, categories or None, None)
+    _, found = schema.parse_product(f"{slug or 'x'}.md", text, categories or None, None)
+    other: list[str] = []  # a problem of no form field (none is known): still a refusal
     for p in found:
         key = p.field.split("[")[0].split(".")[0]
-        problems.setdefault("body" if key == "description" else key, p.message)
-    if problems:
-        raise ValidationFailed(fields={("description" if k == "body" else k): v for k, v in problems.items()})
+        key = {"body": "description", "gallery": "images"}.get(key, key)
+        if key in LABELS:
+            problems.setdefault(key, say(key, p.message))
+        else:
+            other.append(f"{p.field}: {p.message}")
+    if problems or other:
+        raise ValidationFailed("; ".join(other) or None, fields=problems)
 
 
 def category_slugs(edge: "Edge") -> list[str]:
@@ -228,6 +362,86 @@ def editable_submission(edge: "Edge", user: Any, slug: str) -> Any:
     slugs.check_free_for(edge, slug, user["id"], seller_slug_of(edge, user["id"]))
     return edge.db.execute("SELECT * FROM submissions WHERE product_slug = ? AND user_id = ? ORDER BY id DESC",
                            (slug, user["id"])).fetchone()
+
+
+def with_kept(edit: Any, files: list[dict], images: list[dict]) -> tuple[list[dict], list[dict]]:
+    """What a submission will hold: the new files and images, and for an edit those of the
+    submission it edits that nothing new replaces (files as a set, the cover, the gallery)."""
+    if edit is None:
+        return files, images
+    files = files or json.loads(edit["files"])
+    old_images = json.loads(edit["images"])
+    if not any(i["role"] == "cover" for i in images):
+        images = [i for i in old_images if i["role"] == "cover"] + images
+    if not any(i["role"] == "gallery" for i in images):
+        images = images + [i for i in old_images if i["role"] == "gallery"]
+    return files, images
+
+
+def check_form(edge: "Edge", user: Any, fields: dict[str, str], files: list[dict], images: list[dict]) -> Any:
+    """Every problem of the form's fields at once, before a file is scanned or stored (and from
+    the pre-flight check, before one is sent); returns the submission it edits, or None.
+    `files` and `images` carry a `name` (images a `role`): what the browser is sending."""
+    problems: dict[str, str] = {}
+    try:
+        edit = editable_submission(edge, user, fields.get("slug", ""))
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+        edit = None
+    files, images = with_kept(edit, files, images)
+    try:
+        validate_fields(edge, fields, [{"size": 1, "sha256": "0" * 64, "key": "k", **f} for f in files],
+                        [{"sha256": "0" * 64, **i} for i in images])
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, fields={**exc.fields, **problems}) from None
+    if problems:
+        raise ValidationFailed(fields=problems)
+    return edit
+
+
+def size_limit(settings: Settings, kind: str) -> int:
+    return int(settings.UPLOAD_MAX_IMAGE_BYTES if kind == "image" else settings.UPLOAD_MAX_FILE_BYTES)
+
+
+def too_large(field_name: str, name: str, limit: int) -> str:
+    return say(field_name, f"{printable(name)} is larger than {limit // (1024 * 1024)} MB")
+
+
+def preflight(edge: "Edge", user: Any, fields: dict[str, str], planned: list[dict[str, Any]]) -> None:
+    """What the upload would refuse before its files are read, said before they are sent: the
+    fields (`check_form`), and each planned file's name, size and count. `planned` holds
+    `{"field", "name", "size"}` for each chosen file."""
+    s = edge.settings
+    problems: dict[str, str] = {}
+    counts = {"files": 0, "cover": 0, "images": 0}
+    for item in planned:
+        field_name, size = item["field"], item["size"]
+        counts[field_name] += 1
+        try:
+            name = upload_name(field_name, item["name"])
+        except ValidationFailed as exc:
+            problems.setdefault(field_name, exc.fields[field_name])
+            continue
+        limit = size_limit(s, FILE_FIELDS[field_name])
+        if size > limit:
+            problems.setdefault(field_name, too_large(field_name, name, limit))
+        elif size == 0:
+            problems.setdefault(field_name, say(field_name, f"{printable(name)} is empty"))
+    if counts["files"] > schema.MAX_FILES:
+        problems["files"] = say("files", f"at most {schema.MAX_FILES} files per product")
+    if counts["cover"] > 1:
+        problems["cover"] = say("cover", "one cover image only")
+    if counts["images"] > s.UPLOAD_MAX_IMAGES:
+        problems["images"] = say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product")
+    files = [{"name": "file"} for i in planned if i["field"] == "files"]
+    images = [{"role": "cover" if i["field"] == "cover" else "gallery", "name": "image"}
+              for i in planned if i["field"] != "files"]
+    try:
+        check_form(edge, user, fields, files, images)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, fields={**exc.fields, **problems}) from None
+    if problems:
+        raise ValidationFailed(fields=problems)
 
 
 def store_parts(edge: "Edge", up: Upload) -> list[dict[str, Any]]:

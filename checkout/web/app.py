@@ -28,6 +28,7 @@ from checkout.core.clock import Clock
 from checkout.core.context import Edge
 from checkout.core.errors import EdgeError
 from checkout.core.settings import Settings, load_settings
+from checkout.delivery.uploads import TEXT_FORM_MAX_BYTES
 from checkout.web import accounts, admin, api, base, delivery, health, jobs, orders, seller, shop, webhooks
 from checkout.web.auth import STOREFRONT_JSON, EdgeAuthBackend
 from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         Middleware(UploadMiddleware),  # streams POST /seller/products before any body-buffering middleware
         # credentialed CORS for SITE_URL on the storefront's JSON endpoints only
         Middleware(StorefrontCorsMiddleware, origin=settings.SITE_URL, paths=STOREFRONT_JSON),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES, form_max_bytes=settings.FORM_MAX_BODY_BYTES,
+                   overrides=dict.fromkeys(seller.TEXT_FORM_PATHS, TEXT_FORM_MAX_BYTES)),
         Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT)),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,

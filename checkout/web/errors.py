@@ -17,7 +17,7 @@ log = structlog.get_logger("checkout.app")
 
 
 TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Page not found",
-          405: "Not allowed", 409: "Already exists", 413: "Too large", 422: "Please check the form",
+          405: "Not allowed", 408: "Timed out", 409: "Already exists", 413: "Too large", 422: "Please check the form",
           429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
 
 

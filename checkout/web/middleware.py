@@ -4,8 +4,9 @@
   access log line, metrics, and the last-resort error page (no stack trace reaches a user).
 - `StorefrontCorsMiddleware`: CORS (with credentials, for SITE_URL) on the few JSON endpoints
   the static storefront's script reads, and on nothing else.
-- `BodySizeLimitMiddleware`: 413 for bodies over MAX_BODY_BYTES, by Content-Length or by
-  counting a streamed body.
+- `BodySizeLimitMiddleware`: 413 for a body over its route's cap (FORM_MAX_BODY_BYTES for
+  browser forms, MAX_BODY_BYTES for the JSON API and webhooks), from Content-Length before a
+  byte is read, or by counting a streamed body; the answer closes the connection.
 - `CsrfMiddleware`: every state-changing browser request (not /api/, which takes bearer
   tokens only) must carry the CSRF token, as a form field or an X-CSRF-Token header.
 """
@@ -140,24 +141,39 @@ class StorefrontCorsMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        if max_bytes <= 0:
-            raise ValueError("max_bytes must be positive")
+    """413 for a body over its route's cap. Browser routes take small forms (`form_max_bytes`,
+    FORM_MAX_BODY_BYTES) whatever Content-Type they claim; routes under `json_prefixes` (the
+    API, webhooks) take up to `max_bytes`; `overrides` gives single paths their own cap."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, form_max_bytes: int | None = None,
+                 json_prefixes: tuple[str, ...] = ("/api/", "/webhooks/"), overrides: dict[str, int] | None = None):
+        caps = [max_bytes, form_max_bytes or max_bytes, *(overrides or {}).values()]
+        if any(c <= 0 for c in caps):
+            raise ValueError("body size caps must be positive")
         self.app = app
         self.max_bytes = max_bytes
+        self.form_max_bytes = form_max_bytes or max_bytes
+        self.json_prefixes = json_prefixes
+        self.overrides = overrides or {}
+
+    def cap(self, path: str) -> int:
+        if path in self.overrides:
+            return self.overrides[path]
+        return self.max_bytes if path.startswith(self.json_prefixes) else self.form_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.cap(scope.get("path", ""))
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None:
             try:
                 declared = int(length)
             except ValueError:
-                declared = self.max_bytes + 1
-            if declared > self.max_bytes:
-                raise PayloadTooLarge()
+                declared = cap + 1
+            if declared > cap:
+                raise PayloadTooLarge(_too_large(cap))
         seen = 0
 
         async def limited() -> Message:
@@ -165,11 +181,16 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise PayloadTooLarge()
+                if seen > cap:
+                    raise PayloadTooLarge(_too_large(cap))
             return message
 
         await self.app(scope, limited, send)
+
+
+def _too_large(cap: int) -> str:
+    size = f"{cap // 1024:,} KB" if cap < 1024 * 1024 else f"{cap / (1024 * 1024):g} MB"
+    return f"The request body is too large: this address takes at most {size}."
 
 
 class CsrfMiddleware:

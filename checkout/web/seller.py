@@ -1,10 +1,11 @@
 """Seller pages: the dashboard, the product form (whose POST the streaming upload endpoint in
-`checkout.web.uploads` answers), a Markdown preview, earnings with the payout account, and the
-emailed link that cancels a payout account change.
+`checkout.web.uploads` answers), the form's pre-flight check, a Markdown preview, earnings
+with the payout account, and the emailed link that cancels a payout account change.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -12,13 +13,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from checkout.core.errors import Forbidden, NotFound, ValidationFailed
+from checkout.core.errors import BadRequest, Forbidden, NotFound, ValidationFailed
 from checkout.delivery import library, uploads
+from checkout.delivery.sellers import payout_currency_of
 from checkout.payments import ledger, payout_accounts, payouts, purchases
 from checkout.web import reauth
-from checkout.web.auth import requires
+from checkout.web.auth import requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render
+from digitaldock.money import CURRENCIES
 from generator.markup import render_markdown
 
 STATUS_HELP = {"draft": "Draft: only you can see it.", "pending": "Waiting for review.",
@@ -37,11 +40,17 @@ def form_page(request: Request, status: int = 200, error: str = "", fields: dict
               form: dict | None = None) -> HTMLResponse:
     edge = edge_of(request)
     s = edge.settings
+    form = dict(form or {})
+    if not form.get("currency"):  # a new product is priced in the seller's payout currency
+        user = user_or_none(request)
+        form["currency"] = (payout_currency_of(edge, user["id"]) if user is not None else None) or next(iter(CURRENCIES))
     return render(request, "edge/seller_form.html", status=status, error=error, fields=fields or {},
-                  form=form or {}, categories=_categories(request),
-                  currencies=("NGN", "GHS", "KES", "ZAR", "USD"),
+                  form=form, categories=_categories(request), currencies=tuple(CURRENCIES),
                   max_file_mb=s.UPLOAD_MAX_FILE_BYTES // (1024 * 1024),
-                  max_image_mb=s.UPLOAD_MAX_IMAGE_BYTES // (1024 * 1024), max_images=s.UPLOAD_MAX_IMAGES)
+                  max_image_mb=s.UPLOAD_MAX_IMAGE_BYTES // (1024 * 1024), max_images=s.UPLOAD_MAX_IMAGES,
+                  image_accept=uploads.IMAGE_MIME_TYPES, image_formats=uploads.IMAGE_FORMATS,
+                  max_image_pixels=uploads.megapixels(s.UPLOAD_MAX_IMAGE_PIXELS),
+                  max_request_mb=uploads.max_request_bytes(s) // (1024 * 1024))
 
 
 @requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
@@ -62,6 +71,44 @@ async def product_form(request: Request) -> Response:
 async def preview(request: Request) -> Response:
     form = await read_form(request)
     return JSONResponse({"html": render_markdown(str(form.get("description", ""))[:20_000])})
+
+
+@requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
+async def product_check(request: Request) -> Response:
+    """The pre-flight check the form's script calls before it sends any file: the text fields and
+    the chosen files' names and sizes, as JSON `{"fields": {...}, "files": [{"field", "name",
+    "size"}]}`; answers 200 `{"ok": true}` or 422 with a message per field, the same the upload
+    would give (`uploads.preflight`)."""
+    edge = edge_of(request)
+    fields, planned = _preflight_body(await request.body())
+    try:
+        uploads.preflight(edge, request.user, fields, planned)
+    except ValidationFailed as exc:
+        return JSONResponse(exc.as_json(), status_code=exc.status)
+    return JSONResponse({"ok": True})
+
+
+def _preflight_body(raw: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Send the form as JSON: {\"fields\": {...}, \"files\": [...]}.", code="invalid_json") from None
+    if not isinstance(data, dict) or not isinstance(data.get("fields", {}), dict) \
+            or not isinstance(data.get("files", []), list):
+        raise BadRequest("Send the form as JSON: {\"fields\": {...}, \"files\": [...]}.", code="invalid_json")
+    fields = {k: v for k, v in data.get("fields", {}).items() if k in uploads.TEXT_FIELDS}
+    bad = sorted(uploads.LABELS.get(k, k) for k, v in fields.items() if not isinstance(v, str))
+    if bad:
+        raise BadRequest(f"These fields must be text: {', '.join(bad)}.", code="invalid_json")
+    fields = {k: v.strip() if k != "description" else v for k, v in fields.items()}
+    planned = []
+    for item in data.get("files", []):
+        if not (isinstance(item, dict) and item.get("field") in uploads.FILE_FIELDS
+                and isinstance(item.get("name"), str) and type(item.get("size")) is int and item["size"] >= 0):
+            raise BadRequest("Each file must be {\"field\": \"files\", \"cover\" or \"images\", \"name\": text, "
+                             "\"size\": bytes}.", code="invalid_json")
+        planned.append({"field": item["field"], "name": item["name"], "size": item["size"]})
+    return fields, planned
 
 
 @requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
@@ -136,9 +183,13 @@ async def cancel_payout_change(request: Request) -> Response:
                    "password too.", links=[("/password-reset", "Reset your password"), ("/seller/earnings", "Earnings")])
 
 
+# routes that take a whole description as a form body (a larger cap than other forms)
+TEXT_FORM_PATHS = ("/seller/products/check", "/seller/preview")
+
 ROUTES = [
     Route("/seller", dashboard),
     Route("/seller/products", product_form),  # POST is answered, streaming, by web.uploads.UploadMiddleware
+    Route("/seller/products/check", product_check, methods=["POST"]),
     Route("/seller/preview", preview, methods=["POST"]),
     Route("/seller/earnings", seller_earnings, methods=["GET", "POST"]),
     Route("/seller/earnings/cancel", cancel_payout_change, methods=["GET", "POST"]),

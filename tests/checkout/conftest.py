@@ -27,7 +27,8 @@ with warnings.catch_warnings():
 DOCS = ("terms", "privacy", "refunds", "seller-agreement", "content-guidelines")
 PASSWORD = "blue-otter-harbour-42"
 FAST = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
-        "OUTBOX_POLL_SECONDS": 0, "RETENTION_INTERVAL_SECONDS": 0}
+        "OUTBOX_POLL_SECONDS": 0, "RETENTION_INTERVAL_SECONDS": 0,
+        "CLAMD_DEFAULT_SOCKET": ""}  # no system clamd: a test that scans starts its own (tests/conftest.py)
 
 
 def write_catalog(path: Path, versions: dict[str, str] | None = None) -> None:

@@ -211,3 +211,58 @@ def test_the_repository_content_is_valid(repo_root):
     assert len({p.category for p in catalog.public_products}) >= 6
     assert len(catalog.sellers) >= 4
     assert sorted(catalog.legal) == sorted(LEGAL_DOCUMENTS)
+
+
+# --- file names (issue #22): the rule uploads and `validate` share ------------------------------
+
+@pytest.mark.parametrize("name, message", [
+    ("guide\x00.pdf", "must not contain control characters"),
+    ("guide\n.pdf", "must not contain control characters"),
+    ("guide\u2028.pdf", "must not contain control characters"),
+    ("a\\b.pdf", "must be a plain file name, not a path"),
+    ("C:guide.pdf", "without a drive such as C:"),
+    ("..", "must be a plain file name, not a path"),
+    ("<script>.pdf", "must not contain < >"),
+    ('say "hi".pdf', 'must not contain "'),
+    ("guide\u202efdp.exe", "override characters"),
+])
+def test_file_names_with_control_characters_paths_drives_or_markup_are_refused(name, message):
+    from digitaldock.schema import check_file_name
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        check_file_name(name)
+
+
+def test_validate_refuses_the_same_names_as_uploads():
+    _, problems = parse(GOOD.replace("name: LagosGrotesk.ttf", 'name: "C:\\\\fonts\\\\LagosGrotesk.ttf"'))
+    assert [p.field for p in problems] == ["files[0].name"] and "not a path" in problems[0].message
+    _, problems = parse(GOOD.replace("name: LagosGrotesk.ttf", 'name: "<img src=x onerror=alert(1)>.ttf"'))
+    assert [p.field for p in problems] == ["files[0].name"] and "must not contain < >" in problems[0].message
+
+
+def test_a_decomposed_name_becomes_composed_and_counts_as_the_same_name():
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Café.ttf")
+    product, problems = parse(GOOD.replace("name: LagosGrotesk.ttf", f"name: {nfd}"))
+    assert problems == [] and product.files[0].name == "Café.ttf" and product.files[0].name != nfd
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.text(max_size=80))
+def test_an_accepted_name_is_composed_plain_and_stays_accepted(name):
+    import unicodedata
+
+    from digitaldock.schema import check_file_name
+
+    try:
+        clean = check_file_name(name)
+    except ValueError as exc:
+        assert str(exc)  # refused with a reason
+        return
+    assert clean == unicodedata.normalize("NFC", name) and check_file_name(clean) == clean
+    assert not set(clean) & set('/\\<>:"|?*') and not clean.startswith(".")
+    assert all(unicodedata.category(c) not in ("Cc", "Cs", "Zl", "Zp") for c in clean)

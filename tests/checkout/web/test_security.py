@@ -66,7 +66,7 @@ def test_cors_only_for_storefront_origin(client):
 
 
 def test_oversized_body_gets_413(make_client):
-    client = make_client(MAX_BODY_BYTES=1000)
+    client = make_client(MAX_BODY_BYTES=1000, FORM_MAX_BODY_BYTES=1000)
     r = client.post("/api/auth/token", content=b"x" * 2000, headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
     r = client.post("/login", content=b"a=" + b"x" * 2000, headers={"Content-Type": "application/x-www-form-urlencoded"})
