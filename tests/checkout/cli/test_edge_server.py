@@ -9,9 +9,9 @@ def test_uvicorn_closes_idle_connections_and_bounds_headers(make_settings):
     options = server_options(make_settings())
     assert options["timeout_keep_alive"] == 5 and options["h11_max_incomplete_event_size"] == 16 * 1024
     assert options["timeout_graceful_shutdown"] == 30 and options["server_header"] is False
-    assert options["proxy_headers"] is False and options["forwarded_allow_ips"] is None
-    trusted = server_options(make_settings(TRUST_PROXY=True))
-    assert trusted["proxy_headers"] is True and trusted["forwarded_allow_ips"] == "*"
+    assert options["proxy_headers"] is False and "forwarded_allow_ips" not in options
+    trusted = server_options(make_settings(TRUST_PROXY=True, FORWARDED_ALLOW_IPS="127.0.0.1,10.0.0.0/8"))
+    assert trusted["proxy_headers"] is True and trusted["forwarded_allow_ips"] == ["127.0.0.1", "10.0.0.0/8"]
 
 
 def test_the_options_start_a_real_uvicorn(make_settings):

@@ -4,6 +4,8 @@ with the field's label), and a new product is priced in the seller's payout curr
 
 from __future__ import annotations
 
+from checkout.delivery import slugs
+
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -77,7 +79,7 @@ def test_an_edit_keeps_its_files_so_none_need_choosing(seller, helpers):
     assert check(client, token, {"version": "1.1"}, files=[]).status_code == 200
     helpers.make_user(client, "kofi@example.com", role="seller", name="Kofi")  # another seller, same address
     r = check(client, csrf(client, helpers), files=[])
-    assert r.json()["fields"]["slug"] == "Web address (slug): this product address is taken; choose another."
+    assert r.json()["fields"]["slug"] == slugs.TAKEN
 
 
 def test_only_signed_in_sellers_with_the_csrf_token(seller, helpers):
