@@ -202,3 +202,18 @@ def s3_bucket(moto_url, monkeypatch):
 def clamd_socket(clamd):
     """The session's real clamd (tests/conftest.py), by its unix socket."""
     return clamd["CLAMD_SOCKET"]
+
+
+@pytest.fixture
+def seller(make_client, shop, helpers, tmp_path):
+    """make(**settings) → a TestClient signed in as the seller sam@example.com (an admin exists)."""
+    (tmp_path / "content").mkdir(exist_ok=True)
+    (tmp_path / "content" / "categories.yml").write_text("- slug: fonts\n  name: Fonts\n- slug: templates\n  name: Templates\n")
+    (tmp_path / "content" / "sellers").mkdir(exist_ok=True)
+
+    def make(**settings: Any):
+        client = make_client(**settings)
+        helpers.make_user(client, "admin@example.com", role="admin", name="Ada Admin")
+        helpers.make_user(client, "sam@example.com", role="seller", name="Sam Seller")
+        return client
+    return make

@@ -4,7 +4,6 @@ a branch), rejecting emails the reason, and the seller's dashboard follows the s
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -12,15 +11,12 @@ from checkout.core.settings import Settings
 from checkout.delivery import approval
 from digitaldock import schema
 
+from . import test_uploads as uploads_tests
+
 
 @pytest.fixture
 def submitted(make_client, shop, helpers, tmp_path):
     """A seller's pending submission; returns (client, edge, submission id, content folder)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_uploads_tests", Path(__file__).with_name("test_uploads.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     content = tmp_path / "content"
     content.mkdir(exist_ok=True)
     (content / "categories.yml").write_text("- slug: fonts\n  name: Fonts\n  description: Type families.\n")
@@ -29,7 +25,7 @@ def submitted(make_client, shop, helpers, tmp_path):
     def make(**settings):
         client = make_client(**{"REBUILD_ON_APPROVAL": False, **settings})
         helpers.make_user(client, "sam@example.com", role="seller", name="Sam Seller")
-        r = mod.post(client, helpers, mod.good_files())
+        r = uploads_tests.post(client, helpers, uploads_tests.good_files())
         assert r.status_code == 303, r.text
         helpers.make_user(client, "admin@example.com", role="admin", name="Ada Admin")
         edge = client.app.state.edge
@@ -134,8 +130,6 @@ def test_rebuild_reports_a_broken_build(make_client, tmp_path):
 
 
 def test_decisions_are_audited_and_a_new_version_keeps_its_publication_date(submitted, helpers):
-    import importlib.util
-
     client, edge, sub_id, content = submitted()
     decide(client, helpers, sub_id, "approve")
     actions = [r["action"] for r in edge.db.execute("SELECT action FROM audit_log WHERE action LIKE 'submission.%'")]
@@ -143,11 +137,8 @@ def test_decisions_are_audited_and_a_new_version_keeps_its_publication_date(subm
     md = content / "products" / "harbour-sans.md"
     md.write_text(md.read_text().replace(f"published: '{edge.clock.iso()[:10]}'", "published: '2025-01-02'")
                   .replace(f"published: {edge.clock.iso()[:10]}", "published: 2025-01-02"))
-    spec = importlib.util.spec_from_file_location("_uploads_tests2", Path(__file__).with_name("test_uploads.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     helpers.sign_in(client, "sam@example.com")
-    r = mod.post(client, helpers, [("files", ("harbour-sans-2.pdf", mod.PDF + b"v2", "application/pdf"))], {"version": "1.1"})
+    r = uploads_tests.post(client, helpers, [("files", ("harbour-sans-2.pdf", uploads_tests.PDF + b"v2", "application/pdf"))], {"version": "1.1"})
     assert r.status_code == 303, r.text
     helpers.sign_in(client, "admin@example.com")
     decide(client, helpers, sub_id, "approve")
@@ -157,15 +148,9 @@ def test_decisions_are_audited_and_a_new_version_keeps_its_publication_date(subm
 
 
 def test_production_refuses_uploads_without_a_virus_scanner(submitted, helpers, monkeypatch):
-    import importlib.util
-
-
     client, edge, sub_id, content = submitted()
-    spec = importlib.util.spec_from_file_location("_uploads_tests3", Path(__file__).with_name("test_uploads.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     helpers.sign_in(client, "sam@example.com")
     monkeypatch.setattr(Settings, "production", property(lambda self: True))
-    r = mod.post(client, helpers, mod.good_files(), {"slug": "another-font"}, json_=True)
+    r = uploads_tests.post(client, helpers, uploads_tests.good_files(), {"slug": "another-font"}, json_=True)
     assert r.status_code == 503 and "virus scanner" in r.json()["message"]
     assert edge.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from .uploading import BOUNDARY, FIELDS, PDF, Asgi, chunks, csrf, multipart, part, png, seller, state  # noqa: F401
+from .uploading import BOUNDARY, FIELDS, PDF, Asgi, chunks, csrf, multipart, part, png, state  # noqa: F401
 
 KIB, MIB, GIB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 CHUNK = b"\0" * (64 * KIB)

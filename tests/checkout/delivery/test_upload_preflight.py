@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from checkout.delivery.uploads import TEXT_FIELDS
 
-from .uploading import FIELDS, csrf, seller  # noqa: F401
+from .uploading import FIELDS, csrf  # noqa: F401
 
 MIB = 1024 * 1024
 GOOD_FILES = [{"field": "files", "name": "harbour-sans.pdf", "size": 120_000},

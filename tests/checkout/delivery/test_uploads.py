@@ -12,20 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from .uploading import FIELDS, PDF, csrf, png
+
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-PDF = b"%PDF-1.4\n" + b"1 0 obj<<>>endobj\n" * 100 + b"%%EOF\n"
-FIELDS = {"title": "Harbour Sans", "slug": "harbour-sans", "category": "fonts", "tags": "sans, display",
-          "price": "12.50", "currency": "USD", "summary": "A sturdy sans serif for signs and screens.",
-          "license": "Personal and commercial use", "version": "1.0",
-          "description": "Harbour Sans is drawn from the painted signs of a harbour town.\n\n**Four weights.**"}
-
-
-def png(size=(8, 8), color=(200, 40, 40)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "PNG")
-    return buf.getvalue()
-
-
 def jpeg_with_exif() -> bytes:
     im = Image.new("RGB", (8, 8), (10, 200, 10))
     exif = Image.Exif()
@@ -33,24 +22,6 @@ def jpeg_with_exif() -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", exif=exif)
     return buf.getvalue()
-
-
-@pytest.fixture
-def seller(make_client, shop, helpers, tmp_path):
-    (tmp_path / "content").mkdir(exist_ok=True)
-    (tmp_path / "content" / "categories.yml").write_text("- slug: fonts\n  name: Fonts\n- slug: templates\n  name: Templates\n")
-    (tmp_path / "content" / "sellers").mkdir(exist_ok=True)
-
-    def make(**settings):
-        client = make_client(**settings)
-        helpers.make_user(client, "admin@example.com", role="admin", name="Ada Admin")
-        helpers.make_user(client, "sam@example.com", role="seller", name="Sam Seller")
-        return client
-    return make
-
-
-def csrf(client, helpers) -> str:
-    return helpers.csrf_from(client.get("/seller/products").text)
 
 
 def post(client, helpers, files, fields=None, json_=False, token=None):

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 PDF = b"%PDF-1.4\n" + b"1 0 obj<<>>endobj\n" * 100 + b"%%EOF\n"
@@ -26,20 +25,6 @@ def png(size: tuple[int, int] = (8, 8), color: Any = (200, 40, 40), mode: str = 
     buf = io.BytesIO()
     Image.new(mode, size, color).save(buf, "PNG")
     return buf.getvalue()
-
-
-@pytest.fixture
-def seller(make_client, shop, helpers, tmp_path):
-    """make(**settings) → a TestClient signed in as the seller sam@example.com (an admin exists)."""
-    (tmp_path / "content").mkdir(exist_ok=True)
-    (tmp_path / "content" / "categories.yml").write_text("- slug: fonts\n  name: Fonts\n- slug: templates\n  name: Templates\n")
-
-    def make(**settings: Any):
-        client = make_client(**settings)
-        helpers.make_user(client, "admin@example.com", role="admin", name="Ada Admin")
-        helpers.make_user(client, "sam@example.com", role="seller", name="Sam Seller")
-        return client
-    return make
 
 
 def csrf(client, helpers) -> str:
