@@ -144,12 +144,23 @@ def _build(node: yaml.Node, depth: int) -> Any:
     raise _Refused(f"YAML tag {shown!r} is not allowed; write a plain list or mapping", node)
 
 
+def _reader_error(exc: yaml.YAMLError, raw: str, first_line: int) -> FrontMatterError:
+    """A one-line error for what PyYAML's reader refuses (control characters, mostly)."""
+    if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, int):
+        line = raw.count("\n", 0, exc.position) + first_line
+        return FrontMatterError(f"invalid YAML: the character U+{exc.character:04X} is not allowed", line)
+    return FrontMatterError("invalid YAML: " + " ".join(str(exc).split()), first_line)
+
+
 def load_yaml(raw: str, first_line: int = 1) -> Any:
     """Parse `raw` with the strict rules of this module; raises FrontMatterError.
 
     `first_line` is the file line `raw` starts on, for the line numbers in messages.
     """
-    loader = FastLoader(raw)
+    try:
+        loader = FastLoader(raw)
+    except yaml.YAMLError as exc:  # pragma: no cover - the reader checks lazily, in get_single_node
+        raise _reader_error(exc, raw, first_line) from None
     try:
         try:
             node = loader.get_single_node()
@@ -157,8 +168,8 @@ def load_yaml(raw: str, first_line: int = 1) -> Any:
             mark = exc.problem_mark or exc.context_mark
             line = (mark.line + first_line) if mark else first_line
             raise FrontMatterError(f"invalid YAML: {exc.problem or exc.context}", line) from None
-        except yaml.YAMLError as exc:  # pragma: no cover - libyaml marks every error it raises
-            raise FrontMatterError(f"invalid YAML: {exc}", first_line) from None
+        except yaml.YAMLError as exc:  # the reader: a character YAML does not allow
+            raise _reader_error(exc, raw, first_line) from None
         if node is None:
             return None
         alias = _first_alias(raw) if "*" in raw else None

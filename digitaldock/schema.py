@@ -854,7 +854,13 @@ class _Context:
             return None
         if verdict is None:
             refused = self.found.refused_images.get(value)
-            return _image_message(value, refused) if refused else f"{value} does not exist in {self.root.name}/"
+            if refused:
+                return _image_message(value, refused)
+            for folder, reason in self.found.refused_images.items():  # a linked folder on the way
+                if value.startswith(folder + "/"):
+                    self.referenced.add(folder)
+                    return f"{value} is not a usable image: {folder} {reason}"
+            return f"{value} does not exist in {self.root.name}/"
         return _image_message(value, verdict)
 
     def check(self, path: str, shown: str, refs: list[tuple[str, Any]] | None,
@@ -960,11 +966,13 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
             problems.append(Problem(shown(under), exc.line, field_, exc.message))
             return None
 
+    categories_read = False
     if not os.path.lexists(root / "categories.yml"):
         problems.append(Problem(shown("categories.yml"), 1, "categories", "file is missing"))
     elif (text := read("categories.yml", tree.MAX_YAML_BYTES, "categories")) is not None:
         cat.categories, more = parse_categories(shown("categories.yml"), text)
         problems += more
+        categories_read = not more or bool(cat.categories)
     if os.path.lexists(root / "ratings.yml"):
         if (text := read("ratings.yml", tree.MAX_YAML_BYTES, "ratings")) is not None:
             cat.ratings, more = parse_ratings(shown("ratings.yml"), text)
@@ -981,7 +989,8 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         if seller:
             cat.sellers[seller.slug] = seller
     seller_slugs = {os.path.splitext(os.path.basename(under))[0] for _, under in found.sellers}
-    category_slugs = [c.slug for c in cat.categories]
+    # an unreadable categories.yml is reported once, not again as every product's category
+    category_slugs = [c.slug for c in cat.categories] if categories_read else None
     seen: dict[str, str] = {}
     names_key = hashlib.sha256(repr((category_slugs, sorted(seller_slugs))).encode()).hexdigest()
     files: list[tuple[str, str]] = []  # (path to open, path to report)

@@ -44,22 +44,21 @@ def test_key_lines_for_nested_keys():
 
 # --- the strict loader (issue #20) -------------------------------------------------------------
 
+def text_keys_loader(base: type) -> type:
+    """`base` (PyYAML's constructor over our resolvers) with keys kept as written, as ours."""
+    def construct_mapping(self, node, deep=False):
+        return {k.value: self.construct_object(v, deep=deep) for k, v in node.value}
+    return type(f"TextKeys{base.__name__}", (base,), {"construct_mapping": construct_mapping})
+
+
 def reference(raw: str):
-    """What PyYAML's own pure-Python composer and constructor build under our resolvers, with
-    keys as text: the oracle `load_yaml` must equal wherever it accepts a document."""
+    """What PyYAML's own pure-Python composer and constructor build under our resolvers: the
+    oracle `load_yaml` must equal wherever it accepts a document."""
     import yaml
 
     from digitaldock.frontmatter import LineLoader
 
-    def text_keys(v):
-        if isinstance(v, dict):
-            return {str(k) if not isinstance(k, bool) and k is not None else
-                    {True: "true", False: "false", None: "null"}[k]: text_keys(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [text_keys(x) for x in v]
-        return v
-
-    return text_keys(yaml.load(raw, Loader=LineLoader))
+    return yaml.load(raw, Loader=text_keys_loader(LineLoader))
 
 
 ACCEPTED = [
@@ -118,6 +117,7 @@ def test_keys_are_text_as_written():
     ("a: " + "[" * 11 + "]" * 11 + "\n", 2, "nested more than 10 levels deep"),
     ("a: b: c\n", 2, "invalid YAML: mapping values are not allowed in this context"),
     ("a: [1, 2\n", 3, "invalid YAML: did not find expected ',' or ']'"),
+    ("a: 1\nb: x\x07y\n", 3, "invalid YAML: the character U+0007 is not allowed"),
 ])
 def test_the_strict_loader_refuses_with_a_line(raw, line, message):
     with pytest.raises(FrontMatterError) as exc:
