@@ -42,9 +42,9 @@ MAX_DEPTH = 10  # product files need 3 (files[0].name); ten leaves room and stop
 
 _STR, _INT, _BOOL, _NULL, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "bool", "null", "map", "seq"))
 
-_BOOL_RX = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_INT_RX = re.compile(r"^[-+]?(?:0|[1-9][0-9]{0,17})$")
-_NULL_RX = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL_RX = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z")
+_INT_RX = re.compile(r"^[-+]?(?:0|[1-9][0-9]{0,17})\Z")
+_NULL_RX = re.compile(r"^(?:~|null|Null|NULL|)\Z")
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 
 # first character → [(tag, pattern)], as PyYAML's resolver wants them
@@ -122,7 +122,7 @@ def _build(node: yaml.Node, depth: int) -> Any:
     """The value of `node` under the rules of the module docstring; raises _Refused."""
     kind = node.__class__
     if kind is yaml.ScalarNode:
-        return _scalar(node)
+        return node.value if node.tag == _STR else _scalar(node)  # text first: most values are
     if depth >= MAX_DEPTH:
         raise _Refused(f"nested more than {MAX_DEPTH} levels deep", node)
     if kind is yaml.MappingNode and node.tag == _MAP:
@@ -131,7 +131,8 @@ def _build(node: yaml.Node, depth: int) -> Any:
         for key_node, value_node in node.value:
             if key_node.__class__ is not yaml.ScalarNode:
                 raise _Refused("a key must be a plain name, not a list or mapping", key_node)
-            _scalar(key_node)  # refuses a tagged key
+            if key_node.tag != _STR:
+                _scalar(key_node)  # refuses a tagged key
             key = key_node.value
             if key in where:
                 raise _Refused(f"{key!r} is given twice", key_node, where[key])

@@ -24,8 +24,8 @@ from .errors import DigitalDockError
 from .images import MAX_IMAGE_BYTES, ImageInfo, ImageRefused
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 STATUSES = ("draft", "published", "withdrawn")
 # /products/page/2/ and /products/sort/... are listing pages, so no product may take these slugs
 RESERVED_SLUGS = frozenset({"page", "sort", "feeds", "index"})
@@ -242,7 +242,7 @@ def _bool(v: Any) -> bool:
     return v
 
 
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 def _date(v: Any) -> dt.date:
@@ -275,7 +275,7 @@ def _currency(v: Any) -> str:
 def _version(v: Any) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
         v = str(v)
-    if not isinstance(v, str) or not re.match(r"^[0-9]{1,9}(\.[0-9]{1,9}){0,2}$", v.strip()):
+    if not isinstance(v, str) or not re.match(r"^[0-9]{1,9}(\.[0-9]{1,9}){0,2}\Z", v.strip()):
         raise ValueError(f"{v!r} is not a version such as 1.0 or 2.1.3")
     return v.strip()
 
@@ -294,9 +294,15 @@ def _hint(value: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+# the usual image path, accepted at once; anything else goes through every rule below
+_PLAIN_IMAGE_PATH = re.compile(r"^images(?:/[A-Za-z0-9_-][A-Za-z0-9._-]{0,99})+\.(?:png|jpe?g|gif|webp)\Z")
+
+
 def check_image_path(v: Any) -> str:
     """A path under images/ naming a raster image (see `digitaldock.images`), judged by its
     text alone; whether the file exists and is what it says is `load_catalog`'s to check."""
+    if v.__class__ is str and len(v) <= 300 and _PLAIN_IMAGE_PATH.match(v):
+        return v
     if not isinstance(v, str) or not v.startswith("images/"):
         raise ValueError(f"{v!r} must be a path under images/, such as images/my-cover.png")
     parts = v.split("/")
@@ -549,7 +555,7 @@ def check_sha256(v: Any) -> str:
 
 
 def check_storage_key(v: Any) -> str:
-    if not isinstance(v, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$", v) or ".." in v:
+    if not isinstance(v, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}\Z", v) or ".." in v:
         raise ValueError(f"{v!r} is not a storage key (letters, digits, . _ / -)")
     return v
 
@@ -592,7 +598,7 @@ def parse_seller(path: str | Path, text: str) -> tuple[Seller | None, list[Probl
 def _website(v: Any) -> str:
     # printable ASCII only (an international domain in its xn-- form): no space, quote,
     # angle bracket, backslash or control character reaches an href
-    if not isinstance(v, str) or len(v) > 300 or not re.match(r"^https://[A-Za-z0-9.-]+(?:[:/?#][!#-&(-;=?-\[\]_a-z~]*)?$", v):
+    if not isinstance(v, str) or len(v) > 300 or not re.match(r"^https://[A-Za-z0-9.-]+(?:[:/?#][!#-&(-;=?-\[\]_a-z~]*)?\Z", v):
         raise ValueError(f"{v!r} must be an https:// address")
     return v
 
@@ -674,7 +680,7 @@ def parse_categories(path: str | Path, text: str) -> tuple[list[Category], list[
     return out, problems
 
 
-_AVERAGE = re.compile(r"^([0-4](\.[0-9])?|5(\.0)?)$")
+_AVERAGE = re.compile(r"^([0-4](\.[0-9])?|5(\.0)?)\Z")
 
 
 def parse_ratings(path: str | Path, text: str) -> tuple[dict[str, Rating], list[Problem]]:
