@@ -537,6 +537,9 @@ def check_file_name(v: Any) -> str:
         raise ValueError(f"{v!r} must be a plain file name, not a path")
     if _CONTROL_OR_DEL.search(v):
         raise ValueError("must not contain control characters")
+    reason = tree.name_problem(v)  # a bidi override makes invoice\u202efdp.exe show as invoiceexe.pdf
+    if reason:
+        raise ValueError(reason.replace("the file name contains", "must not contain").replace("; rename it", ""))
     return v
 
 
