@@ -838,7 +838,8 @@ def _image_verdicts(found: tree.Tree, cache: dict | None) -> dict[str, ImageInfo
 
 
 def _image_message(value: str, reason: str) -> str:
-    """"images/x.png does not exist", "images/x.png is not a usable image: <reason>"."""
+    """`value` and why it is refused: "images/x.png is a symbolic link…", or "images/x.png is
+    not a usable image: <reason>" for a reason that is not a whole predicate."""
     if reason.startswith(("is ", "does ")):
         return f"{value} {reason}"
     return f"{value} is not a usable image: {reason}"
