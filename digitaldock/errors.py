@@ -17,10 +17,17 @@ class DigitalDockError(Exception):
     - `digitaldock.schema.ContentError`: the content tree does not load (a strict
       `load_catalog`, or an image the build cannot open); carries every problem found, each
       with its file, line and field.
+    - `digitaldock.tree.Unreadable`: a content file is not read as content: a symbolic link,
+      a folder, a device or pipe, over its size limit, or not UTF-8 (the line is carried).
+    - `digitaldock.images.ImageRefused` (also a ValueError): a file is not a usable content
+      image: not PNG, JPEG, GIF or WebP (SVG is refused), misnamed, too big, too many pixels,
+      broken, or not a regular file.
     - `digitaldock.storage.StorageError`: a storage operation failed: an invalid key, no
       bucket or no credentials, an endpoint that cannot be reached, access denied, a local
       file that cannot be read or written, an unknown STORAGE_BACKEND.
     - `digitaldock.storage.NotFound` (a StorageError): the key is not in the storage.
+    - `digitaldock.storage.NotRegular` (a StorageError): local storage holds a symbolic link,
+      a device or a pipe at (or on the way to) the key; it is refused, never followed.
     - `digitaldock.published.PublishedError` (also a ValueError): a catalog.json entry does not
       have the published shape; the message names the field.
     """

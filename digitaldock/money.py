@@ -92,7 +92,7 @@ def currency(code: str) -> Currency:
         raise MoneyError(f"unknown currency {code!r}; use one of {', '.join(CURRENCIES)}") from None
 
 
-_DECIMAL = re.compile(r"^(?P<whole>\d{1,12})(?:\.(?P<frac>\d+))?$")
+_DECIMAL = re.compile(r"^(?P<whole>[0-9]{1,12})(?:\.(?P<frac>[0-9]+))?\Z")  # ASCII digits: int("１２") is 12 too
 
 
 def parse_amount(text: str | int, code: str) -> int:

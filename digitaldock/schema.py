@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter
+from . import frontmatter, images, tree
 from .errors import DigitalDockError
+from .images import MAX_IMAGE_BYTES, ImageInfo, ImageRefused
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 STATUSES = ("draft", "published", "withdrawn")
 # /products/page/2/ and /products/sort/... are listing pages, so no product may take these slugs
 RESERVED_SLUGS = frozenset({"page", "sort", "feeds", "index"})
 MAX_IMAGES = 10
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_FILE_BYTES = 500 * 1024 * 1024
 MAX_FILES = 20
 MAX_TAGS = 10
@@ -75,7 +75,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        """One line, always: control and invisible characters (a newline in a file name, a
+        bidi override) are written as escapes, so no file can forge a line of the report."""
+        return f"{tree.shown(self.path)}:{self.line}: {tree.shown(self.field)}: {tree.shown(self.message)}"
 
 
 class ContentError(DigitalDockError):
@@ -178,8 +180,23 @@ class LegalDocument:
 # --- field checkers -------------------------------------------------------------------------
 # Each takes the raw YAML value and returns the clean value or raises ValueError(message).
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # tab and newline are text
-_CONTROL_OR_DEL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 controls but tab and newline, DEL, and the C1 controls: never text a person wrote
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_DEL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# invisible characters with no part in any script (zero-width space, word joiner and the
+# invisible operators, byte-order mark, Mongolian vowel separator) and the bidi embeddings,
+# overrides and isolates, which make a title show as something else. Zero-width joiners and
+# non-joiners and the left-to-right / right-to-left marks stay: scripts and emoji need them.
+_INVISIBLE = re.compile("[\u180e\u200b\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _clean_text(v: str) -> None:
+    if _CONTROL.search(v):
+        raise ValueError("must not contain control characters")
+    bad = _INVISIBLE.search(v)
+    if bad:
+        raise ValueError(f"must not contain the invisible or direction-changing character "
+                         f"U+{ord(bad.group()):04X}")
 
 
 def _text(lo: int, hi: int) -> Callable[[Any], str]:
@@ -189,14 +206,33 @@ def _text(lo: int, hi: int) -> Callable[[Any], str]:
         v = v.strip()
         if not lo <= len(v) <= hi:
             raise ValueError(f"must be {lo} to {hi} characters, got {len(v)}")
-        if _CONTROL.search(v):
-            raise ValueError("must not contain control characters")
+        _clean_text(v)
         return v
     return check
 
 
+# Bodies (descriptions, bios, legal texts) may hold any text but control characters (tab and
+# line breaks aside). Checked on the encoded bytes first: deleting the few suspect bytes is
+# a fiftieth of the cost of a regular expression over the text, and finds nothing in almost
+# every file; only then is the exact character looked for.
+_BODY_SUSPECT = bytes(b for b in range(0x20) if b not in b"\t\n\r") + b"\x7f\xc2"
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def body_problem(body: str, first_line: int) -> tuple[int, str] | None:
+    """(line, message) for the first control character in a body that starts on `first_line`."""
+    raw = body.encode("utf-8", "surrogatepass")
+    if len(raw.translate(None, _BODY_SUSPECT)) == len(raw):
+        return None
+    bad = _BODY_CONTROL.search(body)
+    if bad is None:
+        return None
+    line = first_line + body.count("\n", 0, bad.start())
+    return line, f"must not contain control characters (U+{ord(bad.group()):04X} on line {line})"
+
+
 def _slug(v: Any) -> str:
-    if not isinstance(v, str) or not SLUG.match(v):
+    if not isinstance(v, str) or not SLUG.match(v) or len(v) > 80:
         raise ValueError(f"{v!r} is not a slug (lowercase letters, digits and single hyphens)")
     return v
 
@@ -207,27 +243,31 @@ def _bool(v: Any) -> bool:
     return v
 
 
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
 def _date(v: Any) -> dt.date:
     if isinstance(v, dt.datetime):
         return v.date()
     if isinstance(v, dt.date):
         return v
-    if isinstance(v, str):
+    # exactly YYYY-MM-DD: fromisoformat alone also takes 20250301 and 2025-W10-1
+    if isinstance(v, str) and _DATE.match(v.strip()):
         try:
-            return dt.date.fromisoformat(v)
+            return dt.date.fromisoformat(v.strip())
         except ValueError:
             pass
     raise ValueError(f"{v!r} is not a date in the form YYYY-MM-DD")
 
 
 def _status(v: Any) -> str:
-    if v not in STATUSES:
+    if not isinstance(v, str) or v not in STATUSES:
         raise ValueError(f"{v!r} is not one of {', '.join(STATUSES)}")
     return v
 
 
 def _currency(v: Any) -> str:
-    if v not in CURRENCIES:
+    if not isinstance(v, str) or v not in CURRENCIES:
         hint = _hint(str(v).upper(), CURRENCIES)
         raise ValueError(f"{v!r} is not an accepted currency ({', '.join(CURRENCIES)}){hint}")
     return v
@@ -236,7 +276,7 @@ def _currency(v: Any) -> str:
 def _version(v: Any) -> str:
     if isinstance(v, int) and not isinstance(v, bool):
         v = str(v)
-    if not isinstance(v, str) or not re.match(r"^\d+(\.\d+){0,2}$", v.strip()):
+    if not isinstance(v, str) or not re.match(r"^[0-9]{1,9}(\.[0-9]{1,9}){0,2}\Z", v.strip()):
         raise ValueError(f"{v!r} is not a version such as 1.0 or 2.1.3")
     return v.strip()
 
@@ -255,11 +295,29 @@ def _hint(value: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+# the usual image path, accepted at once; anything else goes through every rule below
+_PLAIN_IMAGE_PATH = re.compile(r"^images(?:/[A-Za-z0-9_-][A-Za-z0-9._-]{0,99})+\.(?:png|jpe?g|gif|webp)\Z")
+
+
 def check_image_path(v: Any) -> str:
+    """A path under images/ naming a raster image (see `digitaldock.images`), judged by its
+    text alone; whether the file exists and is what it says is `load_catalog`'s to check."""
+    if v.__class__ is str and len(v) <= 300 and _PLAIN_IMAGE_PATH.match(v):
+        return v
     if not isinstance(v, str) or not v.startswith("images/"):
         raise ValueError(f"{v!r} must be a path under images/, such as images/my-cover.png")
-    if ".." in v.split("/") or "\\" in v:
+    parts = v.split("/")
+    if ".." in parts or "\\" in v:
         raise ValueError(f"{v!r} must not leave the images/ folder")
+    if len(v) > 300 or any(p in ("", ".") or p.startswith(".") for p in parts):
+        raise ValueError(f"{v!r} is not a plain path of file names under images/")
+    for part in parts:
+        reason = tree.name_problem(part)
+        if reason:
+            raise ValueError(f"{v!r}: {reason.replace('the file name', 'the path')}")
+    reason = images.extension_problem(v)
+    if reason:
+        raise ValueError(f"{v!r}: {reason}")
     return v
 
 
@@ -384,6 +442,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     if not DESCRIPTION_LEN[0] <= len(description) <= DESCRIPTION_LEN[1]:
         c.add("description", f"body must be {DESCRIPTION_LEN[0]} to {DESCRIPTION_LEN[1]} characters, "
                              f"got {len(description)}", doc.body_line)
+    _check_body(c, "description", doc)
     if c.problems:
         return None, c.sorted()
     return Product(slug=slug, title=title, seller=seller, category=category, tags=tuple(tags),
@@ -393,8 +452,20 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
 
 
+def _check_body(c: _Collector, name: str, doc: frontmatter.Document) -> None:
+    found = body_problem(doc.body, doc.body_line)
+    if found:
+        c.add(name, found[1], found[0])
+
+
 def _price(v: Any, code: str) -> Money:
-    minor = parse_amount(v if isinstance(v, (str, int)) else str(v), code)
+    if isinstance(v, str) and re.match(r"^\s*0[0-9]", v):
+        # YAML 1.1 read 017 as octal 15; ours keeps it as text, and it is refused rather than
+        # guessed at either way
+        raise ValueError(f"{v!r} starts with a zero; write the amount without it, such as \"17.00\"")
+    if not isinstance(v, (str, int)) or isinstance(v, bool):
+        raise ValueError(f'must be a decimal string such as "12.50", got {_kind(v)}')
+    minor = parse_amount(v, code)
     cur = CURRENCIES[code]
     if not cur.minimum <= minor <= cur.maximum:
         raise ValueError(f"{code} prices must be between {format_money(cur.minimum, code)} and "
@@ -486,6 +557,9 @@ def check_file_name(v: Any) -> str:
     reserved = sorted({ch for ch in v if ch in _RESERVED_IN_NAMES}, key=_RESERVED_IN_NAMES.index)
     if reserved:
         raise ValueError(f"must not contain {' '.join(reserved)} (not allowed in file names)")
+    reason = tree.name_problem(v)  # zero-width and other invisible characters: a name that shows as another
+    if reason:
+        raise ValueError(reason.replace("the file name contains", "must not contain").replace("; rename it", ""))
     return v
 
 
@@ -504,7 +578,7 @@ def check_sha256(v: Any) -> str:
 
 
 def check_storage_key(v: Any) -> str:
-    if not isinstance(v, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$", v) or ".." in v:
+    if not isinstance(v, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}\Z", v) or ".." in v:
         raise ValueError(f"{v!r} is not a storage key (letters, digits, . _ / -)")
     return v
 
@@ -538,13 +612,16 @@ def parse_seller(path: str | Path, text: str) -> tuple[Seller | None, list[Probl
     bio = doc.body.strip()
     if not BIO_LEN[0] <= len(bio) <= BIO_LEN[1]:
         c.add("bio", f"body must be {BIO_LEN[0]} to {BIO_LEN[1]} characters", doc.body_line)
+    _check_body(c, "bio", doc)
     if c.problems:
         return None, c.sorted()
     return Seller(slug, name, bio, avatar, payout, location, website, path), []
 
 
 def _website(v: Any) -> str:
-    if not isinstance(v, str) or not re.match(r"^https://[^\s<>\"']+$", v):
+    # printable ASCII only (an international domain in its xn-- form): no space, quote,
+    # angle bracket, backslash or control character reaches an href
+    if not isinstance(v, str) or len(v) > 300 or not re.match(r"^https://[A-Za-z0-9.-]+(?:[:/?#][!#-&(-;=?-\[\]_a-z~]*)?\Z", v):
         raise ValueError(f"{v!r} must be an https:// address")
     return v
 
@@ -567,6 +644,7 @@ def parse_legal(path: str | Path, text: str) -> tuple[LegalDocument | None, list
     version = c.take(doc.meta, "version", _version)
     effective = c.take(doc.meta, "effective", _date)
     summary = c.take(doc.meta, "summary", _text(10, 400))
+    _check_body(c, "body", doc)
     headings = tuple(re.findall(r"^##[ \t]+(.+?)[ \t#]*$", doc.body, re.M))
     have = {h.strip().lower() for h in headings}
     for required in LEGAL_DOCUMENTS.get(slug, ()):
@@ -577,56 +655,80 @@ def parse_legal(path: str | Path, text: str) -> tuple[LegalDocument | None, list
     return LegalDocument(slug, title, version, effective, summary, doc.body.strip(), headings, path), []
 
 
+def _load_yaml_file(path: str, text: str, what: str) -> tuple[Any, list[Problem]]:
+    try:
+        return frontmatter.load_yaml(text, first_line=1), []
+    except frontmatter.FrontMatterError as exc:
+        return None, [Problem(path, exc.line, what, exc.message)]
+
+
 def parse_categories(path: str | Path, text: str) -> tuple[list[Category], list[Problem]]:
     """content/categories.yml: a list of {slug, name, description}, in display order."""
-    import yaml
-
     path = str(path)
-    try:
-        data = yaml.load(text, Loader=frontmatter.LineLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        return [], [Problem(path, line, "categories", f"invalid YAML: {exc.problem}")]
+    data, problems = _load_yaml_file(path, text, "categories")
+    if problems:
+        return [], problems
     if not isinstance(data, list):
         return [], [Problem(path, 1, "categories", "must be a list of {slug, name, description}")]
-    out, problems, seen = [], [], set()
+    out, seen = [], set()
+    lines: dict[str, int] | None = None
+
+    def line(field_: str) -> int:
+        nonlocal lines
+        if lines is None:
+            lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
+        return frontmatter.line_of(lines, field_)
+
     for i, item in enumerate(data):
-        if (not isinstance(item, dict) or not SLUG.match(str(item.get("slug", "")))
-                or not isinstance(item.get("name"), str)):
-            problems.append(Problem(path, 1, f"categories[{i}]", "needs a slug and a name"))
+        where = f"[{i}]"
+        if (not isinstance(item, dict) or not isinstance(item.get("slug"), str)
+                or not SLUG.match(item["slug"]) or not isinstance(item.get("name"), str)):
+            problems.append(Problem(path, line(where), f"categories[{i}]", "needs a slug and a name"))
+            continue
+        unknown = sorted(set(item) - {"slug", "name", "description"})
+        if unknown:
+            problems.append(Problem(path, line(f"{where}.{unknown[0]}"), f"categories[{i}].{unknown[0]}",
+                                    f"unknown field{_hint(unknown[0], ('slug', 'name', 'description'))}"))
             continue
         if item["slug"] in seen:
-            problems.append(Problem(path, 1, f"categories[{i}]", f"{item['slug']!r} is listed twice"))
+            problems.append(Problem(path, line(where), f"categories[{i}]", f"{item['slug']!r} is listed twice"))
         seen.add(item["slug"])
-        out.append(Category(item["slug"], item["name"], str(item.get("description", ""))))
+        try:
+            name = _text(1, 80)(item["name"])
+            description = _text(0, 500)(item.get("description") or "")
+        except ValueError as exc:
+            problems.append(Problem(path, line(where), f"categories[{i}]", str(exc)))
+            continue
+        out.append(Category(item["slug"], name, description))
     return out, problems
+
+
+_AVERAGE = re.compile(r"^([0-4](\.[0-9])?|5(\.0)?)\Z")
 
 
 def parse_ratings(path: str | Path, text: str) -> tuple[dict[str, Rating], list[Problem]]:
     """content/ratings.yml: slug → {average, count}, exported from verified-buyer reviews."""
-    import yaml
-
     path = str(path)
-    try:
-        data = yaml.load(text, Loader=frontmatter.FastLoader) or {}
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        return {}, [Problem(path, line, "ratings", f"invalid YAML: {exc.problem}")]
+    data, problems = _load_yaml_file(path, text, "ratings")
+    if problems:
+        return {}, problems
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         return {}, [Problem(path, 1, "ratings", "must be a mapping of product slug to {average, count}")]
-    out, problems = {}, []
+    out = {}
     lines: dict[str, int] | None = None
     for slug, item in data.items():
-        avg = str(item.get("average", "")) if isinstance(item, dict) else ""
+        avg = item.get("average", "") if isinstance(item, dict) else ""
+        avg = str(avg) if isinstance(avg, (str, int)) and not isinstance(avg, bool) else ""
         count = item.get("count") if isinstance(item, dict) else None
-        valid_avg = re.match(r"^([0-4](\.\d)?|5(\.0)?)$", avg)
-        if not valid_avg or not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        if not _AVERAGE.match(avg) or not isinstance(count, int) or isinstance(count, bool) or count < 1:
             if lines is None:
                 lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
-            problems.append(Problem(path, lines.get(str(slug), 1), str(slug),
+            problems.append(Problem(path, lines.get(slug, 1), slug,
                                     "needs average 0.0–5.0 and a count ≥ 1"))
             continue
-        out[str(slug)] = Rating(avg, count)
+        out[slug] = Rating(avg, count)
     return out, problems
 
 
@@ -634,7 +736,11 @@ def parse_ratings(path: str | Path, text: str) -> tuple[dict[str, Rating], list[
 
 @dataclass
 class Catalog:
-    """Everything under content/, parsed. `products` holds drafts and withdrawn ones too."""
+    """Everything under content/, parsed. `products` holds drafts and withdrawn ones too.
+
+    `images` holds every usable image under images/ (by its path, "images/…") with its size,
+    and `image_files` the file each is copied from: the build publishes exactly these.
+    """
 
     root: Path
     categories: list[Category] = field(default_factory=list)
@@ -642,20 +748,14 @@ class Catalog:
     products: dict[str, Product] = field(default_factory=dict)
     legal: dict[str, LegalDocument] = field(default_factory=dict)
     ratings: dict[str, Rating] = field(default_factory=dict)
+    images: dict[str, ImageInfo] = field(default_factory=dict)
+    image_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def public_products(self) -> list[Product]:
         """Published products, newest first, then by slug so the order is deterministic."""
         return sorted((p for p in self.products.values() if p.is_public),
                       key=lambda p: (-p.published.toordinal(), p.slug))
-
-
-def _markdown_paths(folder: Path) -> list[str]:
-    """Every .md file under `folder`, sorted by path (os.walk and strings: fast for 10,000s)."""
-    found = []
-    for dirpath, _, names in os.walk(folder):
-        found += [os.path.join(dirpath, n) for n in names if n.endswith(".md")]
-    return sorted(found)
 
 
 def relative_path(root: Path, p: Path) -> str:
@@ -667,19 +767,6 @@ def relative_path(root: Path, p: Path) -> str:
 
 PARALLEL_PARSE_THRESHOLD = 1000  # below this many product files, forking costs more than it saves
 _PARSE_JOB: tuple = ()
-
-
-def _read(path: str) -> bytes:
-    """A whole small file in four system calls (Python's open() adds a tty check and seeks)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        size = os.fstat(fd).st_size
-        chunks = [os.read(fd, size + 1)]
-        while chunks[-1]:  # the file grew since fstat, or reads come back short
-            chunks.append(os.read(fd, 1 << 16))
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def _load_products(indices: range) -> list[tuple[str, tuple | None, Any]]:
@@ -694,10 +781,10 @@ def _load_products(indices: range) -> list[tuple[str, tuple | None, Any]]:
     for i in indices:
         path, rel = files[i]
         try:
-            raw = _read(path)
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            out.append((rel, None, (None, [Problem(rel, 1, "file", "is not UTF-8 text")])))
+            raw = tree.read_bytes(path, tree.MAX_MARKDOWN_BYTES)
+            text = tree.decode(raw)
+        except tree.Unreadable as exc:
+            out.append((rel, None, (None, [Problem(rel, exc.line, "file", exc.message)])))
             continue
         digest = hashlib.sha256(raw).hexdigest()
         if cache is None:
@@ -736,75 +823,258 @@ def _load_all_products(files: list[tuple[str, str]], names_key: str, categories:
         _PARSE_JOB = ()
 
 
+# A publication date may be at most this far past today's date in UTC: a seller east of
+# Greenwich is already in tomorrow.
+FUTURE_SLACK = dt.timedelta(days=1)
+
+
+def _image_verdicts(found: tree.Tree, cache: dict | None) -> dict[str, ImageInfo | str]:
+    """Every file under images/: its size, or why it is not a usable image.
+
+    With a build's `cache`, a verdict is kept under the file's size, times and inode, so an
+    incremental build opens only images that changed (the same rule the build's own copy of
+    images/ has always used to skip unchanged files).
+    """
+    out: dict[str, ImageInfo | str] = {}
+    for name, path in found.images.items():
+        key = None
+        if cache is not None:
+            try:
+                st = os.lstat(path)
+                key = ("image", name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            except OSError:
+                pass
+            if key is not None and key in cache:
+                out[name] = cache[key]
+                continue
+        try:
+            verdict: ImageInfo | str = images.inspect(path)
+        except ImageRefused as exc:
+            verdict = str(exc)
+        if key is not None:
+            cache[key] = verdict
+        out[name] = verdict
+    return out
+
+
+def _image_message(value: str, reason: str) -> str:
+    """`value` and why it is refused: "images/x.png is a symbolic link…", or "images/x.png is
+    not a usable image: <reason>" for a reason that is not a whole predicate."""
+    if reason.startswith(("is ", "does ")):
+        return f"{value} {reason}"
+    return f"{value} is not a usable image: {reason}"
+
+
+class _Context:
+    """The checks that need more than a file's text: the images it names exist and are
+    usable, and its publication date has come. They run outside the cached parse (an image
+    or the date can change while the text does not) on every product and seller file,
+    including those with other problems, so one run reports everything."""
+
+    def __init__(self, root: Path, found: tree.Tree, verdicts: dict[str, ImageInfo | str],
+                 today: dt.date):
+        self.root, self.found, self.verdicts = root, found, verdicts
+        self.latest = today + FUTURE_SLACK
+        self.referenced: set[str] = set()
+
+    def image_problem(self, value: str) -> str | None:
+        self.referenced.add(value)
+        verdict = self.verdicts.get(value)
+        if isinstance(verdict, ImageInfo):
+            return None
+        if verdict is None:
+            refused = self.found.refused_images.get(value)
+            if refused:
+                return _image_message(value, refused)
+            for folder, reason in self.found.refused_images.items():  # a linked folder on the way
+                if value.startswith(folder + "/"):
+                    self.referenced.add(folder)
+                    return f"{value} is not a usable image: {folder} {reason}"
+            return f"{value} does not exist in {self.root.name}/"
+        return _image_message(value, verdict)
+
+    def check(self, path: str, shown: str, refs: list[tuple[str, Any]] | None,
+              published: Any = None, kind: str = "product") -> list[Problem]:
+        """Problems of the `kind` file ("product" or "seller") at `path` for the image
+        references `refs` ((field, value); None: read them from the file, whose parse failed)
+        and the date `published`."""
+        doc = None
+        if refs is None:
+            doc = self._document(path)
+            if doc is None:
+                return []  # the front matter does not parse: already reported
+            refs, published = _raw_refs(doc.meta, kind)
+        found = [(name, message) for name, value in refs
+                 if (message := self.image_problem(value)) is not None]
+        if isinstance(published, dt.date) and published > self.latest:
+            found.append(("published", f"{published.isoformat()} is in the future (today is "
+                                       f"{(self.latest - FUTURE_SLACK).isoformat()}); date the product "
+                                       "on the day it is published"))
+        if not found:
+            return []
+        doc = doc or self._document(path)
+        lines = frontmatter.key_lines(doc.raw_meta) if doc else {}
+        return [Problem(shown, frontmatter.line_of(lines, name), name, message) for name, message in found]
+
+    @staticmethod
+    def _document(path: str) -> frontmatter.Document | None:
+        try:
+            return frontmatter.split(tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
+        except (tree.Unreadable, frontmatter.FrontMatterError):
+            return None
+
+    def unreferenced(self, shown: Callable[[str], str]) -> list[Problem]:
+        """Unusable files under images/ that nothing names: still refused, since the build
+        would publish them."""
+        bad = {name: v for name, v in self.verdicts.items() if not isinstance(v, ImageInfo)}
+        bad.update(self.found.refused_images)
+        return [Problem(shown(name), 1, "image", _image_message(name, reason).removeprefix(name + " "))
+                for name, reason in sorted(bad.items()) if name not in self.referenced]
+
+
+def _raw_refs(meta: dict, kind: str) -> tuple[list[tuple[str, str]], dt.date | None]:
+    """The image references and date a failed file's front matter gives, where valid."""
+    if kind == "seller":
+        return ([("avatar", meta["avatar"])] if _valid(check_image_path, meta.get("avatar")) else []), None
+    refs: list[tuple[str, str]] = []
+    if _valid(check_image_path, meta.get("cover")):
+        refs.append(("cover", meta["cover"]))
+    gallery = meta.get("gallery")
+    if isinstance(gallery, list) and len(gallery) <= MAX_IMAGES:
+        refs += [(f"gallery[{i}]", g) for i, g in enumerate(gallery) if _valid(check_image_path, g)]
+    published = meta.get("published")
+    return refs, _date(published) if _valid(_date, published) else None
+
+
+def _valid(check: Callable[[Any], Any], value: Any) -> bool:
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True
+
+
 def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = None,
-                 jobs: int = 1) -> tuple[Catalog, list[Problem]]:
+                 jobs: int = 1, today: dt.date | None = None) -> tuple[Catalog, list[Problem]]:
     """Read and check all content under `root` (the content/ folder).
+
+    Every file goes the same way: the tree is listed without following links
+    (`digitaldock.tree`), each file read as bytes with a size limit, checked to be UTF-8, its
+    YAML loaded strictly (`digitaldock.frontmatter`), then checked by this schema; every image
+    under images/ is inspected (`digitaldock.images`). `validate` and the build both call this,
+    so they accept and refuse the same content.
 
     Returns the catalogue and every problem; with `strict` (the default) any problem raises
     ContentError instead, so a build never renders half a catalogue. `cache`, when given,
     maps a product file's path, text hash and the known categories and sellers to its pickled
-    parse result, so an incremental build parses only the files that changed; `jobs` > 1
-    reads and parses large batches on that many processes.
+    parse result (and an image's size and times to its verdict), so an incremental build
+    parses only the files that changed; `jobs` > 1 reads and parses large batches on that
+    many processes. `today` (UTC's date by default) is the latest publication date accepted,
+    give or take `FUTURE_SLACK`.
     """
     root = Path(root)
     cat = Catalog(root)
-    problems: list[Problem] = []
+    base = str(root) if root.parent == Path(".") else root.name
+    base = "" if base in ("", ".") else base + "/"
 
-    prefix = str(root.parent) + os.sep if root.parent != Path(".") else ""
+    def shown(under: str) -> str:
+        """A path under content/ as messages show it: content/products/x.md."""
+        return base + under
 
-    def rel(p: Path) -> str:
-        text = str(p)
-        return text[len(prefix):] if prefix and text.startswith(prefix) else relative_path(root, p)
+    found = tree.walk(str(root))
+    problems = [Problem(shown(under), 1, field_, message) for under, field_, message in found.problems]
+    verdicts = _image_verdicts(found, cache)
+    cat.images = {name: v for name, v in verdicts.items() if isinstance(v, ImageInfo)}
+    cat.image_files = {name: found.images[name] for name in cat.images}
+    context = _Context(root, found, verdicts,
+                       today or dt.datetime.now(dt.timezone.utc).date())
 
-    cats_file = root / "categories.yml"
-    if cats_file.exists():
-        cat.categories, found = parse_categories(rel(cats_file), cats_file.read_text("utf-8"))
-        problems += found
-    else:
-        problems.append(Problem(rel(cats_file), 1, "categories", "file is missing"))
-    ratings_file = root / "ratings.yml"
-    if ratings_file.exists():
-        cat.ratings, found = parse_ratings(rel(ratings_file), ratings_file.read_text("utf-8"))
-        problems += found
-    for p in sorted((root / "sellers").glob("*.md")):
-        seller, found = parse_seller(rel(p), p.read_text("utf-8"))
-        problems += found
+    def read(under: str, limit: int, field_: str) -> str | None:
+        try:
+            return tree.read_text(str(root / under), limit)
+        except tree.Unreadable as exc:
+            problems.append(Problem(shown(under), exc.line, field_, exc.message))
+            return None
+
+    categories_read = False
+    if not os.path.lexists(root / "categories.yml"):
+        problems.append(Problem(shown("categories.yml"), 1, "categories", "file is missing"))
+    elif (text := read("categories.yml", tree.MAX_YAML_BYTES, "categories")) is not None:
+        cat.categories, more = parse_categories(shown("categories.yml"), text)
+        problems += more
+        categories_read = not more or bool(cat.categories)
+    if os.path.lexists(root / "ratings.yml"):
+        if (text := read("ratings.yml", tree.MAX_YAML_BYTES, "ratings")) is not None:
+            cat.ratings, more = parse_ratings(shown("ratings.yml"), text)
+            problems += more
+    for path, under in found.sellers:
+        try:
+            seller, more = parse_seller(shown(under), tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
+        except tree.Unreadable as exc:
+            problems.append(Problem(shown(under), exc.line, "file", exc.message))
+            continue
+        problems += more
+        problems += context.check(path, shown(under), [("avatar", seller.avatar)] if seller else None,
+                                  kind="seller")
         if seller:
             cat.sellers[seller.slug] = seller
-    seller_slugs = {p.stem for p in (root / "sellers").glob("*.md")}
-    category_slugs = [c.slug for c in cat.categories]
+    seller_slugs = {os.path.splitext(os.path.basename(under))[0] for _, under in found.sellers}
+    # an unreadable categories.yml is reported once, not again as every product's category
+    category_slugs = [c.slug for c in cat.categories] if categories_read else None
     seen: dict[str, str] = {}
     names_key = hashlib.sha256(repr((category_slugs, sorted(seller_slugs))).encode()).hexdigest()
     files: list[tuple[str, str]] = []  # (path to open, path to report)
-    for path in _markdown_paths(root / "products"):  # strings, not Path objects: 10,000s of them
-        shown = path[len(prefix):] if prefix and path.startswith(prefix) else relative_path(root, Path(path))
-        stem = os.path.splitext(os.path.basename(path))[0]
+    opened: dict[str, str] = {}
+    for path, under in sorted(found.products, key=lambda f: f[1]):
+        stem = os.path.splitext(os.path.basename(under))[0]
         if stem in seen:
-            problems.append(Problem(shown, 1, "slug", f"{stem!r} is already used by {seen[stem]}"))
+            problems.append(Problem(shown(under), 1, "slug", f"{stem!r} is already used by {seen[stem]}"))
             continue
-        seen[stem] = shown
-        files.append((path, shown))
-    for path, key, outcome in _load_all_products(files, names_key, category_slugs, seller_slugs,
-                                                 cache, jobs):
+        seen[stem] = shown(under)
+        files.append((path, shown(under)))
+        opened[shown(under)] = path
+    parsed = 0
+    for rel, key, outcome in _load_all_products(files, names_key, category_slugs, seller_slugs,
+                                                cache, jobs):
         if key is not None:
             if key not in cache:  # `in` also tells a tracking cache that this build used the entry
                 cache[key] = outcome
-            product, found = pickle.loads(cache[key])
+            product, more = pickle.loads(cache[key])
         else:
-            product, found = outcome
-        problems += found
+            product, more = outcome
+        problems += more
+        refs = None
         if product:
+            refs = [("cover", product.cover)] + [(f"gallery[{i}]", g) for i, g in enumerate(product.gallery)]
+        elif any(p.field == "file" for p in more):
+            continue  # not read at all (not UTF-8, too big): nothing more to find
+        extra = context.check(opened[rel], rel, refs, product.published if product else None)
+        problems += extra
+        if product and not extra:
             cat.products[product.slug] = product
-    for slug in sorted(set(cat.ratings) - set(cat.products)):
-        problems.append(Problem(rel(ratings_file), 1, slug, "rated product does not exist"))
-    for p in sorted((root / "legal").glob("*.md")):
-        doc, found = parse_legal(rel(p), p.read_text("utf-8"))
-        problems += found
-        if doc:
-            cat.legal[doc.slug] = doc
+            parsed += 1
+    problems += context.unreferenced(shown)
+    if parsed == len(found.products) and not cat.public_products:
+        problems.append(Problem(shown("products"), 1, "products",
+                                "no published products: the storefront would be empty (drafts and "
+                                "withdrawn products are not shown); is this the right content folder?"))
+    for slug in sorted(set(cat.ratings) - set(seen)):
+        problems.append(Problem(shown("ratings.yml"), 1, slug, "rated product does not exist"))
+    for path, under in found.legal:
+        text = None
+        try:
+            text = tree.read_text(path, tree.MAX_MARKDOWN_BYTES)
+        except tree.Unreadable as exc:
+            problems.append(Problem(shown(under), exc.line, "file", exc.message))
+        if text is not None:
+            doc, more = parse_legal(shown(under), text)
+            problems += more
+            if doc:
+                cat.legal[doc.slug] = doc
+    present = {under for _, under in found.legal} | {under for under, _, _ in found.problems}
     for slug in LEGAL_DOCUMENTS:
-        if not (root / "legal" / f"{slug}.md").exists():
-            problems.append(Problem(rel(root / "legal" / f"{slug}.md"), 1, "file", "legal document is missing"))
+        if f"legal/{slug}.md" not in present:
+            problems.append(Problem(shown(f"legal/{slug}.md"), 1, "file", "legal document is missing"))
     if strict and problems:
         raise ContentError(problems)
     return cat, problems

@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import os
 import shutil
+import stat as stat_
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -49,6 +50,11 @@ QUARANTINE = "quarantine/"
 
 class StorageError(DigitalDockError):
     """A storage operation failed; the message is one line for a person (what to fix)."""
+
+
+class NotRegular(StorageError):
+    """Local storage holds something at the key that is not a regular file reached without a
+    link (a symbolic link, a device, a pipe): refused, never followed or read."""
 
 
 class NotFound(StorageError):
@@ -127,8 +133,18 @@ class Storage(abc.ABC):
         return None
 
 
+_NOFOLLOW = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 class LocalStorage(Storage):
-    """Files on disk at ``root/<key>``; writes go through a temporary file and a rename."""
+    """Files on disk at ``root/<key>``; writes go through a temporary file and a rename.
+
+    A key is only ever a regular file reached through real folders: a symbolic link anywhere
+    below the root (to a file, or a folder on the way) or a device, pipe or socket is refused
+    with a StorageError, never followed or read, so a committed link cannot make `validate`
+    print the size and hash of a file elsewhere on the machine, nor the edge serve it. (The
+    root itself may be a link: it is configuration, not content.)
+    """
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -139,20 +155,56 @@ class LocalStorage(Storage):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
+    def _regular(self, key: str) -> os.stat_result | None:
+        """The stat of the regular file holding `key`; None when nothing is there."""
+        parts = check_key(key).split("/")
+        here = str(self.root)
+        st = None
+        for i, part in enumerate(parts):
+            here = os.path.join(here, part)
+            try:
+                st = os.lstat(here)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            except OSError as exc:
+                raise StorageError(f"cannot read {key} in {self.describe()}: {exc.strerror}") from None
+            if stat_.S_ISLNK(st.st_mode):
+                raise NotRegular(f"{key} in {self.describe()} goes through a symbolic link; "
+                                   "storage holds regular files only")
+            if i < len(parts) - 1 and not stat_.S_ISDIR(st.st_mode):
+                return None
+        if not stat_.S_ISREG(st.st_mode):
+            if stat_.S_ISDIR(st.st_mode):
+                return None
+            raise NotRegular(f"{key} in {self.describe()} is not a regular file; storage holds regular files only")
+        return st
+
     def stat(self, key: str) -> int | None:
-        p = self._path(key)
-        return p.stat().st_size if p.is_file() else None
+        st = self._regular(key)
+        return st.st_size if st is not None else None
 
     def open(self, key: str) -> BinaryIO:
+        if self._regular(key) is None:
+            raise NotFound(key, self.describe())
         try:
-            return self._path(key).open("rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            fd = os.open(self._path(key), _NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
             raise NotFound(key, self.describe()) from None
         except OSError as exc:
             raise StorageError(f"cannot read {key} in {self.describe()}: {exc.strerror}") from None
+        if not stat_.S_ISREG(os.fstat(fd).st_mode):  # swapped since the check above
+            os.close(fd)
+            raise NotRegular(f"{key} in {self.describe()} is not a regular file; storage holds regular files only")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
 
     def put(self, key: str, fileobj: IO[bytes]) -> int:
         p = self._path(key)
+        here = str(self.root)
+        for part in key.split("/")[:-1]:  # never write through a linked folder
+            here = os.path.join(here, part)
+            if os.path.islink(here):
+                raise StorageError(f"cannot write {key} in {self.describe()}: {part}/ is a symbolic link")
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
@@ -173,20 +225,34 @@ class LocalStorage(Storage):
 
     def move(self, src: str, dst: str) -> None:
         s, d = self._path(src), self._path(dst)
-        if not s.is_file():
+        if self._regular(src) is None:
             raise NotFound(src, self.describe())
         d.parent.mkdir(parents=True, exist_ok=True)
         os.replace(s, d)
 
     def local_path(self, key: str) -> Path | None:
-        p = self._path(key)
-        return p if p.is_file() else None
+        """The file of `key`; None when it is absent or refused (a link, a device)."""
+        try:
+            return self._path(key) if self._regular(key) is not None else None
+        except NotRegular:
+            return None
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """Every regular file's key; links and whatever they point at are not listed."""
         if not self.root.is_dir():
             return iter(())
-        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
-                if p.is_file() and not p.name.startswith(".tmp-"))
+        keys = []
+        for folder, dirs, names in os.walk(self.root):  # os.walk does not enter linked folders
+            rel = os.path.relpath(folder, self.root)
+            for name in names:
+                full = os.path.join(folder, name)
+                try:
+                    regular = stat_.S_ISREG(os.lstat(full).st_mode)
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                if name.startswith(".tmp-") or not regular:
+                    continue
+                keys.append(name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}")
         return iter(sorted(k for k in keys if k.startswith(prefix)))
 
 

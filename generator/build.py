@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,11 +30,11 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from digitaldock.schema import Catalog
+from digitaldock.schema import Catalog, ContentError, Problem
 
 from .site import OutputFile, Settings, SiteModel, environment, plan, render, theme_assets
 
-CACHE_VERSION = "2"  # 2: parse results are stored pickled, one per file
+CACHE_VERSION = "3"  # 2: parse results are stored pickled, one per file; 3: strict YAML, image verdicts
 PARALLEL_THRESHOLD = 200  # below this many files, forking costs more than it saves
 
 
@@ -84,28 +85,46 @@ def without_gc() -> Iterator[None]:
 
 def copy_tree(src: Path, dst: Path, expected: set[str], output: Path,
               rename: dict[str, str] | None = None) -> None:
-    """Copy a folder of assets, skipping files whose size and mtime already match.
+    """Copy a folder of assets (the theme's), skipping files whose size and mtime match.
 
     `rename` maps a file's path under `src` to the name it gets under `dst` (fingerprints).
     """
     if not src.is_dir():
         return
-    for path in sorted(src.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        rel = path.relative_to(src).as_posix()
+    files = {path.relative_to(src).as_posix(): str(path) for path in sorted(src.rglob("*"))
+             if not path.name.startswith(".") and path.is_file() and not path.is_symlink()}
+    copy_files(files, dst, expected, output, rename)
+
+
+_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def copy_files(files: dict[str, str], dst: Path, expected: set[str], output: Path,
+               rename: dict[str, str] | None = None) -> None:
+    """Copy `files` (path under `dst` → source file), skipping those whose size and mtime
+    already match. A source is opened without following a link and must be a regular file:
+    content images come from the catalogue's own list (`Catalog.image_files`), and nothing
+    swapped in since it was checked is published.
+    """
+    for rel, path in sorted(files.items()):
         target = dst / (rename or {}).get(rel, rel)
         expected.add(target.relative_to(output).as_posix())
-        st = path.stat()
-        try:
-            tt = target.stat()
-            if tt.st_size == st.st_size and tt.st_mtime_ns == st.st_mtime_ns:
-                continue
-        except FileNotFoundError:
-            pass
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(path, tmp)
+        fd = os.open(path, _READ)
+        with os.fdopen(fd, "rb") as source:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ContentError([Problem(path, 1, "file", "is not a regular file")])
+            os.set_blocking(fd, True)
+            try:
+                tt = target.stat()
+                if tt.st_size == st.st_size and tt.st_mtime_ns == st.st_mtime_ns:
+                    continue
+            except FileNotFoundError:
+                pass
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.replace(tmp, target)
 
@@ -252,7 +271,8 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     expected = {f.path for f in files}  # and, once copied, the images and theme files
-    copy_tree(settings.content / "images", output / "images", expected, output)
+    copy_files({rel.removeprefix("images/"): path for rel, path in catalog.image_files.items()},
+               output / "images", expected, output)
     copy_tree(settings.theme / "static", output / "theme", expected, output, rename=model.assets)
     if not first_build:
         remove_stale(output, expected)

@@ -21,11 +21,11 @@ from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from PIL import Image
 
 from digitaldock import SITE_NAME, TAGLINE, THEME_DIR
 from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
@@ -82,9 +82,18 @@ class Settings:
 
 # --- view models ------------------------------------------------------------------------------
 
+def content_url(rel: str) -> str:
+    """The root-relative URL of a content file ("images/a b/é.png" → "/images/a%20b/%C3%A9.png").
+
+    The one place a content path becomes a URL: every `src`, og:image, JSON-LD image and
+    catalog.json cover is made here, so each is percent-encoded exactly once.
+    """
+    return "/" + quote(rel, safe="/")
+
+
 @dataclass(frozen=True)
 class ImageRef:
-    src: str
+    src: str  # a root-relative URL, already encoded (`content_url`)
     width: int
     height: int
 
@@ -199,7 +208,7 @@ class ProductView:
             "description": self.p.summary,
             "sku": self.p.slug,
             "url": s.site_url + self.url,
-            "image": [s.site_url + "/" + self.p.cover] + [s.site_url + "/" + g for g in self.p.gallery],
+            "image": [s.site_url + self.cover_img.src] + [s.site_url + g.src for g in self.gallery_imgs],
             "category": self.category_obj.name,
             "brand": {"@type": "Brand", "name": self.seller_obj.name},
             "offers": {
@@ -359,14 +368,13 @@ class SiteModel:
         return cache[attr]
 
     def image(self, rel: str) -> ImageRef:
+        """The image `rel` as `load_catalog` inspected it: the build never opens an image
+        itself, so it can only use what validate accepts."""
         if rel not in self._images:
-            path = self.settings.content / rel
-            try:
-                with Image.open(path) as im:
-                    w, h = im.size
-            except (OSError, ValueError):
-                raise ContentError([Problem(str(path), 1, "image", "is missing or not an image")]) from None
-            self._images[rel] = ImageRef("/" + rel, w, h)
+            info = self.catalog.images.get(rel)
+            if info is None:  # a catalogue not from load_catalog, or one with problems
+                raise ContentError([Problem(rel, 1, "image", "is not a usable image in the catalogue")])
+            self._images[rel] = ImageRef(content_url(rel), info.width, info.height)
         return self._images[rel]
 
 
@@ -492,7 +500,7 @@ def catalog_json(m: SiteModel) -> bytes:
             "version": p.version,
             "license": p.license,
             "url": p.url,
-            "cover": "/" + p.cover,
+            "cover": p.cover_img.src,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "key": f.key}
                       for f in p.files],
         } for p in sorted(m.products, key=lambda p: p.slug)},

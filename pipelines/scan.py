@@ -26,18 +26,26 @@ import itertools
 import os
 import re
 import socket
+import stat
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digitaldock import schema
-from digitaldock.storage import NotFound, Storage
+from digitaldock import schema, tree
+from digitaldock.storage import NotFound, NotRegular, Storage
 
 from .errors import PipelineError
 
-IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "webp", "svg"})
+# Raster only: an SVG is a document that can carry script (in spellings no pattern list
+# catches: `<s:script>`, `&#106;avascript:`, a foreignObject iframe) and content images are
+# served from the storefront's own origin. `digitaldock.images` holds the same rule for
+# validate and the build.
+IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "webp"})
+# A product file is only ever downloaded as an attachment, never shown on our origin: an SVG
+# icon set may be sold (the pattern check in `type_problem` still refuses obvious script).
 PRODUCT_TYPES = IMAGE_TYPES | {
+    "svg",                                    # vector graphics, delivered as downloads
     "pdf", "zip", "epub",                     # documents, templates, bundles
     "ttf", "otf", "woff", "woff2",            # fonts
     "mp3", "wav", "flac", "ogg",              # audio
@@ -111,6 +119,8 @@ def type_problem(head: bytes, allowed: Iterable[str], rest: bytes = b"") -> str 
     if kind is None:
         return f"unrecognised file type (starts with {head[:8].hex() or 'nothing'})"
     if kind not in allowed:
+        if kind == "svg" and "png" in allowed:
+            return "SVG is not accepted for images (an SVG can carry scripts); use PNG, JPEG, GIF or WebP"
         return f"file type not allowed: {_NAMES.get(kind, kind.upper())}"
     if kind == "svg" and re.search(rb"<script|\son[a-z]+\s*=|javascript:", head + rest, re.I):
         return "SVG contains script"
@@ -274,27 +284,40 @@ def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None) -> Scan
         except NotFound:
             report.findings.append(Finding(key, source, f"not in storage ({storage.describe()})"))
             continue
+        except NotRegular as exc:  # a link or a device where a file should be: never read
+            report.findings.append(Finding(key, source, str(exc)))
+            continue
         report.scanned += 1
         if reason:
             report.findings.append(Finding(key, source, reason, storage.quarantine(key)))
-    images = root / "images"
-    for p in sorted(images.rglob("*")) if images.is_dir() else ():
-        if not p.is_file() or p.name.startswith("."):
-            continue
-        rel = p.relative_to(root).as_posix()
-        reason = _check(lambda p=p: _file_chunks(p), IMAGE_TYPES, clamd)
+    found = tree.walk(str(root))  # regular files only: a link is never followed or read
+    for rel, reason in sorted(found.refused_images.items()):
+        report.findings.append(Finding(schema.relative_path(root, root / rel), "", reason))
+    for rel, path in sorted(found.images.items()):
+        reason = _check(lambda path=path: _file_chunks(path), IMAGE_TYPES, clamd)
         report.scanned += 1
         if reason:
             dst = f"quarantine/{rel}"
-            with p.open("rb") as f:
+            with _open_regular(path) as f:
                 storage.put(dst, f)
-            p.unlink()
-            report.findings.append(Finding(schema.relative_path(root, p), "", reason, dst))
+            os.unlink(path)
+            report.findings.append(Finding(schema.relative_path(root, root / rel), "", reason, dst))
     return report
 
 
-def _file_chunks(p: Path, size: int = 1024 * 1024) -> Iterator[bytes]:
-    with p.open("rb") as f:
+def _open_regular(path: str):
+    """`path` opened for reading, refusing a link or anything but a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ScanError(f"{path} is not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _file_chunks(path: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+    with _open_regular(path) as f:
         while chunk := f.read(size):
             yield chunk
 

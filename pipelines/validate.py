@@ -1,31 +1,32 @@
 """`digitaldock validate`: every problem in every content file, in one run.
 
-The product schema (`digitaldock.schema`) checks what a file says; this step adds what the
-schema cannot know on its own:
+`digitaldock.schema.load_catalog` does the content checks, the same the build does (so the
+two never disagree): the tree (no links, no devices, no stray files), every file read with a
+size limit as UTF-8, its YAML loaded strictly, the schema, every image under images/ (a
+raster image that decodes, at most `MAX_IMAGE_BYTES` and `MAX_IMAGE_PIXELS`), publication
+dates. This step adds what needs more than the content folder:
 
-- every image a product or seller names (cover, gallery, avatar) exists under content/, is at
-  most `MAX_IMAGE_BYTES` and really is an image (Pillow decodes it; SVG must be an <svg>);
-- every product file is in storage with the declared size and SHA-256;
+- every product file is in storage with the declared size and SHA-256 (local storage refuses
+  a key that is a link or not a regular file);
 - a legal document's `version` never goes down against the same file at a git base ref, and
   goes up whenever its text changed.
 
-These checks read the raw front matter, so a product with a bad price still has its images
-and files checked in the same run. Each problem is a `schema.Problem` (path, line, field,
-message); `format_problem` prints it as text or as a GitHub Actions annotation.
+The storage check reads the raw front matter, so a product with a bad price still has its
+files checked in the same run. Each problem is a `schema.Problem` (path, line, field,
+message); `format_problem` prints it as one line of text or as a GitHub Actions annotation.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digitaldock import frontmatter, schema
-from digitaldock.schema import MAX_IMAGE_BYTES, Catalog, Problem
-from digitaldock.storage import Storage
+from digitaldock import frontmatter, schema, tree
+from digitaldock.schema import Catalog, Problem
+from digitaldock.storage import NotRegular, Storage
 
 from .errors import PipelineError
 
@@ -60,11 +61,9 @@ def validate(content_dir: str | Path, storage: Storage | None, *, paths: Sequenc
     if not root.is_dir():
         raise ValidateError(f"content folder {str(root)!r} does not exist; pass --content-dir")
     catalog, problems = schema.load_catalog(root, strict=False, jobs=os.cpu_count() or 1)
-    images: dict[object, str | None] = {}  # one verdict per image for this run: covers are shared
-    for p in sorted((root / "products").rglob("*.md")):
-        problems += _product_assets(root, p, storage, images)
-    for p in sorted((root / "sellers").glob("*.md")):
-        problems += _seller_assets(root, p, images)
+    if storage is not None:
+        for path, under in tree.walk(str(root)).products:
+            problems += _product_files(root, path, under, storage)
     if base_ref and base_ref.strip("0"):  # all zeros: GitHub's "before" of a new branch
         problems += _legal_history(root, catalog, base_ref)
     if paths:
@@ -78,22 +77,31 @@ def _under(p: Path, wanted: Iterable[Path]) -> bool:
     return any(p == w or w in p.parents for w in wanted)
 
 
+def escape_data(text: str) -> str:
+    """A workflow command's message, escaped as the Actions toolkit's `escapeData` does."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property (file=, title=), as the toolkit's `escapeProperty`."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def format_problem(problem: Problem, fmt: str = "text") -> str:
+    """One line: `path:line: field: message`, or a GitHub `::error` annotation.
+
+    In an annotation, `%`, CR and LF are escaped everywhere and `:` and `,` in properties too,
+    exactly as @actions/core does, so no file name or message can end the command early or
+    start another (`::warning` injection). In text, control and invisible characters are
+    written as escapes (`schema.Problem.__str__`).
+    """
     if fmt == "github":
-        msg = problem.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        title = problem.field.replace(",", "%2C").replace(":", "%3A")
-        return f"::error file={problem.path},line={problem.line},title={title}::{msg}"
+        return (f"::error file={escape_property(problem.path)},line={problem.line},"
+                f"title={escape_property(problem.field)}::{escape_data(problem.message)}")
     return str(problem)
 
 
-# --- images and files ------------------------------------------------------------------------
-
-def _meta(path: Path) -> frontmatter.Document | None:
-    try:
-        return frontmatter.split(path.read_text("utf-8"))
-    except (ValueError, UnicodeDecodeError):  # FrontMatterError is a ValueError too
-        return None  # already reported
-
+# --- product files in storage ----------------------------------------------------------------
 
 class _Lines:
     def __init__(self, doc: frontmatter.Document):
@@ -105,86 +113,18 @@ class _Lines:
         return frontmatter.line_of(self._lines, key)
 
 
-def _product_assets(root: Path, path: Path, storage: Storage | None,
-                    images_seen: dict[object, str | None]) -> list[Problem]:
-    doc = _meta(path)
-    if doc is None:
-        return []
-    rel, line, meta, out = schema.relative_path(root, path), _Lines(doc), doc.meta, []
-    images = [("cover", meta.get("cover"))]
-    gallery = meta.get("gallery")
-    if isinstance(gallery, list) and len(gallery) <= schema.MAX_IMAGES:
-        images += [(f"gallery[{i}]", v) for i, v in enumerate(gallery)]
-    for name, value in images:
-        message = check_image(root, value, images_seen)
-        if message:
-            out.append(Problem(rel, line(name), name, message))
-    files = meta.get("files")
-    if storage is not None and isinstance(files, list) and len(files) <= schema.MAX_FILES:
+def _product_files(root: Path, path: str, under: str, storage: Storage) -> list[Problem]:
+    try:
+        doc = frontmatter.split(tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
+    except (tree.Unreadable, frontmatter.FrontMatterError):
+        return []  # already reported by load_catalog
+    rel = schema.relative_path(root, root / under)
+    files, line, out = doc.meta.get("files"), _Lines(doc), []
+    if isinstance(files, list) and len(files) <= schema.MAX_FILES:
         for i, item in enumerate(files):
             if isinstance(item, dict):
                 out += _check_file(storage, rel, line, f"files[{i}]", item)
     return out
-
-
-def _seller_assets(root: Path, path: Path, images_seen: dict[object, str | None]) -> list[Problem]:
-    doc = _meta(path)
-    if doc is None:
-        return []
-    message = check_image(root, doc.meta.get("avatar"), images_seen)
-    if not message:
-        return []
-    return [Problem(schema.relative_path(root, path), _Lines(doc)("avatar"), "avatar", message)]
-
-
-def check_image(root: Path, value: object, seen: dict[object, str | None] | None = None) -> str | None:
-    """Why the image `value` (a path under images/) is unusable, or None when it is fine.
-
-    A value the schema already refuses (not a path under images/) is not checked again.
-    `seen` remembers verdicts for one run, so an image many products share is opened once.
-    """
-    if seen is not None:
-        if isinstance(value, str) and value in seen:
-            return seen[value]
-        verdict = check_image(root, value)
-        if isinstance(value, str):
-            seen[value] = verdict
-        return verdict
-    try:
-        value = schema.check_image_path(value)
-    except ValueError:
-        return None
-    p = root / value
-    if not p.is_file():
-        return f"{value} does not exist in {root.name}/"
-    size = p.stat().st_size
-    if size > MAX_IMAGE_BYTES:
-        return f"{value} is {size} bytes, over the {MAX_IMAGE_BYTES // (1024 * 1024)} MB image limit"
-    reason = _image_problem(p)
-    return f"{value} is not a usable image: {reason}" if reason else None
-
-
-def _image_problem(p: Path) -> str | None:
-    with p.open("rb") as f:
-        head = f.read(4096)
-    if p.suffix.lower() == ".svg" or b"<svg" in head[:1024]:
-        text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-        return None if text.startswith(("<svg", "<?xml", "<!--")) and "<svg" in text else "not an SVG document"
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
-                im.verify()
-                fmt = im.format
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return "too many pixels"
-    except Exception:  # Pillow raises many types for a broken file  # noqa: BLE001
-        return "the file cannot be decoded as PNG, JPEG, GIF, WebP or SVG"
-    if fmt not in ("PNG", "JPEG", "GIF", "WEBP"):
-        return f"{fmt} images are not accepted; use PNG, JPEG, GIF, WebP or SVG"
-    return None
 
 
 def _valid(check, value: object) -> bool:
@@ -200,7 +140,10 @@ def _check_file(storage: Storage, rel: str, line: _Lines, prefix: str, item: dic
     key = item.get("key")
     if not _valid(schema.check_storage_key, key):
         return []
-    actual = storage.stat(key)
+    try:
+        actual = storage.stat(key)
+    except NotRegular as exc:
+        return [Problem(rel, line(f"{prefix}.key"), f"{prefix}.key", str(exc))]
     if actual is None:
         return [Problem(rel, line(f"{prefix}.key"), f"{prefix}.key",
                         f"{key} is not in storage ({storage.describe()})")]
@@ -211,7 +154,10 @@ def _check_file(storage: Storage, rel: str, line: _Lines, prefix: str, item: dic
                            f"declared {size} bytes but the stored file is {actual} bytes"))
     digest = item.get("sha256")
     if _valid(schema.check_sha256, digest):
-        real = storage.sha256(key)
+        try:
+            real = storage.sha256(key)
+        except NotRegular as exc:
+            return out + [Problem(rel, line(f"{prefix}.key"), f"{prefix}.key", str(exc))]
         if real != digest:
             out.append(Problem(rel, line(f"{prefix}.sha256"), f"{prefix}.sha256",
                                f"does not match the stored file, whose sha256 is {real}"))
@@ -250,7 +196,7 @@ def _legal_history(root: Path, catalog: Catalog, base_ref: str) -> list[Problem]
 
 def _compare_legal(path: Path, new: schema.LegalDocument, old: schema.LegalDocument,
                    ref: str) -> list[Problem]:
-    line = _Lines(frontmatter.split(path.read_text("utf-8")))
+    line = _Lines(frontmatter.split(tree.read_text(str(path), tree.MAX_MARKDOWN_BYTES)))
     if new.version_tuple < old.version_tuple:
         return [Problem(new.source, line("version"), "version",
                         f"{new.version} is lower than {old.version} at {ref}; versions must not decrease")]

@@ -197,7 +197,7 @@ def test_load_catalog_collects_problems_across_files(tmp_path: Path):
     text = str(exc.value)
     assert "content/categories.yml:1: categories: file is missing" in text
     assert "content/products/sub/dup-slug.md:1: slug: 'dup-slug' is already used by content/products/dup-slug.md" in text
-    assert "content/products/latin1.md:1: file: is not UTF-8 text" in text
+    assert "content/products/latin1.md:2: file: is not UTF-8 text (byte 0xE9 on line 2); save it as UTF-8" in text
     assert "content/legal/terms.md:1: file: legal document is missing" in text
     assert "content/products/dup-slug.md:3: seller: unknown seller 'adire'" in text
     catalog, problems = load_catalog(content, strict=False)

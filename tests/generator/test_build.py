@@ -376,7 +376,7 @@ def test_parallel_parsing_and_rendering_give_the_same_bytes(content: Path, tmp_p
     monkeypatch.setattr(build_mod, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(schema, "PARALLEL_PARSE_THRESHOLD", 1)
     (content / "products" / "not-text.md").write_bytes(b"---\ntitle: \xff\n---\n")
-    with pytest.raises(ContentError, match="not-text.md:1: file: is not UTF-8 text"):  # found by a worker
+    with pytest.raises(ContentError, match="not-text.md:2: file: is not UTF-8 text"):  # found by a worker
         build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 2})
     (content / "products" / "not-text.md").unlink()
     parallel = build_mod.build(tmp_path / "parallel", kit.ROOT / "pelicanconf.py", overrides={**settings, "BUILD_JOBS": 2})

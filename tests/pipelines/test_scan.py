@@ -70,14 +70,24 @@ def test_sniff_by_magic_bytes(head, kind):
     assert sniff(head[:4096]) == kind
 
 
+SVG_REFUSED = "SVG is not accepted for images (an SVG can carry scripts); use PNG, JPEG, GIF or WebP"
+
+
 @pytest.mark.parametrize("head, allowed, problem", [
     (b"%PDF-1.7", PRODUCT_TYPES, None),
     (b"%PDF-1.7", IMAGE_TYPES, "file type not allowed: PDF"),
     (b"MZ\x90\x00", PRODUCT_TYPES, "file type not allowed: a Windows executable"),
     (b"hello", PRODUCT_TYPES, "unrecognised file type (starts with 68656c6c6f)"),
-    (b"<svg onload='alert(1)'/>", IMAGE_TYPES, "SVG contains script"),
-    (b"<svg><script>x</script></svg>", IMAGE_TYPES, "SVG contains script"),
-    (b"<svg><rect/></svg>", IMAGE_TYPES, None),
+    # issue #22: images are raster only, however harmless an SVG looks; a product file may
+    # still be an SVG (downloaded as an attachment), unless it obviously holds script
+    (b"<svg onload='alert(1)'/>", PRODUCT_TYPES, "SVG contains script"),
+    (b"<svg><script>x</script></svg>", PRODUCT_TYPES, "SVG contains script"),
+    (b"<svg><rect/></svg>", PRODUCT_TYPES, None),
+    (b"<svg><rect/></svg>", IMAGE_TYPES, SVG_REFUSED),
+    (b"<svg xmlns:s='http://www.w3.org/2000/svg'><s:script>x</s:script></svg>", IMAGE_TYPES, SVG_REFUSED),
+    (b"<svg><a href='&#106;avascript:alert(1)'><rect/></a></svg>", IMAGE_TYPES, SVG_REFUSED),
+    (b"<svg><foreignObject><iframe srcdoc='&lt;script&gt;x&lt;/script&gt;'/></foreignObject></svg>",
+     IMAGE_TYPES, SVG_REFUSED),
 ])
 def test_allowlist_per_kind(head, allowed, problem):
     assert type_problem(head, allowed) == problem
@@ -125,7 +135,7 @@ def test_refused_images_leave_the_content_folder(tree, clamd):
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f"QUARANTINED content/images/eicar.png: virus found: {SIGNATURE}; moved to quarantine/images/eicar.png",
-        "QUARANTINED content/images/gallery/evil.svg: SVG contains script; "
+        f"QUARANTINED content/images/gallery/evil.svg: {SVG_REFUSED}; "
         "moved to quarantine/images/gallery/evil.svg",
     ]
     assert result.stderr == "Error: 2 files refused (virus and type)\n"

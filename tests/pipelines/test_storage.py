@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 
 import pytest
 
@@ -75,7 +76,14 @@ def test_local_unreadable_is_one_line(tmp_path, monkeypatch):
     s = LocalStorage(tmp_path)
     s.put("k", io.BytesIO(b"x"))
     (tmp_path / "k").chmod(0)
-    monkeypatch.setattr("pathlib.Path.open", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    real_open = os.open
+
+    def refusing_open(path, *args, **kwargs):  # root ignores chmod: refuse as the kernel would
+        if os.fspath(path).endswith("/k"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)  # LocalStorage opens with os.open (O_NOFOLLOW)
     with pytest.raises(StorageError, match=r"^cannot read k in .*: Permission denied$"):
         s.open("k")
 

@@ -62,24 +62,30 @@ def test_github_format_escapes_special_characters():
 
     p = Problem("a.md", 3, "files[0]:x,y", "100% wrong\nreally")
     assert format_problem(p, "github") == "::error file=a.md,line=3,title=files[0]%3Ax%2Cy::100%25 wrong%0Areally"
-    assert format_problem(p) == "a.md:3: files[0]:x,y: 100% wrong\nreally"
+    # issue #20: text output is one line per problem, whatever a message holds
+    assert format_problem(p) == "a.md:3: files[0]:x,y: 100% wrong\\x0areally"
 
 
 def test_seller_avatar_is_checked(tree):
     (tree.root / "images" / "ada.png").write_bytes(b"GIF89a broken")
     result = tree.invoke("validate")
     assert result.stdout == ("content/sellers/ada.md:3: avatar: images/ada.png is not a usable image: "
-                             "the file cannot be decoded as PNG, JPEG, GIF, WebP or SVG\n")
+                             "the file cannot be decoded as PNG, JPEG, GIF or WebP\n")
 
 
 @pytest.mark.parametrize("name, data, message", [
     ("pic.jpg", png("JPEG"), None),
     ("pic.gif", png("GIF"), None),
     ("pic.webp", png("WEBP"), None),
-    ("pic.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>', None),
-    ("pic.svg", b"<html>not svg</html>", "images/pic.svg is not a usable image: not an SVG document"),
-    ("pic.bmp", png("BMP"), "images/pic.bmp is not a usable image: BMP images are not accepted; "
-                            "use PNG, JPEG, GIF, WebP or SVG"),
+    ("pic.jpeg", png("JPEG"), None),
+    # issue #22: raster only; issue #20: a file is named for what it is
+    ("pic.svg", b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"/>',
+     "'images/pic.svg': SVG images are not accepted (an SVG can carry scripts); use PNG, JPEG, GIF or WebP"),
+    ("pic.bmp", png("BMP"), "'images/pic.bmp': '.bmp' is not an image extension; "
+                            "use .png, .jpg, .jpeg, .gif or .webp"),
+    ("pic.png", png("BMP"), "images/pic.png is not a usable image: the file cannot be decoded as "
+                            "PNG, JPEG, GIF or WebP"),
+    ("pic.png", png("GIF"), "images/pic.png is not a usable image: it is a GIF image named .png; name it .gif"),
 ])
 def test_image_kinds(tree, name, data, message):
     tree.image(name, data)
@@ -90,11 +96,12 @@ def test_image_kinds(tree, name, data, message):
 
 
 def test_decompression_bombs_are_refused(tree, monkeypatch):
-    from PIL import Image as PILImage
+    from digitaldock import images
 
-    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 10)  # a 4×4 image becomes "too big"
+    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 10)  # a 4×4 image becomes "too big"
     result = tree.invoke("validate")
-    assert f"{PRODUCT}:9: cover: images/cover.png is not a usable image: too many pixels" in result.stdout
+    assert (f"{PRODUCT}:9: cover: images/cover.png is not a usable image: 4×4 is too many pixels "
+            "(at most 10)") in result.stdout
 
 
 def test_missing_content_folder(tmp_path, tree):

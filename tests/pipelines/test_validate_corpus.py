@@ -19,7 +19,7 @@ EXPECTED = {
     ],
     'cover-missing-image.md': ['9: cover: images/nope.png does not exist in content/'],
     'cover-not-an-image.md': [
-        '9: cover: images/fake.png is not a usable image: the file cannot be decoded as PNG, JPEG, GIF, WebP or SVG',
+        '9: cover: images/fake.png is not a usable image: the file cannot be decoded as PNG, JPEG, GIF or WebP',
     ],
     'cover-not-under-images.md': [
         "9: cover: 'cover.png' must be a path under images/, such as images/my-cover.png",
@@ -70,7 +70,7 @@ EXPECTED = {
     'no-front-matter.md': [
         "1: front matter: file must start with YAML front matter between '---' lines",
     ],
-    'not-utf8.md': ['1: file: is not UTF-8 text'],
+    'not-utf8.md': ['2: file: is not UTF-8 text (byte 0xE9 on line 2); save it as UTF-8'],
     'price-comma.md': ['6: price: \'12,50\' is not a decimal amount such as "12.50"'],
     'price-three-decimals.md': ["6: price: USD has 2 decimal places, '12.505' has 3"],
     'price-too-high.md': ['6: price: USD prices must be between $2.00 and $10,000.00'],
