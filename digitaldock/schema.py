@@ -22,7 +22,7 @@ from typing import Any
 
 from . import frontmatter, images, tree
 from .errors import DigitalDockError
-from .images import MAX_IMAGE_BYTES, ImageInfo, ImageRefused
+from .images import ImageInfo, ImageRefused
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")

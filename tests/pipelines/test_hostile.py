@@ -254,7 +254,7 @@ CASES = [
          ["content/products/budget\\u202egnp.md:1: file: the file name contains the invisible or control "
           "character U+202E; rename it"]),
     Case("bidi-override-in-a-download-name", edit("  - name: planner.pdf", "  - name: planner\u202efdp.exe"),
-         [f"{P}:13: files[0].name: must not contain the invisible or control character U+202E"]),
+         [f"{P}:13: files[0].name: must not contain right-to-left or left-to-right override characters"]),
     Case("zero-width-joiner-in-title-is-text", edit("title: Budget Planner", "title: Family 👨\u200d👩\u200d👧 Planner")),
     Case("published-in-2099", edit("published: 2025-03-01", "published: 2099-01-01"),
          [f"{P}:19: published: 2099-01-01 is in the future (today is {TODAY.isoformat()}); "
