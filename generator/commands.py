@@ -62,11 +62,13 @@ def build(output: Path, settings: Path | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(output: Path, settings: Path | None, host: str, port: int) -> None:  # pragma: no cover - interactive
     """Build, serve the site on HOST:PORT and rebuild whenever content or the theme changes."""
+    from .build import default_cache_dir
     from .serve import make_server, wait_forever, watch
 
     run_build(output, settings)
-    watch([Path("content"), THEME_DIR, *[p for p in [settings_file(settings)] if p]], lambda: run_build(output, settings)
-          and click.echo("rebuilt"))
+    watch([Path("content"), THEME_DIR, *[p for p in [settings_file(settings)] if p]],
+          lambda: run_build(output, settings) and click.echo("rebuilt"),
+          ignore=[output, default_cache_dir(output.resolve())])
     server = make_server(output, host, port)
     click.echo(f"storefront on http://{host}:{port}/ (rebuilds on change; Ctrl-C stops)")
     import threading
