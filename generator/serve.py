@@ -17,9 +17,18 @@ from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, Fi
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+from . import defaults
+from .headers import PAYSTACK_CHECKOUT, is_user_file, site_headers, user_file_headers
+
 
 class SiteHandler(SimpleHTTPRequestHandler):
-    """Static files with the site's own 404 page, as the CDN serves them."""
+    """Static files with the site's own 404 page and security headers, as production serves
+    them (deploy/Caddyfile): the site's policy on pages and theme files, the sandbox on files
+    a seller supplied (generator/headers.py)."""
+
+    def __init__(self, *args, site_headers: list[tuple[str, str]], **kwargs):
+        self.site_headers = site_headers
+        super().__init__(*args, **kwargs)
 
     def send_error(self, code, message=None, explain=None):  # noqa: D102 - stdlib signature
         page = Path(self.directory) / "404.html"
@@ -34,16 +43,37 @@ class SiteHandler(SimpleHTTPRequestHandler):
             return
         super().send_error(code, message, explain)
 
+    def serves_user_file(self) -> bool:
+        """Decided on the file this request resolves to (after %-decoding and `..`), not on
+        the path as written: /theme/../images/x.svg and /%69mages/x.svg are user files too."""
+        target = Path(self.translate_path(self.path))
+        root = Path(self.directory).resolve()
+        try:
+            rel = "/" + target.resolve().relative_to(root).as_posix() + ("/" if self.path.endswith("/") else "")
+        except ValueError:
+            return False
+        return is_user_file(rel)
+
     def end_headers(self):
         self.send_header("Cache-Control", "no-cache")
+        for name, value in (user_file_headers() if self.serves_user_file() else self.site_headers):
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature
         pass
 
 
-def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    handler = functools.partial(SiteHandler, directory=str(output))
+def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, *, site_url: str | None = None,
+                checkout_url: str | None = None, pay_url: str | None = None) -> ThreadingHTTPServer:
+    """The storefront server; its policy names SITE_URL and CHECKOUT_URL as the build saw them
+    (the environment, generator/defaults.py) unless given, and Paystack's payment page and
+    the local sandbox's (PAYSTACK_BASE_URL, as `digitaldock dev` sets it for the edge)."""
+    default_site, default_checkout = defaults.urls()
+    sandbox = pay_url or os.environ.get("PAYSTACK_BASE_URL") or "http://127.0.0.1:8002"
+    headers = site_headers(site_url or default_site, checkout_url or default_checkout,
+                           (PAYSTACK_CHECKOUT, sandbox))
+    handler = functools.partial(SiteHandler, directory=str(output), site_headers=headers)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

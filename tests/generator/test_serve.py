@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -178,3 +179,120 @@ def test_only_visible_files_under_a_watched_folder_count(parts):
         assert not handler.relevant(str(ignored / "index.html"))
     finally:
         handler.stop()
+
+
+# --- the storefront's own headers ----------------------------------------------------------------
+
+def _csp(value: str) -> dict[str, list[str]]:
+    """A CSP header as {directive: [sources]}."""
+    out = {}
+    for part in value.split(";"):
+        words = part.split()
+        if words:
+            out[words[0]] = words[1:]
+    return out
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url) as r:
+            return r.status, r.headers
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers
+
+
+def assert_site_policy(headers, site: str, edge: str) -> None:
+    csp = _csp(headers["Content-Security-Policy"])
+    assert csp["script-src"] == ["'self'"]  # no inline script, no eval, nothing from elsewhere
+    assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"] and headers["X-Frame-Options"] == "DENY"
+    assert edge in csp["connect-src"] and edge in csp["form-action"] and site in csp["form-action"]
+    assert "https://checkout.paystack.com" in csp["form-action"]  # the edge redirects a Buy form there
+    assert csp["default-src"] == ["'self'"] and "'unsafe-inline'" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def assert_user_file_policy(headers) -> None:
+    csp = _csp(headers["Content-Security-Policy"])
+    assert csp["sandbox"] == [] and csp["default-src"] == ["'none'"]
+    assert "script-src" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.fixture(scope="module")
+def storefront(tmp_path_factory):
+    """The real storefront built from the repository's content, served with the URLs the build used."""
+    from generator.build import build
+
+    root = Path(__file__).resolve().parents[2]
+    site, edge = "http://127.0.0.1:18000", "https://checkout.shop.example"
+    out = build(tmp_path_factory.mktemp("headers") / "output", root / "pelicanconf.py",
+                overrides={"PATH": str(root / "content"), "THEME": str(root / "digitaldock" / "theme"),
+                           "PLUGIN_PATHS": [str(root)], "SITEURL": site, "CHECKOUT_URL": edge})
+    server = make_server(out, "127.0.0.1", 0, site_url=site, checkout_url=edge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "out": out, "site": site, "edge": edge}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pages_and_theme_files_get_the_storefronts_policy(storefront):
+    out, base = storefront["out"], storefront["url"]
+    asset = next((out / "theme" / "js").glob("site.*.js")).relative_to(out).as_posix()
+    product = next((out / "products").iterdir()).name
+    for path in ("/", f"/products/{product}/", f"/{asset}", "/catalog.json", "/search/", "/no/such/page"):
+        status, headers = _get(base + path)
+        assert status in (200, 404), path
+        assert_site_policy(headers, storefront["site"], storefront["edge"])
+
+
+def test_files_under_images_are_sandboxed_however_the_path_is_written(storefront):
+    out, base = storefront["out"], storefront["url"]
+    image = next(p for p in (out / "images").rglob("*") if p.is_file()).relative_to(out).as_posix()
+    rest = image.removeprefix("images/")
+    for path in (f"/{image}", f"/%69mages/{rest}", f"/theme/../{image}", f"/theme/%2e%2e/{image}",
+                 "/images/", "/images/missing.svg"):
+        status, headers = _get(base + path)
+        assert status in (200, 404), path
+        assert_user_file_policy(headers)
+
+
+def test_the_built_theme_has_no_inline_script_or_event_handler(storefront):
+    """What the policy forbids, the site does not do: every <script> has a src (JSON-LD is
+    data), no element has an on…= handler, no link is javascript:."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Scan(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "script" and not a.get("src") and a.get("type") != "application/ld+json":
+                found.append(f"{self.name}: inline <script>")
+            found.extend(f"{self.name}: {k}=" for k in a if k.startswith("on"))
+            found.extend(f"{self.name}: {k}={v}" for k, v in a.items()
+                         if v and v.strip().lower().startswith("javascript:"))
+            if "style" in a:
+                found.append(f"{self.name}: style=")
+
+    pages = sorted(storefront["out"].rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        scan = Scan()
+        scan.name = page.relative_to(storefront["out"]).as_posix()
+        scan.feed(page.read_text("utf-8"))
+    assert found == []
+
+
+def test_serve_names_the_urls_of_the_settings_file(tmp_path: Path, monkeypatch):
+    from generator.commands import built_urls
+
+    monkeypatch.setenv("SITE_URL", "https://shop.example")
+    monkeypatch.setenv("CHECKOUT_URL", "https://checkout.shop.example")
+    assert built_urls(None) == ("https://shop.example", "https://checkout.shop.example")
+    conf = tmp_path / "conf.py"
+    conf.write_text("SITEURL = 'http://127.0.0.1:9000'\nCHECKOUT_URL = 'http://127.0.0.1:9001'\n")
+    assert built_urls(conf) == ("http://127.0.0.1:9000", "http://127.0.0.1:9001")
