@@ -1,7 +1,8 @@
 """The edge's ASGI middleware, outermost first:
 
 - `RequestContextMiddleware`: request id (X-Request-ID), structlog context, security headers,
-  access log line, metrics, and the last-resort error page (no stack trace reaches a user).
+  access log line, metrics, and the last-resort error page (no stack trace reaches a user);
+  it notes X-Forwarded-For sent by a peer whose header is not believed (/readyz warns).
 - `StorefrontCorsMiddleware`: CORS (with credentials, for SITE_URL) on the few JSON endpoints
   the static storefront's script reads, and on nothing else.
 - `BodySizeLimitMiddleware`: 413 for bodies over MAX_BODY_BYTES, by Content-Length or by
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkout.core.context import Edge
 from checkout.core.errors import CsrfFailed, EdgeError, InternalError, PayloadTooLarge
+from checkout.ops.readiness import note_forwarded
 
 log = structlog.get_logger("checkout.http")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -74,6 +76,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        forwarded = headers.get(b"x-forwarded-for")
+        if forwarded is not None:
+            client = scope.get("client")
+            note_forwarded(self.edge, client[0] if client else None, forwarded.decode("latin-1"))
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id

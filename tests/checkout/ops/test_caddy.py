@@ -114,3 +114,64 @@ def test_caddy_sandboxes_every_file_under_images_however_the_path_is_written(sta
         assert status in (200, 404), path
         assert headers["content-security-policy"] == USER_FILE_CSP, path
         assert headers["x-content-type-options"] == "nosniff"
+
+
+# --- client addresses through Caddy --------------------------------------------------------------
+
+def client(address: str) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def failed_sign_in(http: httpx.Client, url: str, forwarded_for: str | None = None) -> int:
+    """One failed sign-in through the login form, with a fresh email each time (so only the
+    per-address limit can refuse it)."""
+    page = http.get(f"{url}/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    r = http.post(f"{url}/login", headers=headers,
+                  data={"csrf_token": token, "email": f"{uuid.uuid4().hex[:12]}@example.com",
+                        "password": "wrong-password-1"})
+    return r.status_code
+
+
+def test_two_clients_behind_caddy_are_limited_separately_and_cannot_choose_their_address(stack):
+    url = stack["checkout"]
+    with client("127.0.0.2") as a, client("127.0.0.3") as b, client("127.0.0.4") as c:
+        first = [failed_sign_in(a, url) for _ in range(LIMIT + 1)]
+        assert first[:LIMIT] == [401] * LIMIT and first[LIMIT] == 429
+        # another client is not limited by the first one's failures
+        assert [failed_sign_in(b, url) for _ in range(LIMIT)] == [401] * LIMIT
+        # the limited client cannot claim another address: Caddy replaces its X-Forwarded-For
+        assert {failed_sign_in(a, url, f"203.0.113.{n}") for n in range(1, 4)} == {429}
+        assert failed_sign_in(a, url, "127.0.0.9, 198.51.100.7") == 429
+        # nor can a third client spend someone else's allowance by naming their address
+        assert [failed_sign_in(c, url, "127.0.0.3") for _ in range(LIMIT)] == [401] * LIMIT
+        assert failed_sign_in(b, url) == 429
+    # the audit log records each client's own address, never one it sent
+    with sqlite3.connect(f"file:{stack['db']}?mode=ro", uri=True) as db:
+        recorded = {ip for (ip,) in db.execute("SELECT ip FROM audit_log WHERE action = 'user.login_failed'")}
+    assert recorded == {"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+
+
+def test_readyz_through_caddy_has_no_proxy_warning_and_a_direct_forwarder_gets_one(stack):
+    with httpx.Client(timeout=10) as http:
+        checks = http.get(f"{stack['checkout']}/readyz").json()["checks"]
+    assert checks["proxy"] == {"ok": True, "trust_proxy": True}
+    with client("127.0.0.2") as direct:  # X-Forwarded-For straight to the edge, not from Caddy
+        direct.get(f"{stack['edge'].url}/healthz", headers={"X-Forwarded-For": "198.51.100.1"})
+    with httpx.Client(timeout=10) as http:
+        r = http.get(f"{stack['checkout']}/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    proxy = r.json()["checks"]["proxy"]
+    assert proxy["ok"] is True and proxy["peer"] == "127.0.0.2" and "FORWARDED_ALLOW_IPS" in proxy["warning"]
+
+
+def test_caddy_is_trusted_by_no_one_and_passes_no_client_forwarded_for():
+    """No `trusted_proxies`: Caddy (2.5 and later) then sets X-Forwarded-For to the address that
+    connected, replacing what the client sent. Trusting a CDN in front needs its ranges here."""
+    r = subprocess.run(["caddy", "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert "trusted_proxies" not in text
+    assert '"X-Forwarded-For"' not in text  # no header_up that would pass the client's header on
