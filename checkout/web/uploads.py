@@ -62,7 +62,7 @@ from checkout.delivery.uploads import (
 )
 from checkout.web.auth import authorize
 from checkout.web.base import edge_of
-from checkout.web.middleware import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
+from checkout.web.middleware import CSRF_FIELD, CSRF_HEADER, csrf_expected, csrf_matches
 from checkout.web.seller import form_page
 from digitaldock import schema
 from digitaldock.storage import StorageError
@@ -73,7 +73,7 @@ log = structlog.get_logger("checkout.uploads")
 UPLOAD_PATH = "/seller/products"
 
 
-async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None) -> Upload:
+async def parse_stream(edge: "Edge", request: Request, csrf_tokens: tuple[str, ...]) -> Upload:
     """Parse the multipart body into text fields and spooled files; see the module docstring."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
@@ -82,7 +82,7 @@ async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None
     up = Upload()
     header_csrf = request.headers.get(CSRF_HEADER)
     state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "part": None, "text": None,
-                             "fh": None, "hash": None, "csrf_ok": _csrf_ok(csrf_expected, header_csrf),
+                             "fh": None, "hash": None, "csrf_ok": _csrf_ok(csrf_tokens, header_csrf),
                              "error": None, "images": 0, "files": 0}
     folder = spool_dir(edge)
 
@@ -169,7 +169,7 @@ async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None
             name, buf = state["text"]
             value = buf.decode("utf-8", "replace")
             if name == CSRF_FIELD:
-                state["csrf_ok"] = state["csrf_ok"] or _csrf_ok(csrf_expected, value)
+                state["csrf_ok"] = state["csrf_ok"] or _csrf_ok(csrf_tokens, value)
             elif name in TEXT_FIELDS:
                 up.fields[name] = value
             state["text"] = None
@@ -209,9 +209,8 @@ async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None
     return up
 
 
-def _csrf_ok(expected: str | None, given: str | None) -> bool:
-    import hmac
-    return bool(expected and given and hmac.compare_digest(expected.encode(), given.encode()))
+def _csrf_ok(expected: tuple[str, ...], given: str | None) -> bool:
+    return csrf_matches(expected, given)
 
 
 async def handle(request: Request) -> Response:
@@ -220,7 +219,7 @@ async def handle(request: Request) -> Response:
     edge = edge_of(request)
     user = authorize(request, ("seller",), api=True, forbidden="Only seller accounts can upload products.",
                      forbidden_code="not_a_seller", unauthenticated="Please sign in as a seller to upload products.")
-    expected = edge.tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
+    expected = csrf_expected(edge, request.cookies)
     up = await parse_stream(edge, request, expected)
     try:
         fields = {k: v.strip() if k != "description" else v for k, v in up.fields.items()}
