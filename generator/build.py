@@ -357,7 +357,30 @@ def build(output: str | Path = "output", settings_file: str | Path | None = "pel
     # storefront switches off; `digitaldock build` says what it rendered instead
     quiet, console.quiet = console.quiet, True
     try:
-        Pelican(settings).run()
+        with build_lock(output):
+            Pelican(settings).run()
     finally:
         console.quiet = quiet
     return output
+
+
+@contextmanager
+def build_lock(output: Path) -> Iterator[None]:
+    """Hold the output folder's build lock; a second build of the same folder waits here.
+
+    Two builds of one folder (`digitaldock serve` rebuilding on a save while the edge rebuilds
+    after an approval, in its own process) would share temporary file names, delete each
+    other's files as stale and interleave the cache: one of them crashed. An advisory lock on a
+    file in the output's cache folder makes them take turns, across processes; the kernel
+    releases it if a build dies.
+    """
+    import fcntl
+
+    folder = default_cache_dir(Path(output).resolve())
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "build.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -55,6 +55,19 @@ def build(output: Path, settings: Path | None) -> None:
                if stats else f"built {output}")
 
 
+def built_urls(settings: Path | None) -> tuple[str, str]:
+    """SITE_URL and CHECKOUT_URL as a build with these settings uses them: the local server's
+    policy lets pages reach exactly the edge the built pages name."""
+    if settings is None:
+        from .defaults import urls
+
+        return urls()
+    from pelican.settings import read_settings
+
+    found = read_settings(str(settings))
+    return found["SITEURL"], found.get("CHECKOUT_URL") or found["SITEURL"]
+
+
 @click.command()
 @click.option("-o", "--output", default="output", show_default=True, type=click.Path(path_type=Path))
 @click.option("-s", "--settings", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -62,12 +75,15 @@ def build(output: Path, settings: Path | None) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(output: Path, settings: Path | None, host: str, port: int) -> None:  # pragma: no cover - interactive
     """Build, serve the site on HOST:PORT and rebuild whenever content or the theme changes."""
+    from .build import default_cache_dir
     from .serve import make_server, wait_forever, watch
 
     run_build(output, settings)
-    watch([Path("content"), THEME_DIR, *[p for p in [settings_file(settings)] if p]], lambda: run_build(output, settings)
-          and click.echo("rebuilt"))
-    server = make_server(output, host, port)
+    watch([Path("content"), THEME_DIR, *[p for p in [settings_file(settings)] if p]],
+          lambda: run_build(output, settings) and click.echo("rebuilt"),
+          ignore=[output, default_cache_dir(output.resolve())])
+    site_url, checkout_url = built_urls(settings_file(settings))
+    server = make_server(output, host, port, site_url=site_url, checkout_url=checkout_url)
     click.echo(f"storefront on http://{host}:{port}/ (rebuilds on change; Ctrl-C stops)")
     import threading
 

@@ -11,9 +11,17 @@ from digitaldock import SITE_NAME as SITENAME
 from digitaldock import TAGLINE as SITE_TAGLINE
 from digitaldock import THEME_DIR
 
+
+
+def urls() -> tuple[str, str]:
+    """SITE_URL and CHECKOUT_URL from the environment as of now (`digitaldock serve`'s headers
+    name them as the build does)."""
+    return (os.environ.get("SITE_URL", "http://127.0.0.1:8000"),
+            os.environ.get("CHECKOUT_URL", "http://127.0.0.1:8001"))
+
+
 AUTHOR = SITENAME
-SITEURL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # env
-CHECKOUT_URL = os.environ.get("CHECKOUT_URL", "http://127.0.0.1:8001")  # env
+SITEURL, CHECKOUT_URL = urls()  # env
 PRODUCTS_PER_PAGE = int(os.environ.get("PRODUCTS_PER_PAGE", "24"))  # env
 
 PATH = "content"

@@ -1,5 +1,5 @@
-"""Operations subcommands: backup (+ prune, --schedule), restore, restore-drill, alerts, uptime,
-deploy. Thin: each builds settings and calls one function of backup, alerts, uptime or deploy.
+"""Operations subcommands: backup (+ prune, --schedule), replicate, restore, restore-drill, alerts,
+uptime, deploy. Thin: each builds settings and calls one function of backup, alerts, uptime or deploy.
 """
 
 from __future__ import annotations
@@ -115,6 +115,29 @@ def restore_cmd(mode: str | None, at: str | None, snapshot: str | None, to: Path
     click.echo(f"restored {r.path} from {r.source}{' ' + r.key if r.key else ''}; integrity ok")
 
 
+@click.command("replicate")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Litestream configuration (deploy/litestream.yml); default: rendered from the settings "
+                   "into DIGITALDOCK_DATA_DIR.")
+def replicate_cmd(config: Path | None) -> None:  # pragma: no cover - replaced by litestream (exec)
+    """Replicate the edge database continuously with Litestream (runs until stopped).
+
+    Runs `litestream replicate` in this process's place, with the environment the restore
+    uses: AWS_CA_BUNDLE removed for a plain-http endpoint, where Litestream would otherwise
+    fail every upload. The units and compose run this instead of litestream itself.
+    """
+    import os
+
+    from checkout.ops.backup import replicate_command
+
+    try:
+        binary, argv, env = replicate_command(_settings(), config)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.stdout.flush()
+    os.execve(binary, argv, env)  # signals from systemd or docker reach litestream itself
+
+
 @click.command("restore-drill")
 @click.option("--scratch", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the restored copy (default: a temporary folder, removed after).")
@@ -201,4 +224,4 @@ def deploy_cmd(state_dir: Path, caddy_admin: str, ports: str, manager: str, time
         raise click.ClickException(str(exc)) from None
 
 
-COMMANDS = [backup, restore_cmd, restore_drill, alerts_cmd, uptime_cmd, deploy_cmd]
+COMMANDS = [backup, replicate_cmd, restore_cmd, restore_drill, alerts_cmd, uptime_cmd, deploy_cmd]

@@ -8,7 +8,9 @@ All expiry uses the edge's clock so tests can move time instead of sleeping.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -72,6 +74,13 @@ class Tokens:
             return Signer(self._secret, salt=f"digitaldock.cookie.{purpose}").unsign(value).decode()
         except BadSignature:
             return None
+
+    def session_csrf(self, session: str) -> tuple[str, ...]:
+        """The CSRF tokens of a signed-in browser, derived from its session id: the current
+        key's first (forms carry it), then the old keys' (forms rendered before a rotation)."""
+        return tuple(base64.urlsafe_b64encode(hmac.new(key.encode(), b"digitaldock.csrf." + session.encode(),
+                                                       hashlib.sha256).digest()).rstrip(b"=").decode()
+                     for key in reversed(self._secret))
 
     # --- API access tokens -------------------------------------------------------------------
     def access_token(self, user_id: int, role: str, minutes: int) -> str:

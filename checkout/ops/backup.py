@@ -88,11 +88,38 @@ def litestream_config(settings: "Settings", db_path: Path | None = None) -> dict
 
 
 def litestream_env(settings: "Settings") -> dict[str, str]:
-    """The environment for litestream: without AWS_CA_BUNDLE for a plain-http endpoint (moto)."""
+    """The environment for litestream: never AWS_CA_BUNDLE; its CA bundle as SSL_CERT_FILE for
+    a TLS endpoint.
+
+    Litestream (0.5) cannot use AWS_CA_BUNDLE at all: with it set, loading its AWS
+    configuration fails ("unable to add custom RootCAs HTTPClient") and nothing is replicated
+    or restored, whatever the endpoint, on any host that sets it for other tools. Go reads
+    SSL_CERT_FILE instead of the system's roots, so a bundle meant for an https endpoint (a
+    private CA in front of MinIO, say) still applies; a plain-http endpoint needs none. Every
+    way the project runs litestream goes through here (`digitaldock replicate`, restore, the
+    drill)."""
     env = dict(os.environ)
-    if settings.BACKUP_S3_ENDPOINT_URL.startswith("http://"):
-        env.pop("AWS_CA_BUNDLE", None)
+    bundle = env.pop("AWS_CA_BUNDLE", None)
+    if bundle and not settings.BACKUP_S3_ENDPOINT_URL.startswith("http://"):
+        env.setdefault("SSL_CERT_FILE", bundle)
     return env
+
+
+def replicate_command(settings: "Settings", config: Path | None = None) -> tuple[str, list[str], dict[str, str]]:
+    """(binary, argv, environment) of `litestream replicate` for the edge database: with
+    `config`, that file (deploy/litestream.yml, which reads the same settings from the
+    environment); otherwise the configuration rendered from the settings into the data folder."""
+    binary = litestream_bin(settings)
+    if binary is None:
+        raise BackupError(f"the litestream binary ({settings.LITESTREAM_BIN}) was not found")
+    if not settings.BACKUP_S3_BUCKET:
+        raise BackupError("replication needs BACKUP_S3_BUCKET")
+    if config is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        config = write_litestream_config(settings, settings.data_dir)
+    elif not Path(config).is_file():
+        raise BackupError(f"--config: {config} does not exist")
+    return binary, [binary, "replicate", "-config", str(config)], litestream_env(settings)
 
 
 def write_litestream_config(settings: "Settings", folder: Path, db_path: Path | None = None) -> Path:
@@ -527,7 +554,7 @@ def drill(settings: "Settings", scratch: Path | None = None, *, source: str = "a
 
 
 __all__ = ["BackupError", "DRILL_CHECKS", "DrillReport", "Restored", "drill", "list_snapshots",
-           "litestream_config", "plan_prune", "prune", "restore", "run_backup", "run_prune",
+           "litestream_config", "plan_prune", "prune", "replicate_command", "restore", "run_backup", "run_prune",
            "snapshot_storage", "take_snapshot"]
 
 

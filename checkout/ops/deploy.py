@@ -193,8 +193,19 @@ EXTRA_ENV = [
 # Where the deployment these files describe needs another value than the code's default (which
 # suits `digitaldock edge` on a laptop): Caddy runs on the same host as the systemd units and
 # proxies to the edge from 127.0.0.1, FORWARDED_ALLOW_IPS' default. compose.yml sets both
-# settings itself for its own network (Caddy at a fixed address).
-DEPLOY_VALUES = {"TRUST_PROXY": "true"}
+# settings itself for its own network (Caddy at a fixed address). The file is production's, as
+# the image is: compose's env_file overrides the image's ENV, so a development value here would
+# win over the image's. The URLs are Caddy's domains (EXTRA_ENV), which Caddy also reads for the
+# storefront's policy; the data folder is the systemd units' one writable path (compose and the
+# image use /data).
+DEPLOY_VALUES = {
+    "TRUST_PROXY": "true",
+    "DIGITALDOCK_ENV": "production",
+    "DIGITALDOCK_DATA_DIR": "/var/lib/digitaldock",
+    "SITE_URL": "https://digitaldock.example",
+    "CHECKOUT_URL": "https://checkout.digitaldock.example",
+    "PAYSTACK_BASE_URL": "https://api.paystack.co",
+}
 
 
 def env_example() -> str:

@@ -19,6 +19,7 @@ carries an endpoint, bucket, path or key; the full reason goes to the log.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import structlog
 from starlette.concurrency import run_in_threadpool
 
+from checkout.core.clock import iso
 from checkout.core.context import Edge
 from checkout.delivery.uploads import clamd_for
 from digitaldock.storage import S3Storage, StorageError
@@ -105,3 +107,58 @@ async def dependency_checks(edge: "Edge") -> dict[str, dict[str, Any]]:
     storage, clamd = await asyncio.gather(run_in_threadpool(check_storage, edge),
                                           run_in_threadpool(check_clamd, edge))
     return {"storage": storage, "clamd": clamd}
+
+
+# --- the reverse proxy ----------------------------------------------------------------------
+
+PROXY_WARNING_SECONDS = 3600
+"""How long /readyz keeps warning after the last request an untrusted peer forwarded."""
+
+
+def _networks(edge: "Edge") -> tuple:
+    found = edge.__dict__.get("_proxy_networks")
+    if found is None:
+        raw = edge.settings.FORWARDED_ALLOW_IPS if edge.settings.TRUST_PROXY else ""
+        found = tuple(ipaddress.ip_network(e, strict=False) for e in raw.split(",") if e)
+        edge.__dict__["_proxy_networks"] = found
+    return found
+
+
+def _trusted(edge: "Edge", host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in net for net in _networks(edge))
+
+
+def note_forwarded(edge: "Edge", client: str | None, forwarded_for: str) -> None:
+    """Remember a request that carried X-Forwarded-For from a peer whose header is not believed.
+
+    `client` is the address the edge settled on: with TRUST_PROXY, uvicorn has already replaced
+    a trusted proxy's address with one taken from the header, so a client address that is
+    neither trusted nor in the header is the peer itself, forwarding unheard. Behind a proxy
+    that is missing from FORWARDED_ALLOW_IPS (or with TRUST_PROXY off) every request is one:
+    all clients then share the proxy's address, and one sign-in limit.
+    """
+    if not client:
+        return
+    hops = {h.strip() for h in forwarded_for.split(",")}
+    if edge.settings.TRUST_PROXY and (_trusted(edge, client) or client in hops):
+        return
+    edge.__dict__["_untrusted_forwarder"] = (client, edge.clock())
+
+
+def check_proxy(edge: "Edge") -> dict[str, Any]:
+    """A warning, never a failure: the edge serves either way, with the wrong client addresses."""
+    trust = edge.settings.TRUST_PROXY
+    state: dict[str, Any] = {"ok": True, "trust_proxy": trust}
+    seen = edge.__dict__.get("_untrusted_forwarder")
+    if seen is None or edge.clock() - seen[1] > PROXY_WARNING_SECONDS:
+        return state
+    peer, at = seen
+    fix = (f"add {peer} to FORWARDED_ALLOW_IPS if it is your proxy" if trust
+           else "set TRUST_PROXY=true and FORWARDED_ALLOW_IPS to your proxy's address")
+    state.update(warning=f"requests with X-Forwarded-For arrive from {peer}, whose header is not believed: {fix}",
+                 peer=peer, last_seen=iso(at))
+    return state

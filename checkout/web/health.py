@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from checkout.core.context import Edge
 from checkout.ops.alerts import readiness
-from checkout.ops.readiness import dependency_checks
+from checkout.ops.readiness import check_proxy, dependency_checks
 
 
 async def healthz(request: Request) -> Response:
@@ -42,6 +42,7 @@ async def readyz(request: Request) -> Response:
     checks["catalog"] = {"ok": bool(state.legal), "source": state.source, "legal": sorted(state.legal)}
     checks["backups"] = readiness(edge)  # issue #8: backups at risk make the edge "degraded", not unready
     checks.update(await dependency_checks(edge))  # storage and clamd, when configured
+    checks["proxy"] = check_proxy(edge)  # a warning only: X-Forwarded-For from a peer not believed
     ok = all(c["ok"] for c in checks.values())
     detail = "degraded" if checks["backups"]["degraded"] else "ok"
     return JSONResponse({"status": "ready" if ok else "not_ready", "detail": detail, "checks": checks},

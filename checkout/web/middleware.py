@@ -1,14 +1,16 @@
 """The edge's ASGI middleware, outermost first:
 
 - `RequestContextMiddleware`: request id (X-Request-ID), structlog context, security headers,
-  access log line, metrics, and the last-resort error page (no stack trace reaches a user).
+  access log line, metrics, and the last-resort error page (no stack trace reaches a user);
+  it notes X-Forwarded-For sent by a peer whose header is not believed (/readyz warns).
 - `StorefrontCorsMiddleware`: CORS (with credentials, for SITE_URL) on the few JSON endpoints
   the static storefront's script reads, and on nothing else.
 - `BodySizeLimitMiddleware`: 413 for a body over its route's cap (FORM_MAX_BODY_BYTES for
   browser forms, MAX_BODY_BYTES for the JSON API and webhooks), from Content-Length before a
   byte is read, or by counting a streamed body; the answer closes the connection.
 - `CsrfMiddleware`: every state-changing browser request (not /api/, which takes bearer
-  tokens only) must carry the CSRF token, as a form field or an X-CSRF-Token header.
+  tokens only) must carry the CSRF token, as a form field or an X-CSRF-Token header; signed
+  in, the token is bound to the session (`csrf_expected`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkout.core.context import Edge
 from checkout.core.errors import CsrfFailed, EdgeError, InternalError, PayloadTooLarge
+from checkout.ops.readiness import note_forwarded
 
 log = structlog.get_logger("checkout.http")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -34,6 +37,29 @@ CSRF_COOKIE = "dd_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+def csrf_expected(edge: "Edge", cookies: dict[str, str]) -> tuple[str, ...]:
+    """The CSRF tokens a state-changing request from this browser may carry.
+
+    Signed in (a validly signed session cookie): tokens derived from the session id, nothing
+    else. A plain double-submit cookie is not enough there: any host of the site's domain can
+    set a cookie for the whole domain, so a script on the storefront (digitaldock.example) could
+    plant a CSRF cookie of its own making next to the edge's (checkout.digitaldock.example),
+    with the matching token, and post as the signed-in user. Signed out (sign-in, registration,
+    password reset): the signed CSRF cookie's token.
+    """
+    from checkout.web.auth import SESSION_COOKIE
+
+    session = edge.tokens.unsign_cookie("session", cookies.get(SESSION_COOKIE))
+    if session:
+        return edge.tokens.session_csrf(session)
+    token = edge.tokens.unsign_cookie("csrf", cookies.get(CSRF_COOKIE))
+    return (token,) if token else ()
+
+
+def csrf_matches(expected: tuple[str, ...], given: str | None) -> bool:
+    return bool(given) and any(hmac.compare_digest(e.encode(), given.encode()) for e in expected)  # type: ignore[union-attr]
 
 
 def security_headers(edge: "Edge", https: bool) -> list[tuple[bytes, bytes]]:
@@ -75,6 +101,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        forwarded = headers.get(b"x-forwarded-for")
+        if forwarded is not None:
+            client = scope.get("client")
+            note_forwarded(self.edge, client[0] if client else None, forwarded.decode("latin-1"))
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -223,7 +253,7 @@ class CsrfMiddleware:
             return await receive()
 
         request = Request(scope)
-        expected = self.edge.tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
+        expected = csrf_expected(self.edge, request.cookies)
         given = request.headers.get(CSRF_HEADER)
         ctype = request.headers.get("content-type", "")
         if given is None and ctype.startswith("application/x-www-form-urlencoded"):
@@ -234,7 +264,7 @@ class CsrfMiddleware:
             async with form_request.form() as form:
                 value = form.get(CSRF_FIELD)
                 given = value if isinstance(value, str) else None
-        if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
+        if not csrf_matches(expected, given):
             log.warning("csrf_failed", path=scope["path"], had_cookie=bool(expected), had_token=bool(given))
             raise CsrfFailed()
         await self.app(scope, replay, send)

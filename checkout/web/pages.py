@@ -13,16 +13,17 @@ from starlette.responses import HTMLResponse, Response
 from checkout.core.errors import EdgeError
 from checkout.web.auth import user_or_none
 from checkout.web.base import edge_of
-from checkout.web.middleware import CSRF_COOKIE
+from checkout.web.middleware import CSRF_COOKIE, csrf_expected
 
 
 def csrf_token(request: Request) -> str:
-    """This browser's CSRF token: the one its cookie carries, or a new one (set by `render`)."""
+    """This browser's CSRF token (`csrf_expected`): its session's when signed in, else the one
+    its cookie carries, or a new one (set by `render`)."""
     token = getattr(request.state, "csrf", None)
     if token is None:
-        token = edge_of(request).tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
-        request.state.csrf_new = token is None
-        request.state.csrf = token = token or secrets.token_urlsafe(32)
+        expected = csrf_expected(edge_of(request), request.cookies)
+        request.state.csrf_new = not expected
+        request.state.csrf = token = expected[0] if expected else secrets.token_urlsafe(32)
     return token
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import hmac
 import json
 import re
 import uuid
@@ -85,7 +84,7 @@ from checkout.ops.alerts import raise_alert
 from checkout.web.auth import authorize
 from checkout.web.base import edge_of
 from checkout.web.errors import error_response
-from checkout.web.middleware import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
+from checkout.web.middleware import CSRF_FIELD, CSRF_HEADER, csrf_expected, csrf_matches
 from checkout.web.seller import form_page
 from digitaldock import schema
 from digitaldock.storage import StorageError
@@ -172,7 +171,7 @@ def disposition(value: bytes) -> tuple[str, bytes | None]:
     return params.get(b"name", b"").decode("utf-8", "replace"), params.get(b"filename")
 
 
-async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None, body: Body) -> Upload:
+async def parse_stream(edge: "Edge", request: Request, csrf_tokens: tuple[str, ...], body: Body) -> Upload:
     """Parse the multipart body into text fields and spooled files; see the module docstring."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
@@ -181,7 +180,7 @@ async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None
     up = Upload()
     header_csrf = request.headers.get(CSRF_HEADER)
     state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "part": None, "text": None,
-                             "fh": None, "hash": None, "csrf_ok": _csrf_ok(csrf_expected, header_csrf),
+                             "fh": None, "hash": None, "csrf_ok": _csrf_ok(csrf_tokens, header_csrf),
                              "error": None}
     folder = spool_dir(edge)
 
@@ -264,7 +263,7 @@ async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None
             name, buf = state["text"]
             value = buf.decode("utf-8", "replace")
             if name == CSRF_FIELD:
-                state["csrf_ok"] = state["csrf_ok"] or _csrf_ok(csrf_expected, value)
+                state["csrf_ok"] = state["csrf_ok"] or _csrf_ok(csrf_tokens, value)
             elif name in TEXT_FIELDS:
                 up.fields[name] = value
             state["text"] = None
@@ -304,8 +303,8 @@ async def parse_stream(edge: "Edge", request: Request, csrf_expected: str | None
     return up
 
 
-def _csrf_ok(expected: str | None, given: str | None) -> bool:
-    return bool(expected and given and hmac.compare_digest(expected.encode(), given.encode()))
+def _csrf_ok(expected: tuple[str, ...], given: str | None) -> bool:
+    return csrf_matches(expected, given)
 
 
 async def scanner_unavailable(edge: "Edge", why: str) -> ScannerUnavailable:
@@ -326,8 +325,7 @@ async def handle(request: Request, slots: UploadSlots, body: Body) -> Response:
         if clamd is None and edge.settings.production:
             log.error("upload_without_scanner")
             raise await scanner_unavailable(edge, "no clamd answers (CLAMD_SOCKET, CLAMD_HOST, CLAMD_DEFAULT_SOCKET)")
-        expected = edge.tokens.unsign_cookie("csrf", request.cookies.get(CSRF_COOKIE))
-        up = await parse_stream(edge, request, expected, body)
+        up = await parse_stream(edge, request, csrf_expected(edge, request.cookies), body)
         try:
             return await _accept(request, edge, user, up, clamd)
         finally:

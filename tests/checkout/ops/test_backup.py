@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from checkout.cli.main import main
 from checkout.core.clock import Clock
@@ -352,3 +355,168 @@ def test_litestream_config_in_deploy_matches_the_settings(s3_env, make_edge):
     assert config["dbs"][0]["path"] == expected["dbs"][0]["path"]
     for key, value in expected["dbs"][0]["replica"].items():
         assert str(config["dbs"][0]["replica"][key]) == str(value), key
+
+
+# --- `digitaldock replicate`: how the units and compose run Litestream ------------------------
+
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+
+
+@contextlib.contextmanager
+def replicate_process(*args: str):
+    """`digitaldock replicate` as systemd runs it: a process of its own, stopped with SIGTERM."""
+    import os
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "checkout.cli.main", "replicate", *args], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.parametrize("config", ["deploy", "rendered"])
+def test_digitaldock_replicate_replicates_with_aws_ca_bundle_set(s3_env, make_edge, populate, tmp_path,
+                                                                 monkeypatch, config):
+    """AWS_CA_BUNDLE set in the environment (as on this machine) and a plain-http endpoint:
+    `litestream replicate` run directly uploads nothing; `digitaldock replicate` drops the
+    variable for it, and the database reaches the bucket."""
+    import os
+
+    monkeypatch.setenv("AWS_CA_BUNDLE", os.environ.get("AWS_CA_BUNDLE") or CA_BUNDLE)
+    edge = make_edge()
+    populate(edge, 3)
+    settings = edge.settings
+    monkeypatch.setenv("DATABASE_PATH", str(settings.database_path.resolve()))  # deploy/litestream.yml reads it
+    monkeypatch.setenv("BACKUP_S3_PREFIX", settings.BACKUP_S3_PREFIX)
+    args = ["--config", str(DEPLOY / "litestream.yml")] if config == "deploy" else []
+    probe = tmp_path / "probe" / "edge.sqlite3"
+    with replicate_process(*args) as proc:
+        deadline = time.monotonic() + 60
+        while not _replicated(settings, probe, 3) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[0][-2000:]
+            time.sleep(0.5)
+        assert _replicated(settings, probe, 3), "nothing replicated within 60 s"
+    if config == "rendered":
+        assert (settings.data_dir / "litestream.yml").is_file()
+
+
+def test_replicate_says_what_is_missing(ops_env, make_edge, tmp_path, monkeypatch):
+    make_edge()
+    r = CliRunner().invoke(main, ["replicate"])
+    assert r.exit_code == 1 and "replication needs BACKUP_S3_BUCKET" in r.output
+    monkeypatch.setenv("BACKUP_S3_BUCKET", "b")
+    r = CliRunner().invoke(main, ["replicate", "--config", str(tmp_path / "nothing.yml")])
+    assert r.exit_code == 1 and "nothing.yml does not exist" in r.output
+    monkeypatch.setenv("LITESTREAM_BIN", "no-such-litestream")
+    r = CliRunner().invoke(main, ["replicate"])
+    assert r.exit_code == 1 and "no-such-litestream" in r.output and "not found" in r.output
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(endpoint=st.one_of(st.just(""), st.text(max_size=30), st.sampled_from(["http://", "https://"]).flatmap(
+    lambda scheme: st.text(max_size=20).map(lambda rest: scheme + rest))))
+def test_litestream_never_gets_aws_ca_bundle_and_tls_gets_its_bundle_as_ssl_cert_file(endpoint):
+    import os
+    from types import SimpleNamespace
+    from unittest import mock
+
+    with mock.patch.dict("os.environ", {"AWS_CA_BUNDLE": CA_BUNDLE}):
+        os.environ.pop("SSL_CERT_FILE", None)
+        env = backup.litestream_env(SimpleNamespace(BACKUP_S3_ENDPOINT_URL=endpoint))
+    assert "AWS_CA_BUNDLE" not in env
+    assert env.get("SSL_CERT_FILE") == (None if endpoint.startswith("http://") else CA_BUNDLE)
+
+
+def _tls_files(folder: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate it signed for 127.0.0.1: (ca.pem, cert.pem, key.pem)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def cert(subject, issuer, key, signer, **extensions):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+             .not_valid_after(now + dt.timedelta(days=1)))
+        for ext, critical in extensions.values():
+            b = b.add_extension(ext, critical=critical)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "DigitalDock test CA")])
+    ca = cert(ca_name, ca_name, ca_key, ca_key, basic=(x509.BasicConstraints(ca=True, path_length=None), True))
+    leaf = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), ca_name, key, ca_key,
+                san=(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False))
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def test_replication_over_tls_trusts_the_ca_bundle_meant_for_the_endpoint(ops_env, make_edge, populate, tmp_path,
+                                                                          monkeypatch):
+    """An https endpoint behind a private CA, named by AWS_CA_BUNDLE (boto3 uses it for the
+    snapshots): Litestream, which cannot read that variable, replicates and restores through it."""
+    import sys
+    import uuid
+
+    from digitaldock.storage import s3_client
+
+    from ...servers import free_port, serve
+
+    ca, cert, key = _tls_files(tmp_path)
+    port = free_port()
+    exe = Path(sys.executable).parent / "moto_server"
+    with serve([str(exe), "-H", "127.0.0.1", "-p", str(port), "-c", str(cert), "-k", str(key)], port=port,
+               name="moto-tls"):
+        endpoint = f"https://127.0.0.1:{port}"
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(ca))
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        bucket = f"dd-tls-{uuid.uuid4().hex[:8]}"
+        s3_client(endpoint, env=ops_env).create_bucket(Bucket=bucket)  # boto3 trusts the CA through the variable
+        monkeypatch.setenv("BACKUP_S3_BUCKET", bucket)
+        monkeypatch.setenv("BACKUP_S3_ENDPOINT_URL", endpoint)
+        edge = make_edge()
+        populate(edge, 2)
+        probe = tmp_path / "probe" / "edge.sqlite3"
+        with replicate_process() as proc:
+            deadline = time.monotonic() + 60
+            while not _replicated(edge.settings, probe, 2) and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.communicate()[0][-2000:]
+                time.sleep(0.5)
+            assert _replicated(edge.settings, probe, 2), "nothing replicated over TLS within 60 s"
+
+
+def test_every_deployed_and_documented_replication_runs_through_digitaldock_replicate():
+    import configparser
+    import re
+    import shlex
+
+    import yaml
+
+    root = DEPLOY.parent
+    unit = configparser.ConfigParser(interpolation=None)
+    unit.read(DEPLOY / "systemd" / "digitaldock-litestream.service")
+    argv = shlex.split(unit["Service"]["ExecStart"])
+    assert Path(argv[0]).name == "digitaldock" and argv[1] == "replicate"
+    compose = yaml.safe_load((DEPLOY / "compose.yml").read_text())
+    assert compose["services"]["litestream"]["command"][:2] == ["digitaldock", "replicate"]
+    for path in [root / "README.md", *(root / "docs").glob("*.md"), *DEPLOY.rglob("*")]:
+        if path.is_file():
+            text = path.read_text("utf-8", errors="replace")
+            assert not re.search(r"litestream\s+replicate\b", text), f"{path.relative_to(root)} runs litestream itself"

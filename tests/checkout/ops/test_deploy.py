@@ -54,7 +54,7 @@ def test_compose_runs_edge_litestream_and_caddy_read_only():
     services = compose["services"]
     assert set(services) == {"edge", "litestream", "caddy"}
     assert services["edge"]["read_only"] is True and services["litestream"]["read_only"] is True
-    assert services["litestream"]["command"][:2] == ["litestream", "replicate"]
+    assert services["litestream"]["command"][:2] == ["digitaldock", "replicate"]
     assert "/app/deploy/litestream.yml" in services["litestream"]["command"]
     assert (DEPLOY / services["edge"]["build"]["dockerfile"].removeprefix("deploy/")).exists()
 

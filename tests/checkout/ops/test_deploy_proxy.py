@@ -43,7 +43,8 @@ def test_compose_trusts_exactly_caddys_address_and_publishes_no_edge_port():
     assert edge["environment"]["TRUST_PROXY"] == "true"
     assert edge["environment"]["FORWARDED_ALLOW_IPS"] == caddy_ip
     assert caddy["environment"]["EDGE_UPSTREAMS"].startswith("edge:")
-    settings = load_settings(environ={"SECRET_KEY": "k", **env_file(), **edge["environment"]}, dotenv=None)
+    secrets = {"SECRET_KEY": "k", "JWT_SECRET": "j", "PAYSTACK_SECRET_KEY": "sk_live_x"}  # production's
+    settings = load_settings(environ={**env_file(), **secrets, **edge["environment"]}, dotenv=None)
     assert settings.TRUST_PROXY is True and settings.FORWARDED_ALLOW_IPS == caddy_ip
 
 

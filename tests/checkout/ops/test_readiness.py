@@ -7,6 +7,8 @@ import socket
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checkout.ops.readiness import _s3_reason
 from digitaldock.storage import s3_client
@@ -152,3 +154,64 @@ def test_the_proxy_check_skips_shared_parts_and_fails_while_draining(make_client
     r = client.get("/readyz?scope=proxy")
     assert r.status_code == 503 and r.json()["status"] == "draining"
     assert client.get("/readyz").json()["status"] == "not_ready"  # the full check is unchanged
+
+
+# --- the reverse proxy: a warning, never a failure ----------------------------------------------
+
+def _proxy(client) -> dict:
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+    return r.json()["checks"]["proxy"]
+
+
+def test_a_proxy_missing_from_forwarded_allow_ips_is_a_warning_for_an_hour(make_client, clock):
+    # TestClient connects as "testclient": a peer that is not the configured proxy (10.0.0.1)
+    client = make_client(TRUST_PROXY=True, FORWARDED_ALLOW_IPS="10.0.0.1")
+    assert _proxy(client) == {"ok": True, "trust_proxy": True}
+    client.get("/healthz", headers={"X-Forwarded-For": "198.51.100.7"})
+    proxy = _proxy(client)
+    assert proxy["peer"] == "testclient" and proxy["ok"] is True
+    assert "add testclient to FORWARDED_ALLOW_IPS" in proxy["warning"]
+    clock.advance(3601)
+    assert _proxy(client) == {"ok": True, "trust_proxy": True}
+
+
+def test_forwarded_requests_with_trust_proxy_off_are_a_warning(make_client):
+    client = make_client(TRUST_PROXY=False)
+    client.get("/healthz")
+    assert "warning" not in _proxy(client)
+    client.get("/healthz", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert "set TRUST_PROXY=true" in _proxy(client)["warning"]
+
+
+def test_what_a_trusted_proxy_forwarded_is_no_warning(make_client):
+    from checkout.ops.readiness import check_proxy, note_forwarded
+
+    client = make_client(TRUST_PROXY=True, FORWARDED_ALLOW_IPS="127.0.0.1,10.0.0.0/8")
+    edge = client.app.state.edge
+    note_forwarded(edge, "198.51.100.7", "203.0.113.1, 198.51.100.7")  # uvicorn took it from the header
+    note_forwarded(edge, "10.1.2.3", "10.1.2.3")  # every hop a proxy
+    note_forwarded(edge, "127.0.0.1", "198.51.100.7")
+    assert "warning" not in check_proxy(edge)
+    note_forwarded(edge, "192.0.2.50", "198.51.100.7")  # a peer that is neither
+    assert check_proxy(edge)["peer"] == "192.0.2.50"
+
+
+def test_any_forwarded_for_and_peer_are_noted_without_error(make_client):
+    from checkout.ops.readiness import check_proxy, note_forwarded
+
+    edges = {trust: make_client(TRUST_PROXY=trust).app.state.edge for trust in (True, False)}
+
+    @settings(max_examples=200, deadline=None)
+    @given(client=st.one_of(st.none(), st.text(max_size=40), st.ip_addresses().map(str)),
+           header=st.text(max_size=200), trust=st.booleans())
+    def check(client, header, trust):
+        edge = edges[trust]
+        edge.__dict__.pop("_untrusted_forwarder", None)
+        note_forwarded(edge, client, header)
+        state = check_proxy(edge)
+        assert state["ok"] is True
+        believed = trust and (client == "127.0.0.1" or client in {h.strip() for h in header.split(",")})
+        assert ("warning" in state) == (bool(client) and not believed)
+
+    check()

@@ -27,7 +27,8 @@ def stack(tmp_path_factory, repo_root):
     out = build(root / "output", repo_root / "pelicanconf.py",
                 overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
                            "PLUGIN_PATHS": [str(repo_root)], "SITEURL": site, "CHECKOUT_URL": edge})
-    server = make_server(out, "127.0.0.1", site_port)
+    server = make_server(out, "127.0.0.1", site_port, site_url=site, checkout_url=edge,
+                         pay_url=f"http://127.0.0.1:{sandbox_port}")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = base_env(**FAST_ENV, CATALOG_PATH=str(out / "catalog.json"), DIGITALDOCK_DATA_DIR=str(root / "data"),
                    CONTENT_DIR=str(repo_root / "content"), SITE_URL=site, CHECKOUT_URL=edge,
