@@ -56,7 +56,7 @@ def stack(tmp_path_factory):
                            "PLUGIN_PATHS": [str(ROOT)], "SITEURL": site, "CHECKOUT_URL": checkout})
     env = base_env(**FAST_ENV, CATALOG_PATH=str(out / "catalog.json"), CONTENT_DIR=str(ROOT / "content"),
                    DIGITALDOCK_DATA_DIR=str(root / "data"), SITE_URL=site, CHECKOUT_URL=checkout,
-                   TRUST_PROXY="true", FORWARDED_ALLOW_IPS="127.0.0.1", LOGIN_LIMIT=f"{LIMIT}/15 minutes",
+                   TRUST_PROXY="true", FORWARDED_ALLOW_IPS="127.0.0.1", LOGIN_FAILURES=str(LIMIT),
                    OUTBOX_POLL_SECONDS="0")
     conf = deployed_caddyfile(root, admin)
     cenv = caddy_env(root, SITE_DOMAIN=site, CHECKOUT_DOMAIN=checkout, SITE_ROOT=str(out),
