@@ -162,8 +162,7 @@ async def account_page(request: Request) -> Response:
                                (user["id"],)).fetchall()
     sessions = edge.db.execute("SELECT created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ?"
                                " ORDER BY created_at DESC", (user["id"],)).fetchall()
-    return render(request, "edge/account.html", consents=consents, sessions=sessions,
-                  notice=request.query_params.get("notice", ""))
+    return render(request, "edge/account.html", consents=consents, sessions=sessions)
 
 
 @requires(consent=False)

@@ -17,7 +17,7 @@ from checkout.core.errors import BadRequest, Forbidden, NotFound, ValidationFail
 from checkout.delivery import library, uploads
 from checkout.delivery.sellers import payout_currency_of
 from checkout.payments import ledger, payout_accounts, payouts, purchases
-from checkout.web import reauth
+from checkout.web import flash, reauth
 from checkout.web.auth import requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render
@@ -125,9 +125,7 @@ async def dashboard(request: Request) -> Response:
         products.append({"slug": slug, "title": r["fields"].get("title", slug), "status": status,
                          "help": STATUS_HELP[status], "reason": r["reason"] or "", "version": r["fields"].get("version", ""),
                          "sales": sales.get(slug, 0), "downloads": downloads.get(slug, 0), "updated_at": r["updated_at"]})
-    submitted = request.query_params.get("submitted", "")
-    return render(request, "edge/seller.html", products=products,
-                  notice="Your product was received." if submitted else "")
+    return render(request, "edge/seller.html", products=products)
 
 
 @requires("seller", forbidden="This page is for sellers.")
@@ -150,7 +148,9 @@ async def seller_earnings(request: Request) -> Response:
             result = await run_in_threadpool(payouts.call_recipient, edge, name or slug, number, bank, currency)
             payouts.record_bank_account(edge, slug, name, bank, number, currency, result, actor_id=user.id,
                                         ip=client_ip(request))
-            return redirect_to("/seller/earnings?notice=bank_saved")
+            return flash.redirect(request, "/seller/earnings", "Your bank account was saved. We emailed you about it; "
+                                  f"payouts to a new or changed account start {edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS}"
+                                  " hours after the change.")
         except ValidationFailed as exc:
             error, fields = exc.message, exc.fields
     accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug),
@@ -160,7 +160,7 @@ async def seller_earnings(request: Request) -> Response:
     return render(request, "edge/seller_earnings.html", status=422 if error else 200, sellers=accounts,
                   error=error, fields=fields, password_needed=not reauth.signed_in_recently(request, user),
                   reauth_minutes=edge.settings.SENSITIVE_REAUTH_MINUTES, hold_hours=edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS,
-                  notice=request.query_params.get("notice", ""), window=edge.settings.REFUND_WINDOW_DAYS,
+                  window=edge.settings.REFUND_WINDOW_DAYS,
                   minimum=edge.settings.PAYOUT_MINIMUM)
 
 

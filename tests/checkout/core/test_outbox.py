@@ -7,7 +7,7 @@ import httpx
 from checkout.core import outbox
 
 from ...servers import free_port
-from ..conftest import edge_of, outbox_rows, read_eml, register, submit
+from ..conftest import edge_of, outbox_rows, read_eml, register, scrape, submit
 
 
 def test_file_backend_writes_eml_with_text_and_html(client):
@@ -41,7 +41,7 @@ def test_resend_backend_retries_with_backoff_then_sends_once(make_client, resend
     assert outbox.process_due(edge)["sent"] == 1
     [msg] = httpx.get(f"{resend.url}/_control/messages").json()
     assert msg["to"] == ["ann@example.com"] and msg["idempotency_key"] == "outbox-1"
-    assert "digitaldock_emails_sent_total 1.0" in client.get("/metrics").text
+    assert "digitaldock_emails_sent_total 1.0" in scrape(client)
 
 
 def test_dead_after_last_attempt_and_admin_resend(make_client, resend, clock):
