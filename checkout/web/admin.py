@@ -1,5 +1,6 @@
-"""Admin pages: the outbox and audit log, orders (with flagged payments), refunds, payouts, the
-approval queue and the downloads log.
+"""Admin pages: the email outbox and the audit log, orders (with flagged payments), refunds,
+payouts, the approval queue and the downloads log. The console's home, users, moderation,
+reports and platform metrics are in `admin_home`, `admin_users`, `moderation` and `admin_reports`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from checkout.core.errors import BadRequest, EdgeError
 from checkout.delivery import approval, library, storage, uploads
 from checkout.payments import events, ledger, orders, payouts, refunds
 from checkout.web import flash, params
+from checkout.web.admin_users import with_names
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of, off_loop, redirect_to
 from checkout.web.pages import read_form, render
@@ -27,10 +29,20 @@ PAGE = 100  # rows per page of the admin lists
 
 
 @requires("admin", forbidden="This page is for administrators.")
-async def admin_page(request: Request) -> Response:
+async def admin_emails(request: Request) -> Response:
+    """The email outbox; dead and sent emails can be queued again."""
     edge = edge_of(request)
-    return render(request, "edge/admin.html", entries=audit.recent(edge, 200),
-                  emails=outbox.listing(edge, request.query_params.get("status") or None, 200))
+    status = request.query_params.get("status") or None
+    if status not in (None, "pending", "sending", "sent", "dead"):
+        status = None
+    return render(request, "edge/admin.html", emails=outbox.listing(edge, status, 200), status=status or "")
+
+
+@requires("admin", forbidden="This page is for administrators.")
+async def admin_audit(request: Request) -> Response:
+    """The audit log with people's names, newest first."""
+    edge = edge_of(request)
+    return render(request, "edge/admin_audit.html", entries=with_names(edge, audit.recent(edge, 300)))
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -38,7 +50,7 @@ async def admin_resend(request: Request) -> Response:
     edge = edge_of(request)
     admin = request.user
     outbox.resend(edge, params.path_id(request, "outbox_id"), admin["id"])
-    return RedirectResponse("/admin?status=pending", status_code=303)
+    return flash.redirect(request, "/admin/emails?status=pending", "The email is queued again.")
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -182,7 +194,8 @@ async def admin_image(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/admin", admin_page),
+    Route("/admin/emails", admin_emails),
+    Route("/admin/audit", admin_audit),
     Route("/admin/outbox/{outbox_id}/resend", admin_resend, methods=["POST"]),
     Route("/admin/orders", admin_orders),
     Route("/admin/orders/{order_id}/return-payment", admin_return_payment, methods=["POST"]),
