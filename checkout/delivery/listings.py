@@ -62,7 +62,7 @@ def products_of(edge: "Edge", user: Any, sellers: list[str]) -> list[dict[str, A
                       "state": status, "reason": sub["reason"] or "", "version": sub["fields"].get("version", ""),
                       "price": f"{sub['fields'].get('price', '')} {sub['fields'].get('currency', '')}".strip(),
                       "updated": sub["updated_at"], "source": "upload", "submission": sub["id"]}
-    banned = user["banned_at"] is not None if "banned_at" in user.keys() else False
+    banned = user["banned_at"] is not None
     bought = _bought(edge, list(mine))
     for p in mine.values():
         if banned and p["state"] in ("live", "approved"):

@@ -85,7 +85,7 @@ def user_details(edge: Any, user_id: int) -> dict[str, Any]:
         "SELECT * FROM audit_log WHERE actor_id = ? AND (subject_id IS NULL OR subject_id != ?) ORDER BY id DESC"
         " LIMIT 100", (user_id, user_id))])
     held = sorted(set(sellers) & payouts.held_sellers(edge))
-    return {"user": accounts_standing.describe(user), "row": user, "orders": orders, "purchases": purchases,
+    return {"account": accounts_standing.describe(user), "row": user, "orders": orders, "purchases": purchases,
             "sellers": sellers, "products": products, "submissions": submissions, "audit": trail, "acted": acted,
             "held": held}
 
