@@ -126,6 +126,7 @@ def next_payouts(edge: "Edge", slug: str) -> list[dict[str, Any]]:
     run_at = max(now, parse_iso(row[0]) + interval) if row and interval > 0 else now + max(interval, 0)
     window = edge.settings.REFUND_WINDOW_DAYS * 86400
     releasing: dict[str, int] = {}
+    waiting: dict[str, int] = {}
     for line in edge.db.execute(
             "SELECT l.currency, l.net, o.paid_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
             " WHERE l.seller = ? AND o.status IN ('paid', 'partially_refunded') AND l.released_at IS NULL"
@@ -133,12 +134,14 @@ def next_payouts(edge: "Edge", slug: str) -> list[dict[str, Any]]:
             " AND r.status IN ('requested', 'approved', 'processing'))", (slug,)):
         if line["paid_at"] and parse_iso(line["paid_at"]) + window <= run_at:
             releasing[line["currency"]] = releasing.get(line["currency"], 0) + line["net"]
+        else:
+            waiting[line["currency"]] = waiting.get(line["currency"], 0) + line["net"]
     available = {c: -v for (a, c), v in ledger.balances(edge, seller_account(slug, "available")).items()
                  if a == seller_account(slug, "available")}
     accounts = {r["currency"]: r for r in recipients(edge, slug)}
     banned = slug in held_sellers(edge)
     out = []
-    for currency in sorted(set(available) | set(releasing) | set(accounts)):
+    for currency in sorted(set(available) | set(releasing) | set(accounts) | set(waiting)):
         amount = available.get(currency, 0) + releasing.get(currency, 0)
         when, why = iso(run_at), ""
         rec = accounts.get(currency)
@@ -152,7 +155,10 @@ def next_payouts(edge: "Edge", slug: str) -> list[dict[str, Any]]:
             held = payout_accounts.held_until(edge, rec)
             when = max(when, held) if when else held
             why = "Your bank account changed recently: payouts to it start after the hold."
-        if amount < edge.settings.PAYOUT_MINIMUM or amount <= 0:
+        if amount <= 0 and waiting.get(currency):
+            when, why = None, (f"{format_money(waiting[currency], currency)} is still inside the refund window "
+                               f"({edge.settings.REFUND_WINDOW_DAYS} days after each sale).")
+        elif amount < edge.settings.PAYOUT_MINIMUM or amount <= 0:
             when, why = None, (f"Below the payout minimum of {format_money(edge.settings.PAYOUT_MINIMUM, currency)}:"
                                " it carries over to a later payout.")
         out.append({"currency": currency, "amount": amount, "display": format_money(amount, currency),
