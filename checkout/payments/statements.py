@@ -62,6 +62,16 @@ def entries(db: sqlite_utils.Database, slug: str, until: str | None = None) -> l
     return out
 
 
+CSV_COLUMNS = ["time", "what", "bucket", "product", "currency", "amount", "balance", "journal_id", "id"]
+CSV_LABELS = {"time": "Time (UTC)", "what": "What", "bucket": "Balance part", "product": "Product", "amount": "Amount",
+              "balance": "Running balance", "journal_id": "Journal", "id": "Entry"}
+
+
+def csv_rows(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries as the statement's CSV has them: what is owed, positive."""
+    return [{**e, "time": e["created_at"], "product": e["product_slug"] or "", "amount": e["owed"]} for e in found]
+
+
 def line(entry: dict[str, Any]) -> str:
     """The canonical text of one entry in a seal."""
     return "|".join(str(entry[k] if entry[k] is not None else "") for k in

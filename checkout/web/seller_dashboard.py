@@ -179,11 +179,7 @@ async def statement(request: Request) -> Response:
     check = await off_loop(request, lambda db: statements.verify(db, slug))
     seals = {s["month"]: s for s in statements.seals(edge.db, slug)}
     if request.query_params.get("format") == "csv":
-        rows = [{**e, "time": e["created_at"], "product": e["product_slug"] or "", "amount": e["owed"]} for e in found]
-        text = reports.csv_text(["time", "what", "bucket", "product", "currency", "amount", "balance", "journal_id",
-                                 "id"], rows, {"time": "Time (UTC)", "what": "What", "bucket": "Balance part",
-                                               "product": "Product", "amount": "Amount", "balance": "Running balance",
-                                               "journal_id": "Journal", "id": "Entry"})
+        text = reports.csv_text(statements.CSV_COLUMNS, statements.csv_rows(found), statements.CSV_LABELS)
         text += reports.csv_text(["month", "entries", "hash", "prev_hash"], list(seals.values()),
                                  {"month": "Sealed month", "entries": "Entries", "hash": "Seal (SHA-256)",
                                   "prev_hash": "Previous seal"})

@@ -276,3 +276,44 @@ def test_sessions_helper_is_used(console):
     """`end_all_sessions` also revokes refresh tokens: the ban relies on it."""
     client, edge, ids = console
     assert sessions.end_all_sessions(edge, ids["buyer"]) == 0
+
+
+# --- the same through the API ---------------------------------------------------------------------
+
+def admin_token(client) -> dict[str, str]:
+    r = client.post("/api/auth/token", json={"grant_type": "password", "email": "root@example.com",
+                                             "password": PASSWORD})
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_the_api_bans_verifies_and_reports(console, site):
+    client, edge, ids = console
+    auth = admin_token(client)
+    found = client.get("/api/admin/users?q=ade", headers=auth).json()["users"]
+    assert [u["email"] for u in found] == ["ade@example.com"] and found[0]["banned"] is False
+    r = client.post(f"/api/admin/users/{ids['seller']}/ban", json={"reason": ""}, headers=auth)
+    assert r.status_code == 422 and "reason" in r.json()["fields"]
+    r = client.post(f"/api/admin/users/{ids['seller']}/ban", json={"reason": "Chargebacks"}, headers=auth)
+    assert r.status_code == 200 and r.json()["user"]["banned"] is True and "is banned" in r.json()["done"]
+    assert seller_meta(site)["suspended"] is True
+    r = client.post(f"/api/admin/users/{ids['seller']}/ban", json={"reason": "Again"}, headers=auth)
+    assert r.status_code == 409
+    r = client.post(f"/api/admin/users/{ids['seller']}/unban", json={"reason": "Resolved"}, headers=auth)
+    assert r.json()["user"]["banned"] is False
+    r = client.post(f"/api/admin/users/{ids['seller']}/verify", json={}, headers=auth)
+    assert r.json()["user"]["verified"] is True
+    r = client.post(f"/api/admin/users/{ids['buyer']}/role", json={"role": "seller"}, headers=auth)
+    assert r.json()["user"]["role"] == "seller"
+    assert client.post(f"/api/admin/users/{ids['buyer']}/explode", json={}, headers=auth).status_code == 404
+    detail = client.get(f"/api/admin/users/{ids['seller']}", headers=auth).json()
+    assert detail["sellers"] == [SELLER] and any(a["action"] == "admin.user_banned" and
+                                                 a["actor"] == "Root Admin <root@example.com>" for a in detail["audit"])
+    buyer = dict(edge.db.execute("SELECT * FROM users WHERE id = ?", (ids["buyer"],)).fetchone())
+    sell(client, buyer, "lagos-grotesk")
+    report = client.get("/api/admin/reports/sales?group=product", headers=auth).json()
+    assert report["totals"]["USD"]["gross"] == 2900 and report["rows"][0]["product"] == "lagos-grotesk"
+    assert client.get("/api/admin/reports/sales?from=nope", headers=auth).status_code == 422
+    sign_in(client, "ade@example.com")
+    seller_auth = {"Authorization": "Bearer " + client.post("/api/auth/token", json={
+        "grant_type": "password", "email": "ade@example.com", "password": PASSWORD}).json()["access_token"]}
+    assert client.get("/api/admin/users", headers=seller_auth).status_code == 403
