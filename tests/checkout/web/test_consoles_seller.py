@@ -194,3 +194,11 @@ def test_every_product_state_is_named(shop):
 
 def test_views_helpers():
     assert views.conversion(1, 0) == "–" and views.conversion(1, 40) == "2.5%"
+
+
+def test_the_privacy_policy_tells_of_view_counting_in_its_data_table():
+    from .consoles import ROOT
+    doc = frontmatter.split((ROOT / "content" / "legal" / "privacy.md").read_text("utf-8"))
+    table = [line for line in doc.body.splitlines() if line.startswith("| Counting product page views")]
+    assert table and "no cookie, no IP address" in table[0]
+    assert doc.meta["version"] == "1.1"  # the text changed: a new version users accept again
