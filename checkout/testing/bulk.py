@@ -40,9 +40,9 @@ def fill_orders(conn: sqlite3.Connection, n: int, *, start: int = 0, fee_bps: in
                       fee, amount - fee, CATEGORIES[i % 500 % len(CATEGORIES)]))
         purchases.append((uid, oid, lid, f"product-{i % 500}", seller, "active", when))
         journals.append((jid, "sale", oid, when))
-        entries += [(jid, "paystack:receivable", currency, amount, lid),
-                    (jid, "platform:fees", currency, -fee, lid),
-                    (jid, f"seller:{seller}:pending", currency, fee - amount, lid)]
+        entries += [row for row in ((jid, "paystack:receivable", currency, amount, lid),
+                                    (jid, "platform:fees", currency, -fee, lid),
+                                    (jid, f"seller:{seller}:pending", currency, fee - amount, lid)) if row[3]]
     # one transaction: the edge's connections are in autocommit mode (isolation_level=None),
     # where `with conn:` opens none and every row would be a commit of its own
     conn.execute("BEGIN IMMEDIATE")
@@ -96,8 +96,9 @@ def add_movements(conn: sqlite3.Connection, *, refund_every: int = 10, cost_bps:
             refunds.append((refund_id, oid, line, uid, amount, currency, paid_at, later, later))
             refunded.append((later, line, oid))
             journals.append((journal, "refund", oid, line, refund_id, None, later))
-            entries += [(journal, "paystack:receivable", currency, -amount, line),
-                        (journal, f"seller:{seller}:pending", currency, net, line)]
+            entries.append((journal, "paystack:receivable", currency, -amount, line))
+            if net:
+                entries.append((journal, f"seller:{seller}:pending", currency, net, line))
             if fee:
                 entries.append((journal, "platform:fees", currency, fee, line))
             journal, refund_id = journal + 1, refund_id + 1
