@@ -57,6 +57,7 @@ def _draw(kind: str, size: str, labels: list[str], series: list[tuple[str, list[
     chart = cls(width=width, height=height, style=STYLE, js=[], explicit_size=False, disable_xml_declaration=True,
                 legend_at_bottom=True, legend_at_bottom_columns=min(len(series), 3 if size == "narrow" else 5),
                 show_minor_x_labels=False, x_labels_major_count=min(shown, len(labels)) or None,
+                show_minor_y_labels=False, y_labels_major_count=6 if size == "narrow" else 8,
                 truncate_label=-1, x_label_rotation=0, show_dots=len(labels) <= 45, dots_size=2.5,
                 value_formatter=formatter, print_values=False, margin=12, spacing=10, include_x_axis=True,
                 show_y_guides=True, show_x_guides=False, no_data_text="No data in this range")
