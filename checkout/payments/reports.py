@@ -91,6 +91,10 @@ def choice(value: str | None, allowed: tuple[str, ...], name: str, default: str)
     return str(value)
 
 
+# the period of a UTC day (ledger_daily.day) in SQL; `period_of` is the same in Python
+PERIOD_SQL = {"day": "day", "week": "date(day, 'weekday 0', '-6 days')", "month": "substr(day, 1, 7)"}
+
+
 def period_of(day: str, period: str) -> str:
     """The period a UTC day (YYYY-MM-DD) falls in: the day, the Monday of its ISO week, or YYYY-MM."""
     if period == "month":
@@ -118,6 +122,8 @@ class Sales:
     group: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_period: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (period, currency): figures
+    more: bool = False  # rows were left out (`limit`)
 
     @property
     def currencies(self) -> list[str]:
@@ -132,11 +138,7 @@ class Sales:
 
     def series(self, currency: str, figure: str) -> list[tuple[str, int]]:
         """(period, amount) of one figure in one currency, every period of the range."""
-        found: dict[str, int] = defaultdict(int)
-        for row in self.rows:
-            if row["currency"] == currency:
-                found[row["period"]] += row[figure]
-        return [(p, found.get(p, 0)) for p in periods(self.range, self.period)]
+        return [(p, self.by_period.get((p, currency), {}).get(figure, 0)) for p in periods(self.range, self.period)]
 
 
 def _finish(figures: dict[str, int]) -> dict[str, int]:
@@ -147,10 +149,15 @@ def _finish(figures: dict[str, int]) -> dict[str, int]:
 
 def sales(db: sqlite_utils.Database, r: Range, period: str = "day", group: str = "currency", *,
           seller: str | None = None, sellers: Iterable[str] | None = None,
-          categories: dict[str, str] | None = None) -> Sales:
+          categories: dict[str, str] | None = None, limit: int | None = None) -> Sales:
     """Sales and revenue over `r` by `period`, per currency and `group`. `seller` (or `sellers`)
-    keeps one seller's (or several's) lines; `categories` maps product slugs to category names
-    for lines sold before the category was recorded on them (the loaded catalogue's)."""
+    keeps one seller's (or several's) lines; `categories` maps product slugs to category slugs
+    for lines sold before the category was recorded on them (the loaded catalogue's). `limit`
+    keeps the first rows only (a page; `more` says whether there were others): the totals and
+    the per-period series of the charts always cover the whole range.
+
+    SQLite does the grouping (periods included) and the ordering, so Python handles the rows
+    that are returned and no more."""
     period = choice(period, PERIODS, "period", "day")
     group = choice(group, GROUPS, "group", "currency")
     where, args = ["day BETWEEN ? AND ?"], [r.start.isoformat(), r.end.isoformat()]
@@ -158,37 +165,48 @@ def sales(db: sqlite_utils.Database, r: Range, period: str = "day", group: str =
     if only is not None:
         where.append(f"seller IN ({', '.join('?' * len(only))})" if only else "0")
         args += only
-    key = {"currency": "''", "seller": "seller", "product": "product", "category": "category, product"}[group]
+    condition = " AND ".join(where)
     sums = ", ".join(f"SUM({f})" for f in FIGURES)
-    sql = (f"SELECT day, currency, {key}, {sums} FROM ledger_daily WHERE {' AND '.join(where)}"
-           f" GROUP BY day, currency, {key}")
-    cats = categories or {}
-    rows: dict[tuple[str, str, str], dict[str, int]] = {}
-    totals: dict[str, dict[str, int]] = {}
+    out = Sales(r, period, group)
+    for rec in db.execute(f"SELECT currency, {sums} FROM ledger_daily WHERE {condition} GROUP BY currency"
+                          " ORDER BY currency", args):
+        out.totals[rec[0]] = _finish(dict(zip(FIGURES, (int(v or 0) for v in tuple(rec)[1:]))))
+    for rec in db.execute(f"SELECT {PERIOD_SQL[period]} AS p, currency, {sums} FROM ledger_daily WHERE {condition}"
+                          " GROUP BY p, currency", args):
+        out.by_period[(rec[0], rec[1])] = _finish(dict(zip(FIGURES, (int(v or 0) for v in tuple(rec)[2:]))))
+    if group == "currency":
+        out.rows = [{"period": p, "currency": c, **figures} for (p, c), figures in sorted(out.by_period.items())]
+        if limit is not None:
+            out.more, out.rows = len(out.rows) > limit, out.rows[:limit]
+        return out
+    if group == "category":  # few rows: products without a recorded category are folded into theirs
+        cats = categories or {}
+        folded: dict[tuple[str, str, str], dict[str, int]] = {}
+        for rec in db.execute(f"SELECT {PERIOD_SQL[period]} AS p, currency, category, CASE WHEN category = ''"
+                              f" THEN product ELSE '' END AS k, {sums} FROM ledger_daily WHERE {condition}"
+                              f" AND product != '' GROUP BY p, currency, category, k", args):
+            rec = tuple(rec)
+            label = rec[2] or cats.get(rec[3], "") or UNCATEGORISED
+            bucket = folded.setdefault((rec[0], rec[1], label), dict.fromkeys(FIGURES, 0))
+            for name, value in zip(FIGURES, rec[4:]):
+                bucket[name] += int(value or 0)
+        rows = [{"period": p, "currency": c, "category": label, **_finish(f)}
+                for (p, c, label), f in sorted(folded.items())]
+        if limit is not None:
+            out.more, rows = len(rows) > limit, rows[:limit]
+        out.rows = rows
+        return out
+    # per seller or product: an order's Paystack charge belongs to no line (the currency report's)
+    sql = (f"SELECT {PERIOD_SQL[period]} AS p, currency, {group}, {sums} FROM ledger_daily WHERE {condition}"
+           f" AND {group} != '' GROUP BY p, currency, {group} ORDER BY p, currency, {group}")
+    if limit is not None:
+        sql += f" LIMIT {int(limit) + 1}"
     for rec in db.execute(sql, args):
         rec = tuple(rec)
-        day, currency = rec[0], rec[1]
-        if group == "category":
-            label = rec[2] or cats.get(rec[3], "") or UNCATEGORISED
-            values = rec[4:]
-        else:
-            label, values = rec[2], rec[3:]
-        if group in ("seller", "product") and not label:
-            label = "(Paystack costs)"  # an order's charge belongs to no line
-        bucket = rows.setdefault((period_of(day, period), currency, label), dict.fromkeys(FIGURES, 0))
-        total = totals.setdefault(currency, dict.fromkeys(FIGURES, 0))
-        for name, value in zip(FIGURES, values):
-            bucket[name] += int(value or 0)
-            total[name] += int(value or 0)
-    out = Sales(r, period, group)
-    for (p, currency, label), figures in sorted(rows.items()):
-        if group != "currency" and not any(figures[f] for f in FIGURES if f != "costs"):
-            continue  # a (Paystack costs) row in a per-seller report: costs are the currency report's
-        row = {"period": p, "currency": currency, **_finish(figures)}
-        if group != "currency":
-            row[group] = label
-        out.rows.append(row)
-    out.totals = {c: _finish(t) for c, t in sorted(totals.items())}
+        out.rows.append(_finish({"period": rec[0], "currency": rec[1], group: rec[2],
+                                 **dict(zip(FIGURES, (int(v or 0) for v in rec[3:])))}))
+    if limit is not None:
+        out.more, out.rows = len(out.rows) > limit, out.rows[:limit]
     return out
 
 
@@ -229,14 +247,16 @@ def tie_out(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         for name, value in zip(FIGURES, tuple(rec)[1:]):
             totals[rec[0]][name] = int(value or 0)
     paid = {r[0]: -int(r[1]) for r in db.execute(
-        "SELECT e.currency, SUM(e.amount) FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id"
+        "SELECT e.currency, SUM(e.amount) FROM ledger_journals j JOIN ledger_entries e ON e.journal_id = j.id"
         " WHERE j.kind IN ('payout_success', 'payout_return') AND e.account = ? GROUP BY e.currency", (RECEIVABLE,))}
     balances: dict[tuple[str, str], int] = {}
     for rec in db.execute("SELECT account, currency, SUM(amount) FROM ledger_entries WHERE account IN (?, ?, ?)"
                           " GROUP BY account, currency", (RECEIVABLE, FEES, COSTS)):
         balances[(rec[0], rec[1])] = int(rec[2])
-    owed = {r[0]: -int(r[1]) for r in db.execute(
-        "SELECT currency, SUM(amount) FROM ledger_entries WHERE account LIKE 'seller:%' GROUP BY currency")}
+    owed: dict[str, int] = {}
+    for r in db.execute("SELECT currency, SUM(amount) FROM ledger_entries WHERE account >= 'seller:'"
+                        " AND account < 'seller;' GROUP BY account, currency"):  # a range of the covering index
+        owed[r[0]] = owed.get(r[0], 0) - int(r[1])
     out = []
     for currency in sorted(set(totals) | set(owed) | {c for _, c in balances} | set(paid)):
         t, out_paid = totals[currency], paid.get(currency, 0)

@@ -24,6 +24,7 @@ from checkout.web.pages import render
 from digitaldock.money import format_money
 
 FORBIDDEN = "This page is for administrators."
+MAX_ROWS = 2000  # rows a report page shows; the CSV has every one
 
 
 def csv_response(text: str, name: str) -> Response:
@@ -85,16 +86,25 @@ async def sales_page(request: Request) -> Response:
     edge = edge_of(request)
     r, period, group = _query(request)
     cats = categories(edge)
-    report = await off_loop(request, lambda db: reports.sales(db, r, period, group, categories=cats))
-    if request.query_params.get("format") == "csv":
+    csv = request.query_params.get("format") == "csv"
+    report = await off_loop(request, lambda db: reports.sales(db, r, period, group, categories=cats,
+                                                              limit=None if csv else MAX_ROWS))
+    if csv:
         return csv_response(reports.sales_csv(report), f"sales-{group}-{period}-{r.start}-{r.end}")
+    return render(request, "edge/admin_reports.html", report=report, view=sales_view(report), range=r, period=period,
+                  group=group, periods=reports.PERIODS, groups=reports.GROUPS, more=report.more, max_rows=MAX_ROWS,
+                  csv=f"/admin/reports?from={r.start}&to={r.end}&period={period}&group={group}&format=csv")
+
+
+@requires("admin", forbidden=FORBIDDEN)
+async def tie_out_page(request: Request) -> Response:
+    """Each all-time report total beside the balance the ledger's entries give (reads every entry
+    of the accounts concerned, so it has a page of its own)."""
     tie = await off_loop(request, reports.tie_out)
     for t in tie:
         t["report_display"], t["ledger_display"] = (format_money(t["report"], t["currency"]),
                                                     format_money(t["ledger"], t["currency"]))
-    return render(request, "edge/admin_reports.html", report=report, view=sales_view(report), range=r, period=period,
-                  group=group, periods=reports.PERIODS, groups=reports.GROUPS, tie=tie,
-                  csv=f"/admin/reports?from={r.start}&to={r.end}&period={period}&group={group}&format=csv")
+    return render(request, "edge/admin_tie_out.html", tie=tie)
 
 
 @requires("admin", forbidden=FORBIDDEN)
@@ -150,5 +160,6 @@ async def metrics_page(request: Request) -> Response:
 ROUTES = [
     Route("/admin/reports", sales_page),
     Route("/admin/reports/payouts", payouts_page),
+    Route("/admin/reports/ledger", tie_out_page),
     Route("/admin/metrics", metrics_page),
 ]

@@ -147,6 +147,13 @@ CREATE TABLE seller_statements (
 CREATE TRIGGER seller_statements_no_update BEFORE UPDATE ON seller_statements
 BEGIN SELECT RAISE(ABORT, 'seller_statements: a seal never changes'); END;
 
+-- The tie-out sums balances from the entries: a covering index answers each account's sum from
+-- the index alone (it replaces the (account, currency) index, whose queries it serves too), and
+-- journals are found by kind (payouts, for what left the platform).
+CREATE INDEX ledger_entries_account_amount ON ledger_entries(account, currency, amount);
+DROP INDEX ledger_entries_account;
+CREATE INDEX ledger_journals_kind ON ledger_journals(kind);
+
 -- Payouts by seller and date, for the statement, the dashboard and the payouts report.
 CREATE INDEX payouts_seller_created ON payouts(seller_slug, created_at);
 CREATE INDEX payouts_created ON payouts(created_at);
