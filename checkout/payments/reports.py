@@ -168,12 +168,15 @@ def sales(db: sqlite_utils.Database, r: Range, period: str = "day", group: str =
     condition = " AND ".join(where)
     sums = ", ".join(f"SUM({f})" for f in FIGURES)
     out = Sales(r, period, group)
-    for rec in db.execute(f"SELECT currency, {sums} FROM ledger_daily WHERE {condition} GROUP BY currency"
-                          " ORDER BY currency", args):
-        out.totals[rec[0]] = _finish(dict(zip(FIGURES, (int(v or 0) for v in tuple(rec)[1:]))))
+    totals: dict[str, dict[str, int]] = {}
     for rec in db.execute(f"SELECT {PERIOD_SQL[period]} AS p, currency, {sums} FROM ledger_daily WHERE {condition}"
                           " GROUP BY p, currency", args):
-        out.by_period[(rec[0], rec[1])] = _finish(dict(zip(FIGURES, (int(v or 0) for v in tuple(rec)[2:]))))
+        figures = dict(zip(FIGURES, (int(v or 0) for v in tuple(rec)[2:])))
+        total = totals.setdefault(rec[1], dict.fromkeys(FIGURES, 0))
+        for name, value in figures.items():
+            total[name] += value
+        out.by_period[(rec[0], rec[1])] = _finish(figures)
+    out.totals = {c: _finish(t) for c, t in sorted(totals.items())}
     if group == "currency":
         out.rows = [{"period": p, "currency": c, **figures} for (p, c), figures in sorted(out.by_period.items())]
         if limit is not None:
