@@ -35,7 +35,7 @@ async def admin_emails(request: Request) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, "pending", "sending", "sent", "dead"):
         status = None
-    return render(request, "edge/admin.html", emails=outbox.listing(edge, status, 200), status=status or "")
+    return render(request, "edge/admin.html", emails=outbox.listing(edge, status, 200), filter_status=status or "")
 
 
 @requires("admin", forbidden="This page is for administrators.")

@@ -172,10 +172,10 @@ def test_a_report_for_a_date_range_matches_the_ledger_and_downloads_as_csv(stack
     assert direct.totals["USD"]["gross"] == 2900 and direct.totals["NGN"]["gross"] == 1_500_000
     assert "$29.00" in foot and "₦15,000" in foot
     assert direct.totals["USD"]["fees"] == -balances[("platform:fees", "USD")]
+    assert admin.locator(".dd-chart img").count() == 2  # one chart per currency, each with its table
     admin.click("a[href='/admin/reports/ledger']")
     tie = admin.inner_text("#tie-out-table")
     assert "NO" not in tie and tie.count("yes") == 8
-    assert admin.locator(".dd-chart img").count() == 2  # one chart per currency, each with its table
     admin.go_back()
     with admin.expect_download() as info:
         admin.click("#report-csv")
