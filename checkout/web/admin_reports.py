@@ -101,6 +101,10 @@ async def tie_out_page(request: Request) -> Response:
     """Each all-time report total beside the balance the ledger's entries give (reads every entry
     of the accounts concerned, so it has a page of its own)."""
     tie = await off_loop(request, reports.tie_out)
+    if request.query_params.get("format") == "csv":
+        return csv_response(reports.csv_text(["currency", "figure", "report", "ledger", "ok"], tie, {
+            "figure": "Figure", "report": "Reports (minor units)", "ledger": "Ledger (minor units)", "ok": "Agree"}),
+            "reports-against-the-ledger")
     for t in tie:
         t["report_display"], t["ledger_display"] = (format_money(t["report"], t["currency"]),
                                                     format_money(t["ledger"], t["currency"]))
