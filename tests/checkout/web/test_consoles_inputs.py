@@ -37,7 +37,8 @@ def app_client(tmp_path_factory):
         edge = app.state.edge
         ids = {"admin": make_account(edge, "root@example.com", "admin", "Root Admin"),
                "seller": make_account(edge, "ade@example.com", "seller", "Ade Foundry"),
-               "buyer": make_account(edge, "bea@example.com", "buyer", "Bea Buyer")}
+               "buyer": make_account(edge, "bea@example.com", "buyer", "Bea Buyer"),
+               "target": make_account(edge, "tom@example.com", "buyer", "Tom Target")}  # the actions' own
         link(edge, ids["seller"])
         token = client.post("/api/auth/token", json={"grant_type": "password", "email": "root@example.com",
                                                      "password": PASSWORD}).json()["access_token"]
@@ -57,12 +58,12 @@ def test_any_search_answers(app_client, q):
        st.none(), st.lists(st.integers(), max_size=2)), role=st.one_of(TEXT, st.sampled_from(["buyer", "seller"])))
 def test_any_account_action_is_done_or_refused_with_a_field(app_client, action, reason, role):
     client, ids, auth, _ = app_client
-    r = client.post(f"/api/admin/users/{ids['buyer']}/{action}", json={"reason": reason, "role": role}, headers=auth)
+    r = client.post(f"/api/admin/users/{ids['target']}/{action}", json={"reason": reason, "role": role}, headers=auth)
     assert r.status_code in (200, 409, 422), r.text
     if r.status_code == 422:
         assert r.json()["fields"] or r.json()["message"]
     if r.status_code == 200 and r.json()["user"]["banned"]:  # undo, so the next example starts over
-        client.post(f"/api/admin/users/{ids['buyer']}/unban", json={"reason": "undo"}, headers=auth)
+        client.post(f"/api/admin/users/{ids['target']}/unban", json={"reason": "undo"}, headers=auth)
 
 
 @SETTINGS
