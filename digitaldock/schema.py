@@ -159,6 +159,9 @@ class Seller:
     location: str = ""
     website: str = ""
     source: str = ""
+    links: tuple[str, ...] = ()  # more https addresses than the website (a portfolio, a shop)
+    verified: bool = False  # an administrator verified the seller: the storefront shows a badge
+    suspended: bool = False  # the seller's account is banned: its products and page are unlisted
 
 
 @dataclass(frozen=True)
@@ -590,7 +593,8 @@ def storage_key(sha256: str) -> str:
 
 # --- sellers, categories, ratings, legal ----------------------------------------------------
 
-SELLER_FIELDS = ("name", "avatar", "payout_currency", "location", "website")
+SELLER_FIELDS = ("name", "avatar", "payout_currency", "location", "website", "links", "verified", "suspended")
+MAX_SELLER_LINKS = 5
 
 
 def parse_seller(path: str | Path, text: str) -> tuple[Seller | None, list[Problem]]:
@@ -609,13 +613,22 @@ def parse_seller(path: str | Path, text: str) -> tuple[Seller | None, list[Probl
     payout = c.take(doc.meta, "payout_currency", _currency)
     location = c.take(doc.meta, "location", _text(2, 80), required=False) or ""
     website = c.take(doc.meta, "website", _website, required=False) or ""
+    links = c.take(doc.meta, "links", _links, required=False) or ()
+    verified = c.take(doc.meta, "verified", _bool, required=False) or False
+    suspended = c.take(doc.meta, "suspended", _bool, required=False) or False
     bio = doc.body.strip()
     if not BIO_LEN[0] <= len(bio) <= BIO_LEN[1]:
         c.add("bio", f"body must be {BIO_LEN[0]} to {BIO_LEN[1]} characters", doc.body_line)
     _check_body(c, "bio", doc)
     if c.problems:
         return None, c.sorted()
-    return Seller(slug, name, bio, avatar, payout, location, website, path), []
+    return Seller(slug, name, bio, avatar, payout, location, website, path, links, verified, suspended), []
+
+
+def _links(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or len(v) > MAX_SELLER_LINKS:
+        raise ValueError(f"must be a list of at most {MAX_SELLER_LINKS} https:// addresses")
+    return tuple(_website(x) for x in v)
 
 
 def _website(v: Any) -> str:
@@ -753,9 +766,16 @@ class Catalog:
 
     @property
     def public_products(self) -> list[Product]:
-        """Published products, newest first, then by slug so the order is deterministic."""
-        return sorted((p for p in self.products.values() if p.is_public),
+        """Published products of sellers in good standing (a suspended seller's are unlisted),
+        newest first, then by slug so the order is deterministic."""
+        suspended = {s.slug for s in self.sellers.values() if s.suspended}
+        return sorted((p for p in self.products.values() if p.is_public and p.seller not in suspended),
                       key=lambda p: (-p.published.toordinal(), p.slug))
+
+    @property
+    def public_sellers(self) -> list[Seller]:
+        """Sellers whose page the storefront shows: every one but the suspended."""
+        return [s for s in self.sellers.values() if not s.suspended]
 
 
 def relative_path(root: Path, p: Path) -> str:

@@ -411,7 +411,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
     for t in sorted(m._index("tags")):
         items = m.by_tag(t)
         files += _listing(m, f"Tagged “{t}”", f"tag/{t}", items, settings.per_page, sorts=("newest",))
-    sellers = sorted(catalog.sellers.values(), key=lambda s: s.name.lower())
+    sellers = sorted(catalog.public_sellers, key=lambda s: s.name.lower())  # a suspended seller has no page
     add(OutputFile("sellers/index.html", "sellers.html", {
         "sellers": [(s, len(m.by_seller(s.slug))) for s in sellers],
         "canonical": "/sellers/",
@@ -488,7 +488,7 @@ def catalog_json(m: SiteModel) -> bytes:
         "site_url": m.settings.site_url,
         "categories": [{"slug": c.slug, "name": c.name} for c in m.site.categories],
         "sellers": {s.slug: {"name": s.name, "payout_currency": s.payout_currency,
-                             "url": f"/sellers/{s.slug}/"}
+                             "url": f"/sellers/{s.slug}/", **({"verified": True} if s.verified else {})}
                     for s in sorted(m.catalog.sellers.values(), key=lambda s: s.slug)},
         "products": {p.slug: {
             "title": p.title,

@@ -10,4 +10,7 @@ EMAIL_SUBJECTS = {
     "consent_update": "We updated our legal documents",
     "deletion": "Your DigitalDock account deletion request",
     "password_changed": "Your DigitalDock password was changed",
+    "account_banned": "Your DigitalDock account was suspended",
+    "account_unbanned": "Your DigitalDock account is open again",
+    "seller_verified": "You are a verified seller on DigitalDock",
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from checkout.accounts.errors import AccountDisabled
+from checkout.accounts.errors import AccountBanned, AccountDisabled
 from checkout.accounts.users import get_user, is_active
 from checkout.core import audit
 from checkout.core.clock import iso, parse_iso
@@ -44,6 +44,8 @@ def rotate_refresh(edge: "Edge", token: str, ip: str | None) -> tuple[sqlite3.Ro
             if row["revoked_at"] is not None or parse_iso(row["expires_at"]) <= edge.clock():
                 raise InvalidToken("The refresh token has expired or was revoked.")
             user = get_user(edge, row["user_id"])
+            if user is not None and user["banned_at"] is not None:
+                raise AccountBanned()
             if not is_active(user):
                 raise AccountDisabled()
             edge.db.execute("UPDATE refresh_tokens SET used_at = ? WHERE id = ?", (edge.clock.iso(), token_id))

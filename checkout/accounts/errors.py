@@ -33,3 +33,11 @@ class AccountDisabled(AccountsError):
 class EmailNotVerified(AccountsError):
     """Raised when an action needs a verified email address."""
     status, code, message = 403, "email_not_verified", "Please verify your email address first."
+
+
+class AccountBanned(AccountsError):
+    """Raised on sign-in (and for API tokens) of an account an administrator banned: a clear
+    message, given only to someone who knows the password, as for a disabled account."""
+    status, code = 403, "account_banned"
+    message = ("This account has been suspended by DigitalDock's administrators and cannot sign in. "
+               "We emailed the account's address the reason; reply to that email to appeal.")

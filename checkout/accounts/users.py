@@ -122,7 +122,9 @@ def get_by_email(edge: "Edge", email: str) -> sqlite3.Row | None:
 
 
 def is_active(user: Any) -> bool:
-    return user is not None and user["disabled_at"] is None and user["deletion_requested_at"] is None
+    """Not disabled, not being deleted and not banned: such an account can be signed in to."""
+    return (user is not None and user["disabled_at"] is None and user["deletion_requested_at"] is None
+            and user["banned_at"] is None)
 
 
 def verify_email(edge: "Edge", token: str) -> tuple[sqlite3.Row, bool]:

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import Path
 from typing import Any
 
 import click
 
-from checkout.accounts import passwords, users
+from checkout.accounts import passwords, standing, users
+from checkout.core import audit
+from checkout.core.db import atomic
+from checkout.payments import payouts
 from checkout.cli.common import make_edge
+from checkout.cli.consoles import USER_COMMANDS
 from checkout.cli.common import settings as load_settings
 from checkout.cli.payments import user_link_seller
 from checkout.core import retention as retention_job
@@ -103,9 +108,36 @@ def seed() -> None:
         line = f"{role:7} {email:22} {password}"
         lines = [entry for entry in lines if f" {email} " not in f" {entry} "] + [line]
         click.echo(line)
+    demo = demo_seller(e)
+    if demo:
+        click.echo(f"seller  seller@example.com manages the catalogue seller {demo} (its products and earnings)")
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def demo_seller(e: Any) -> str | None:
+    """Link the demo seller account to the catalogue seller with the most listed products (issue
+    #16), so `/seller` shows products and earnings out of the box; an existing link is kept."""
+    account = users.get_by_email(e, "seller@example.com")
+    if account is None:
+        return None
+    linked = payouts.sellers_of(e, account["id"])
+    if linked:
+        return linked[0]
+    taken = {r[0] for r in e.db.execute("SELECT seller_slug FROM seller_accounts")}
+    counts: dict[str, int] = {}
+    for product in e.catalog.current().products.values():
+        counts[product.seller] = counts.get(product.seller, 0) + 1
+    if not counts:  # no storefront built yet: the content's sellers
+        counts = {p.stem: 0 for p in (Path(e.settings.CONTENT_DIR) / "sellers").glob("*.md")}
+    free = sorted((s for s in counts if s not in taken), key=lambda s: (-counts[s], s))
+    if not free:
+        return None
+    payouts.link_seller(e, account["id"], free[0])
+    with atomic(e.db):
+        audit.record(e, "payment.seller_linked", subject_id=account["id"], seller=free[0], fee_bps=None, by="seed")
+    return free[0]
 
 
 @click.group()
@@ -149,7 +181,8 @@ def user_role(email: str, role: str) -> None:
     found = users.get_by_email(e, email)
     if found is None:
         raise click.ClickException(f"no account with email {email!r}")
-    users.set_role(e, found["id"], role, actor_id=None)
+    if found["role"] != role:  # audited as an operator's change (checkout.accounts.standing)
+        standing.set_role(e, found["id"], None, role)
     click.echo(json.dumps({"id": found["id"], "email": found["email"], "role": role}))
 
 
@@ -163,6 +196,8 @@ def outbox_cmd(once: bool) -> None:
 
 
 user.add_command(user_link_seller)  # `digitaldock user link-seller`, beside the other account commands
+for _command in USER_COMMANDS:  # find, show, ban, unban, verify, unverify (checkout.cli.consoles)
+    user.add_command(_command)
 
 COMMANDS = [edge, migrate, seed, retention, user, outbox_cmd]
 

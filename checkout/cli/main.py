@@ -41,13 +41,18 @@ def _ops() -> list[click.Command]:
     return COMMANDS
 
 
+def _consoles() -> list[click.Command]:
+    from checkout.cli.consoles import COMMANDS
+    return COMMANDS
+
+
 def _dev() -> list[click.Command]:
     from checkout.cli.dev import COMMANDS
     return COMMANDS
 
 
 # Areas that contribute subcommands, in the order `--help` lists them.
-AREAS = (_storefront, _pipeline, _edge, _payments, _delivery, _ops, _dev)
+AREAS = (_storefront, _pipeline, _edge, _payments, _delivery, _ops, _consoles, _dev)
 
 
 class _AreaGroup(click.Group):

@@ -8,6 +8,7 @@ import click
 
 from checkout.accounts import users
 from checkout.cli.common import make_edge
+from checkout.cli.consoles import ledger_statement
 from checkout.cli.common import settings as load_settings
 from checkout.core import audit
 from checkout.core.db import atomic
@@ -111,4 +112,5 @@ def seller_link(email: str, seller_slug: str, fee_bps: int | None) -> None:
 # (checkout.cli.edge adds it to its `user` group).
 user_link_seller = click.Command("link-seller", callback=seller_link.callback, params=seller_link.params,
                                  help=seller_link.help)
+ledger_group.add_command(ledger_statement)  # `digitaldock ledger statement --seller SLUG [--verify]`
 COMMANDS = [sandbox, ledger_group, reconcile, payouts, seller]

@@ -25,6 +25,11 @@ ACTIONS = (
     "payment.payouts_run",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
+    # the consoles (issue #16)
+    "admin.user_banned", "admin.user_unbanned", "admin.user_verified", "admin.user_unverified",
+    "admin.content_change", "moderation.report_filed", "moderation.report_decided", "moderation.claim_filed",
+    "moderation.claim_decided", "seller.product_unlisted", "seller.product_relisted", "seller.product_deleted",
+    "seller.profile_changed", "seller.created", "ledger.statement_sealed",
 )
 
 

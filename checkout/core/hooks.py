@@ -25,6 +25,10 @@ CatalogListener = Callable[[Any, "CatalogState"], None]
 AlertCheck = Callable[[Any], "str | None"]
 """`check(edge) -> message | None`: a message when something needs a person, run by `digitaldock alerts`."""
 
+ModerationQueue = Callable[[Any], dict[str, Any]]
+"""`queue(edge) -> {"title", "count", "link", "items": [{"summary", "link"}]}`: one more kind of
+thing for the admin's moderation queue and home page (reported reviews, when reviews exist)."""
+
 
 @dataclass
 class Hooks:
@@ -41,3 +45,8 @@ class Hooks:
 
     alert_checks: list[tuple[str, AlertCheck]] = field(default_factory=list)
     """(alert kind, check), run in order by `checkout.ops.alerts.run_checks`."""
+
+    moderation_queues: list[tuple[str, ModerationQueue]] = field(default_factory=list)
+    """(name, queue) shown on /admin/moderation and counted on /admin; the built-in queues
+    (submissions, reported products, seller claims, flagged payments) have pages of their own.
+    A queue named "reviews" replaces the note that reviews are not built yet."""

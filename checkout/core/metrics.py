@@ -30,6 +30,10 @@ class Metrics:
         depth.set_function(_depth)
         self.payment_events = Counter("digitaldock_payment_events", "Paystack webhooks received, by outcome",
                                       ("outcome",), registry=r)
+        # from Paystack's paid_at to the edge applying the payment (issue #16's webhook lag chart)
+        self.webhook_lag = Histogram("digitaldock_webhook_lag_seconds",
+                                     "Seconds from a payment at Paystack to its webhook being applied", registry=r,
+                                     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

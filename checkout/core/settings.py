@@ -117,6 +117,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALERT_EMAILS", "", "Comma-separated addresses that get alerts besides every admin account."),
     Setting("ALERT_REPEAT_MINUTES", 60.0, "An alert of the same kind is mailed again at most this often.", float),
     Setting("DISK_ALERT_PERCENT", 90.0, "Alert when the database's disk is fuller than this.", float),
+    Setting("METRICS_TOKEN", "", "Bearer token that opens `/metrics` (`Authorization: Bearer <token>`) to a Prometheus elsewhere; empty: only METRICS_LOOPBACK requests are answered.", secret=True),
+    Setting("METRICS_LOOPBACK", True, "Answer `/metrics` without a token to requests from this machine (a loopback address, not forwarded by a proxy).", bool),
+    Setting("METRICS_SAMPLE_SECONDS", 60.0, "How often the edge samples its own metrics for the admin's platform charts (0 turns sampling off).", float),
+    Setting("METRICS_KEEP_DAYS", 14, "Days of metric samples kept for the platform charts.", int),
+    Setting("VIEW_COUNTING", True, "Count product page views (per product and day, no cookies, no IP addresses) for the sellers' conversion figures; off: the storefront's count requests are answered and dropped.", bool),
     Setting("WEBHOOK_FAILURE_THRESHOLD", 10, "Alert when more webhooks than this failed their signature check in the last hour.", int),
     # payments (issue #6)
     Setting("PAYSTACK_BASE_URL", "http://127.0.0.1:8002", "Paystack API base URL: the local sandbox by default, `https://api.paystack.co` for real payments."),

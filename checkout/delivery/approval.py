@@ -19,8 +19,6 @@ Either way the seller is emailed through the outbox; a rejection carries its rea
 
 from __future__ import annotations
 
-import io
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -33,6 +31,7 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
 from checkout.delivery import sellers, slugs, storage, uploads
+from checkout.delivery.sellers import new_seller_files
 from checkout.delivery.uploads import decode
 from digitaldock import schema
 from digitaldock.storage import LocalStorage, ReadThroughStorage
@@ -70,21 +69,16 @@ def seller_for(edge: "Edge", user_id: int, display_name: str, currency: str) -> 
     found = sellers.seller_slug_of(edge, user_id)
     content = _content(edge)
     if found:
-        return found, {}
+        if (content / "sellers" / f"{found}.md").is_file() or found in edge.catalog.current().sellers:
+            return found, {}
+        return found, new_seller_files(found, display_name, currency)  # reserved at sign-up, no page yet
     taken = {p.stem for p in (content / "sellers").glob("*.md")} | set(edge.catalog.current().sellers) \
         | slugs.seller_slugs_ever_used(edge)
     base = slugify(display_name)
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (96, 96), (31, 95, 139)).save(buf, "PNG")
-    name = display_name.strip()[:80] if len(display_name.strip()) >= 2 else slug
-    text = (f"---\nname: {json.dumps(name)}\navatar: images/sellers/{slug}.png\npayout_currency: {currency}\n---\n"
-            f"{name} sells digital products on DigitalDock.\n")
-    return slug, {f"sellers/{slug}.md": text.encode(), f"images/sellers/{slug}.png": buf.getvalue()}
+    return slug, new_seller_files(slug, display_name, currency)
 
 
 def approve(edge: "Edge", sub_id: int, admin: Any) -> str:
@@ -194,9 +188,10 @@ def _write(path: Path, data: bytes | Path) -> None:
     os.replace(tmp, path)
 
 
-def commit_branch(content: Path, branch: str, files: dict[str, bytes | Path], message: str) -> str:
-    """Commit `files` (paths relative to `content`) on a new branch from HEAD, without touching
-    the working tree or the index; returns the branch name."""
+def commit_branch(content: Path, branch: str, files: dict[str, bytes | Path], message: str,
+                  deletions: tuple[str, ...] | list[str] = ()) -> str:
+    """Commit `files` (paths relative to `content`) and the removal of `deletions` on a new
+    branch from HEAD, without touching the working tree or the index; returns the branch name."""
     import os
     import tempfile
 
@@ -223,6 +218,9 @@ def commit_branch(content: Path, branch: str, files: dict[str, bytes | Path], me
                 blob = git("hash-object", "-w", "--stdin", data=data)
             path = f"{prefix}/{rel}" if prefix not in ("", ".") else rel
             git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        for rel in deletions:
+            path = f"{prefix}/{rel}" if prefix not in ("", ".") else rel
+            git("update-index", "--force-remove", path, env=env)
         tree = git("write-tree", env=env)
     commit = git("-c", "user.name=DigitalDock", "-c", "user.email=edge@digitaldock.local",
                  "commit-tree", tree, "-p", head, "-m", message)

@@ -20,4 +20,5 @@ EMAIL_SUBJECTS = {
     "refund_declined": "Your DigitalDock refund request was declined",
     "payout_sent": "DigitalDock sent you a payout",
     "payout_account_changed": "Your DigitalDock payout account was changed",
+    "statement_sealed": "Your DigitalDock statement for the month is sealed",
 }

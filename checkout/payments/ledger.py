@@ -34,6 +34,8 @@ RECEIVABLE = "paystack:receivable"
 FEES = "platform:fees"
 COSTS = "platform:paystack-costs"
 SELLER_BUCKETS = ("pending", "available", "payout-in-flight")
+# the columns of `ledger_daily`, the roll-up reports read (0011_consoles.sql; checkout/payments/reports.py)
+ROLLUP_FIGURES = ("orders", "units", "refunded_units", "gross", "refunds", "fees", "costs", "seller_net")
 
 
 def fee_split(gross: int, bps: int) -> tuple[int, int]:
@@ -213,6 +215,47 @@ def check(db: sqlite_utils.Database) -> list[str]:
                 problems.append(f"payout {p['reference']} is reversed but its journals are {got}")
         elif got != want:
             problems.append(f"payout {p['reference']} is {p['status']} but its journals are {got}")
+    if db["ledger_daily"].exists():
+        problems += rollup_problems(db)
+    return problems
+
+
+def rollup_problems(db: sqlite_utils.Database) -> list[str]:
+    """Where `ledger_daily` disagrees with the entries (per currency and figure); empty when it
+    equals them, which `ledger.check` requires."""
+    direct: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLLUP_FIGURES, 0))
+    for rec in db.execute(
+            "SELECT e.currency, j.kind, e.account LIKE 'seller:%' AS seller, e.account, SUM(e.amount),"
+            " COUNT(DISTINCT e.order_line_id), COUNT(DISTINCT j.id) FROM ledger_entries e"
+            " JOIN ledger_journals j ON j.id = e.journal_id WHERE j.posted = 1"
+            " AND j.kind IN ('sale', 'refund', 'paystack_fee') GROUP BY e.currency, j.kind, seller,"
+            " CASE WHEN e.account LIKE 'seller:%' THEN '' ELSE e.account END"):
+        currency, kind, is_seller, account, amount, lines, journals = tuple(rec)
+        d = direct[currency]
+        if is_seller:
+            d["seller_net"] -= amount
+        elif account == FEES:
+            d["fees"] -= amount
+        elif account == COSTS:
+            d["costs"] += amount
+        elif account == RECEIVABLE and kind == "sale":
+            d["gross"] += amount
+            d["units"] += lines
+            d["orders"] += journals
+        elif account == RECEIVABLE and kind == "refund":
+            d["refunds"] -= amount
+            d["refunded_units"] += lines
+    rolled: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ROLLUP_FIGURES, 0))
+    sums = ", ".join(f"SUM({f})" for f in ROLLUP_FIGURES)
+    for rec in db.execute(f"SELECT currency, {sums} FROM ledger_daily GROUP BY currency"):
+        for name, value in zip(ROLLUP_FIGURES, tuple(rec)[1:]):
+            rolled[rec[0]][name] = int(value or 0)
+    problems = []
+    for currency in sorted(set(direct) | set(rolled)):
+        for name in ROLLUP_FIGURES:
+            if direct[currency][name] != rolled[currency][name]:
+                problems.append(f"the daily roll-up says {name} {rolled[currency][name]} in {currency}, "
+                                f"the entries {direct[currency][name]}")
     return problems
 
 

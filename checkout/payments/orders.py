@@ -53,9 +53,10 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
             bps = fee_bps_for(edge, line.seller)
             fee, net = ledger.fee_split(line.amount, bps)
             edge.db.execute(
-                "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net)"
-                " VALUES (?,?,?,?,?,?,?,?,?)", (order_id, line.product_slug, line.seller, line.title,
-                                                line.amount, line.currency, bps, fee, net))
+                "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
+                " category) VALUES (?,?,?,?,?,?,?,?,?,?)", (order_id, line.product_slug, line.seller, line.title,
+                                                            line.amount, line.currency, bps, fee, net,
+                                                            line.product.category or None))
     log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
 

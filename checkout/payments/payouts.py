@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from checkout.core import outbox
+from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import ServiceUnavailable, ValidationFailed
@@ -105,14 +106,86 @@ def run_payouts(edge: "Edge") -> dict[str, int]:
     return counts
 
 
+def held_sellers(edge: "Edge") -> set[str]:
+    """Catalogue sellers whose payouts wait whatever their balance: every seller of a banned
+    account (issue #16); unbanning releases them at the next run."""
+    return {r[0] for r in edge.db.execute("SELECT s.seller_slug FROM seller_accounts s JOIN users u ON u.id = s.user_id"
+                                          " WHERE u.banned_at IS NOT NULL")}
+
+
+LAST_RUN = "payouts_last_run"  # ops_state: when the payout run last started (the next one follows)
+
+
+def next_payouts(edge: "Edge", slug: str) -> list[dict[str, Any]]:
+    """Per currency the seller earns in: when the next payout run is due and what it would pay
+    (available now plus earnings whose refund window ends by then), or why it would pay
+    nothing (no bank account, a new account's hold, a banned account, under the minimum)."""
+    now = edge.clock()
+    interval = edge.settings.PAYOUT_INTERVAL_SECONDS
+    row = edge.db.execute("SELECT value FROM ops_state WHERE name = ?", (LAST_RUN,)).fetchone()
+    run_at = max(now, parse_iso(row[0]) + interval) if row and interval > 0 else now + max(interval, 0)
+    window = edge.settings.REFUND_WINDOW_DAYS * 86400
+    releasing: dict[str, int] = {}
+    waiting: dict[str, int] = {}
+    for line in edge.db.execute(
+            "SELECT l.currency, l.net, o.paid_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
+            " WHERE l.seller = ? AND o.status IN ('paid', 'partially_refunded') AND l.released_at IS NULL"
+            " AND l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_line_id = l.id"
+            " AND r.status IN ('requested', 'approved', 'processing'))", (slug,)):
+        if line["paid_at"] and parse_iso(line["paid_at"]) + window <= run_at:
+            releasing[line["currency"]] = releasing.get(line["currency"], 0) + line["net"]
+        else:
+            waiting[line["currency"]] = waiting.get(line["currency"], 0) + line["net"]
+    available = {c: -v for (a, c), v in ledger.balances(edge, seller_account(slug, "available")).items()
+                 if a == seller_account(slug, "available")}
+    accounts = {r["currency"]: r for r in recipients(edge, slug)}
+    banned = slug in held_sellers(edge)
+    out = []
+    for currency in sorted(set(available) | set(releasing) | set(accounts) | set(waiting)):
+        amount = available.get(currency, 0) + releasing.get(currency, 0)
+        when, why = iso(run_at), ""
+        rec = accounts.get(currency)
+        if interval <= 0:
+            why = "Payouts run when an administrator starts them."
+        if banned:
+            when, why = None, "Payouts are held while the account is suspended."
+        elif rec is None:
+            when, why = None, f"Add a bank account for {currency} to be paid."
+        elif payout_accounts.held_until(edge, rec):
+            held = payout_accounts.held_until(edge, rec)
+            when = max(when, held) if when else held
+            why = "Your bank account changed recently: payouts to it start after the hold."
+        if amount <= 0 and waiting.get(currency):
+            when, why = None, (f"{format_money(waiting[currency], currency)} is still inside the refund window "
+                               f"({edge.settings.REFUND_WINDOW_DAYS} days after each sale).")
+        elif amount < edge.settings.PAYOUT_MINIMUM or amount <= 0:
+            when, why = None, (f"Below the payout minimum of {format_money(edge.settings.PAYOUT_MINIMUM, currency)}:"
+                               " it carries over to a later payout.")
+        out.append({"currency": currency, "amount": amount, "display": format_money(amount, currency),
+                    "date": when, "why": why})
+    return out
+
+
+def note_run(edge: "Edge") -> None:
+    """Remember when this payout run started: the dashboard's next payout date follows from it."""
+    edge.db.execute("INSERT INTO ops_state (name, value, updated_at) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE"
+                    " SET value = excluded.value, updated_at = excluded.updated_at",
+                    (LAST_RUN, edge.clock.iso(), edge.clock.iso()))
+
+
 def queue_payouts(edge: "Edge") -> dict[str, int]:
-    counts = {"released": release_due(edge), "queued": 0, "sent": 0, "failed": 0, "retry": 0}
+    note_run(edge)
+    counts = {"released": release_due(edge), "queued": 0, "sent": 0, "failed": 0, "retry": 0, "held": 0}
     minimum = edge.settings.PAYOUT_MINIMUM
     held = payout_accounts.hold_cutoff(edge)
+    banned = held_sellers(edge)
     with atomic(edge.db):
         for rec in edge.db.execute("SELECT * FROM payout_recipients ORDER BY seller_slug, currency").fetchall():
             if rec["changed_at"] and rec["changed_at"] > held:
                 continue  # a new or changed account: the balance waits (payout_accounts)
+            if rec["seller_slug"] in banned:
+                counts["held"] += 1  # the account is banned: the balance stays available, unpaid
+                continue
             available = -ledger.balance(edge, seller_account(rec["seller_slug"], "available"), rec["currency"])
             if available < minimum or available <= 0:
                 continue

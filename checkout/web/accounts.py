@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from checkout.accounts import consent, gdpr, lockout, password_change, passwords, sessions, users
-from checkout.accounts.errors import AccountDisabled, InvalidCredentials
+from checkout.accounts.errors import AccountBanned, AccountDisabled, InvalidCredentials
 from checkout.core import audit
 from checkout.core.context import Edge
 from checkout.core.db import atomic
@@ -96,6 +96,8 @@ async def authenticate(edge: "Edge", email: str, password: str, ip: str, via: st
         lockout.failed(edge, attempt, user)
         raise InvalidCredentials()
     lockout.succeeded(edge, attempt)
+    if user["banned_at"] is not None:
+        raise AccountBanned()
     if not users.is_active(user):
         raise AccountDisabled()
     new_hash = None
@@ -162,8 +164,7 @@ async def account_page(request: Request) -> Response:
                                (user["id"],)).fetchall()
     sessions = edge.db.execute("SELECT created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ?"
                                " ORDER BY created_at DESC", (user["id"],)).fetchall()
-    return render(request, "edge/account.html", consents=consents, sessions=sessions,
-                  notice=request.query_params.get("notice", ""))
+    return render(request, "edge/account.html", consents=consents, sessions=sessions)
 
 
 @requires(consent=False)

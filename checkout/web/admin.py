@@ -1,10 +1,9 @@
-"""Admin pages: the outbox and audit log, orders (with flagged payments), refunds, payouts, the
-approval queue and the downloads log.
+"""Admin pages: the email outbox and the audit log, orders (with flagged payments), refunds,
+payouts, the approval queue and the downloads log. The console's home, users, moderation,
+reports and platform metrics are in `admin_home`, `admin_users`, `moderation` and `admin_reports`.
 """
 
 from __future__ import annotations
-
-from urllib.parse import quote
 
 import structlog
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +16,8 @@ from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, EdgeError
 from checkout.delivery import approval, library, storage, uploads
 from checkout.payments import events, ledger, orders, payouts, refunds
-from checkout.web import params
+from checkout.web import flash, params
+from checkout.web.admin_users import with_names
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of, off_loop, redirect_to
 from checkout.web.pages import read_form, render
@@ -29,10 +29,20 @@ PAGE = 100  # rows per page of the admin lists
 
 
 @requires("admin", forbidden="This page is for administrators.")
-async def admin_page(request: Request) -> Response:
+async def admin_emails(request: Request) -> Response:
+    """The email outbox; dead and sent emails can be queued again."""
     edge = edge_of(request)
-    return render(request, "edge/admin.html", entries=audit.recent(edge, 200),
-                  emails=outbox.listing(edge, request.query_params.get("status") or None, 200))
+    status = request.query_params.get("status") or None
+    if status not in (None, "pending", "sending", "sent", "dead"):
+        status = None
+    return render(request, "edge/admin.html", emails=outbox.listing(edge, status, 200), filter_status=status or "")
+
+
+@requires("admin", forbidden="This page is for administrators.")
+async def admin_audit(request: Request) -> Response:
+    """The audit log with people's names, newest first."""
+    edge = edge_of(request)
+    return render(request, "edge/admin_audit.html", entries=with_names(edge, audit.recent(edge, 300)))
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -40,7 +50,7 @@ async def admin_resend(request: Request) -> Response:
     edge = edge_of(request)
     admin = request.user
     outbox.resend(edge, params.path_id(request, "outbox_id"), admin["id"])
-    return RedirectResponse("/admin?status=pending", status_code=303)
+    return flash.redirect(request, "/admin/emails?status=pending", "The email is queued again.")
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -56,8 +66,7 @@ async def admin_orders(request: Request) -> Response:
     problems = await off_loop(request, ledger.check)  # grows with the data: never on the event loop
     older = found[-1]["id"] if len(found) == PAGE else None
     return render(request, "edge/admin_orders.html", orders=found, filter_status=status or "",
-                  unknown=events.problems(edge), problems=problems, older=older,
-                  notice=request.query_params.get("notice", ""))
+                  unknown=events.problems(edge), problems=problems, older=older)
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -69,8 +78,11 @@ async def admin_return_payment(request: Request) -> Response:
     order = refunds.request_flagged_refund(edge, params.path_id(request, "order_id"), admin["id"])
     result = await run_in_threadpool(refunds.call_flagged_refund, edge, order)
     outcome = refunds.record_flagged_refund_result(edge, order["id"], result)
-    notice = ("refund_requested" if outcome == "processing" else "refund_failed")
-    return redirect_to(f"/admin/orders?status=flagged&notice={notice}")
+    if outcome == "processing":
+        return flash.redirect(request, "/admin/orders?status=flagged", "Paystack is returning the payment; the order "
+                              "says \"Payment returned\" once Paystack confirms it.")
+    return flash.redirect(request, "/admin/orders?status=flagged",
+                          "Paystack refused the refund; its reason is on the order below.", "error")
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -123,7 +135,7 @@ async def admin_queue(request: Request) -> Response:
     for item in items:
         item["preview"] = render_markdown(item["fields"].get("description", ""))
     return render(request, "edge/admin_submissions.html", items=items, quarantined=uploads.quarantined(edge),
-                  notice=request.query_params.get("notice", ""), mode=edge.settings.APPROVAL_MODE)
+                  mode=edge.settings.APPROVAL_MODE)
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -147,7 +159,7 @@ async def admin_approve(request: Request) -> Response:
     try:
         where = await run_in_threadpool(approval.approve, edge, sub_id, admin)
     except EdgeError as exc:
-        return RedirectResponse(f"/admin/submissions?notice={_q(exc.message)}", status_code=303)
+        return flash.redirect(request, "/admin/submissions", exc.message, "error")
     notice = f"Approved: {where}."
     if edge.settings.APPROVAL_MODE == "write" and edge.settings.REBUILD_ON_APPROVAL:
         problem = await run_in_threadpool(approval.rebuild, edge)
@@ -155,7 +167,7 @@ async def admin_approve(request: Request) -> Response:
         if not problem:
             library.notify_new_versions(edge)
     log.info("admin_decision", admin=admin["id"], submission=sub_id, ip=client_ip(request))
-    return RedirectResponse(f"/admin/submissions?notice={_q(notice)}", status_code=303)
+    return flash.redirect(request, "/admin/submissions", notice)
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -167,9 +179,8 @@ async def admin_reject(request: Request) -> Response:
     try:
         approval.reject(edge, sub_id, admin, str(form.get("reason", "")))
     except EdgeError as exc:
-        msg = exc.fields.get("reason") or exc.message
-        return RedirectResponse(f"/admin/submissions?notice={_q(msg)}", status_code=303)
-    return RedirectResponse(f"/admin/submissions?notice={_q('Rejected; the seller was emailed.')}", status_code=303)
+        return flash.redirect(request, "/admin/submissions", exc.fields.get("reason") or exc.message, "error")
+    return flash.redirect(request, "/admin/submissions", "Rejected; the seller was emailed.")
 
 
 @requires("admin", forbidden="This page is for administrators.")
@@ -182,12 +193,9 @@ async def admin_image(request: Request) -> Response:
     return Response(data, media_type=media, headers={"Content-Security-Policy": "default-src 'none'"})
 
 
-def _q(text: str) -> str:
-    return quote(text[:300])
-
-
 ROUTES = [
-    Route("/admin", admin_page),
+    Route("/admin/emails", admin_emails),
+    Route("/admin/audit", admin_audit),
     Route("/admin/outbox/{outbox_id}/resend", admin_resend, methods=["POST"]),
     Route("/admin/orders", admin_orders),
     Route("/admin/orders/{order_id}/return-payment", admin_return_payment, methods=["POST"]),

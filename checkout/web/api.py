@@ -4,6 +4,7 @@ GDPR and admin endpoints. Every error is `{"code", "message"}` with a stable cod
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -13,14 +14,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.accounts import api_tokens, consent, gdpr, users
+from checkout.accounts import standing as accounts_standing
 from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.core.errors import BadRequest, ValidationFailed
+from checkout.core.errors import BadRequest, NotFound, ValidationFailed
+from checkout.payments import reports
 from checkout.web import params, reauth
 from checkout.web.accounts import authenticate, check_email_text
+from checkout.web.admin_reports import categories
+from checkout.web.admin_users import ACTIONS, run_action, user_details
 from checkout.web.auth import requires
-from checkout.web.base import client_ip, edge_of
+from checkout.web.base import client_ip, edge_of, off_loop
 from checkout.web.openapi import spec
 
 
@@ -170,6 +175,53 @@ async def admin_resend(request: Request) -> Response:
     return JSONResponse({"queued": True})
 
 
+# --- the consoles (issue #16): accounts and reports, the same library as the pages -------------
+
+@requires("admin", forbidden="This endpoint is for administrators.")
+async def admin_users(request: Request) -> Response:
+    edge = edge_of(request)
+    offset = params.bounded_int(request.query_params.get("offset", "0"), "offset", 0, 10**9)
+    found = accounts_standing.search(edge, request.query_params.get("q", ""), _limit(request), offset)
+    return JSONResponse({"users": [accounts_standing.describe(dict(u) | {"ban_reason": None}) for u in found]})
+
+
+@requires("admin", forbidden="This endpoint is for administrators.")
+async def admin_user(request: Request) -> Response:
+    edge = edge_of(request)
+    details = user_details(edge, params.path_id(request, "user_id"))
+    return JSONResponse({**details["account"], "sellers": details["sellers"], "payouts_held": details["held"],
+                         "orders": details["orders"], "purchases": details["purchases"],
+                         "audit": [{k: a[k] for k in ("at", "action", "actor", "detail")} for a in details["audit"]]})
+
+
+@requires("admin", forbidden="This endpoint is for administrators.")
+async def admin_user_action(request: Request) -> Response:
+    """`POST /api/admin/users/{id}/{ban|unban|verify|unverify|role}` with `{"reason"}` (and `{"role"}`)."""
+    edge = edge_of(request)
+    action = request.path_params["action"]
+    if action not in ACTIONS:
+        raise NotFound()
+    data = await json_body(request)
+    user_id = params.path_id(request, "user_id")
+    said = await run_action(edge, action, user_id, request.user, _str(data, "reason", action in ("ban", "unban", "unverify")),
+                            _str(data, "role", action == "role"), client_ip(request))
+    return JSONResponse({"done": said, "user": accounts_standing.describe(accounts_standing.account(edge, user_id))})
+
+
+@requires("admin", forbidden="This endpoint is for administrators.")
+async def admin_sales_report(request: Request) -> Response:
+    """The sales report of /admin/reports as JSON: rows and totals per currency in minor units."""
+    edge = edge_of(request)
+    q = request.query_params
+    r = reports.parse_range(q.get("from"), q.get("to"), dt.date.fromisoformat(edge.clock.iso()[:10]))
+    period = reports.choice(q.get("period"), reports.PERIODS, "period", "day")
+    group = reports.choice(q.get("group"), reports.GROUPS, "group", "currency")
+    cats = categories(edge)
+    found = await off_loop(request, lambda db: reports.sales(db, r, period, group, categories=cats))
+    return JSONResponse({"from": r.start.isoformat(), "to": r.end.isoformat(), "period": period, "group": group,
+                         "rows": found.rows, "totals": found.totals})
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(spec(edge_of(request).settings.CHECKOUT_URL))
 
@@ -187,4 +239,8 @@ ROUTES = [
     Route("/api/admin/audit", admin_audit),
     Route("/api/admin/outbox", admin_outbox),
     Route("/api/admin/outbox/{outbox_id}/resend", admin_resend, methods=["POST"]),
+    Route("/api/admin/users", admin_users),
+    Route("/api/admin/users/{user_id}", admin_user),
+    Route("/api/admin/users/{user_id}/{action:str}", admin_user_action, methods=["POST"]),
+    Route("/api/admin/reports/sales", admin_sales_report),
 ]

@@ -29,7 +29,8 @@ from checkout.core.context import Edge
 from checkout.core.errors import EdgeError
 from checkout.core.settings import Settings, load_settings
 from checkout.delivery.uploads import TEXT_FORM_MAX_BYTES
-from checkout.web import accounts, admin, api, base, delivery, health, jobs, orders, seller, shop, webhooks
+from checkout.web import (accounts, admin, admin_home, admin_reports, admin_users, api, base, delivery, health, jobs,
+                          moderation, orders, seller, seller_dashboard, shop, webhooks)
 from checkout.web.auth import STOREFRONT_JSON, EdgeAuthBackend
 from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
 from checkout.web.jobs import _outbox_worker, _retention_schedule
@@ -93,6 +94,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *webhooks.ROUTES,
         *orders.ROUTES,
         *admin.ROUTES,
+        *admin_home.ROUTES,
+        *admin_users.ROUTES,
+        *admin_reports.ROUTES,
+        *moderation.ROUTES,
+        *seller_dashboard.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
@@ -111,8 +117,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # credentialed CORS for SITE_URL on the storefront's JSON endpoints only
         Middleware(StorefrontCorsMiddleware, origin=settings.SITE_URL, paths=STOREFRONT_JSON),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES, form_max_bytes=settings.FORM_MAX_BODY_BYTES,
-                   overrides=dict.fromkeys(seller.TEXT_FORM_PATHS, TEXT_FORM_MAX_BYTES)),
-        Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT)),
+                   overrides={**dict.fromkeys(seller.TEXT_FORM_PATHS, TEXT_FORM_MAX_BYTES),
+                              # a new avatar rides in the form (and once more, encoded, after a preview)
+                              seller_dashboard.PROFILE_PATH: 2 * settings.UPLOAD_MAX_IMAGE_BYTES + 1024 * 1024}),
+        # the storefront's view counter is posted by static pages, which carry no CSRF token: it
+        # sets nothing and reads no cookie, so a forged post can only add a view
+        Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT, moderation.VIEW_PATH)),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={EdgeError: _edge_error, HTTPException: _http_error,

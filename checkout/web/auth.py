@@ -175,6 +175,8 @@ def _from_token(edge: Any, header: str) -> BaseUser:
                                headers={"WWW-Authenticate": "Bearer"})
     claims = edge.tokens.decode_access(token.strip())
     row = users.get_user(edge, int(claims["sub"]))
+    if row is not None and row["banned_at"] is not None:
+        raise NotAuthenticated("This account has been suspended.", code="account_banned")
     if not users.is_active(row):
         raise NotAuthenticated("This account is disabled.", code="account_disabled")
     return EdgeUser(row, "token")

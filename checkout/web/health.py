@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.core.context import Edge
+from checkout.core.errors import Forbidden, NotAuthenticated
 from checkout.ops.alerts import readiness
 from checkout.ops.readiness import check_proxy, dependency_checks
 
@@ -49,8 +51,30 @@ async def readyz(request: Request) -> Response:
                         status_code=200 if ok else 503)
 
 
+LOOPBACK = ("127.", "::1", "::ffff:127.")
+
+
+def from_this_machine(request: Request) -> bool:
+    """A request from a loopback address that no proxy forwarded: behind Caddy on the same host
+    every request comes from 127.0.0.1, but those carry X-Forwarded-For."""
+    host = request.client.host if request.client else ""
+    forwarded = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    return host.startswith(LOOPBACK) and not forwarded
+
+
 async def metrics(request: Request) -> Response:
+    """Prometheus' page, for a scraper with METRICS_TOKEN, or from this machine (METRICS_LOOPBACK):
+    the figures (routes, error codes, queue depths) are no business of the internet's."""
     edge: Edge = request.app.state.edge
+    token = edge.settings.METRICS_TOKEN.reveal()
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        pass
+    elif not (edge.settings.METRICS_LOOPBACK and from_this_machine(request)):
+        if token:
+            raise NotAuthenticated("Send the metrics token as 'Authorization: Bearer <token>'.",
+                                   headers={"WWW-Authenticate": "Bearer"})
+        raise Forbidden("Metrics are served to this machine only (set METRICS_TOKEN to scrape from elsewhere).")
     return Response(edge.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from checkout.accounts import gdpr
 from checkout.core import outbox
 from checkout.core.context import Edge
+from checkout.ops import platform_metrics
 from checkout.payments import charges, payouts
 
 log = structlog.get_logger("checkout.app")
@@ -83,11 +84,20 @@ async def _every(edge: Any, seconds: float, job: Any, stop: Any, name: str) -> N
             log.exception(f"{name}_error")
 
 
+async def sample_metrics(edge: Any) -> dict[str, int]:
+    platform_metrics.sample(edge)
+    return {}
+
+
 def background_tasks(edge: Any, stop: Any) -> list[Any]:
-    """Reconciliation of pending orders and the payout schedule, as asyncio tasks."""
+    """Reconciliation of pending orders, the payout schedule and the metric samples of the
+    platform charts, as asyncio tasks."""
     import asyncio
 
     tasks = []
+    if edge.settings.METRICS_SAMPLE_SECONDS > 0:
+        tasks.append(asyncio.create_task(_every(edge, edge.settings.METRICS_SAMPLE_SECONDS, sample_metrics, stop,
+                                                "metrics_sample")))
     if edge.settings.RECONCILE_INTERVAL_SECONDS > 0:
         tasks.append(asyncio.create_task(_every(edge, edge.settings.RECONCILE_INTERVAL_SECONDS, reconcile_async, stop,
                                                 "reconcile")))

@@ -29,10 +29,32 @@ def spec(server_url: str) -> dict[str, Any]:
            "properties": {k: s for k in ("slug", "title", "version", "effective", "url")}}
     limit = {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}
+    account = {"type": "object", "required": ["id", "email", "display_name", "role", "created_at", "email_verified",
+                                              "banned", "verified", "deletion_requested"],
+               "properties": {"id": {"type": "integer"}, "email": s, "display_name": s,
+                              "role": {"enum": ["buyer", "seller", "admin"]}, "created_at": s,
+                              "email_verified": {"type": "boolean"}, "banned": {"type": "boolean"},
+                              "banned_at": {"type": ["string", "null"]}, "ban_reason": {"type": ["string", "null"]},
+                              "verified": {"type": "boolean"}, "verified_at": {"type": ["string", "null"]},
+                              "deletion_requested": {"type": "boolean"}}}
+    user_id = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    day = {"type": "string", "format": "date"}
+    report_params = [{"name": "from", "in": "query", "required": False, "schema": day},
+                     {"name": "to", "in": "query", "required": False, "schema": day},
+                     {"name": "period", "in": "query", "required": False, "schema": {"enum": ["day", "week", "month"]}},
+                     {"name": "group", "in": "query", "required": False,
+                      "schema": {"enum": ["currency", "seller", "product", "category"]}}]
+    done = {"type": "object", "required": ["done", "user"],
+            "properties": {"done": s, "user": {"$ref": "#/components/schemas/Account"}}}
+    reason = {"type": "object", "required": ["reason"], "properties": {"reason": s}}
+
+    def action(summary: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"post": _op(summary, {"200": _json(done, "Done")}, auth=True, body=body, params=[user_id])}
     return {
         "openapi": "3.1.0",
         "info": {"title": "DigitalDock checkout edge", "version": "1",
-                 "description": "Accounts, consent and data-subject rights. Errors are `{code, message}`."},
+                 "description": "Accounts, consent, data-subject rights and the admin console's accounts and "
+                                "reports. Errors are `{code, message}`."},
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
@@ -48,6 +70,7 @@ def spec(server_url: str) -> dict[str, Any]:
                                            "role": {"enum": ["buyer", "seller", "admin"]},
                                            "email_verified": {"type": "boolean"}, "created_at": s}},
                 "LegalDocument": doc,
+                "Account": account,
             },
         },
         "paths": {
@@ -105,6 +128,32 @@ def spec(server_url: str) -> dict[str, Any]:
             "/api/admin/outbox/{outbox_id}/resend": {"post": _op("Re-queue a dead or sent email (admins)", {"200": _json(
                 {"type": "object", "properties": {"queued": {"type": "boolean"}}}, "Queued")}, auth=True,
                 params=[{"name": "outbox_id", "in": "path", "required": True, "schema": {"type": "integer"}}])},
+            "/api/admin/users": {"get": _op("Accounts whose email or name contains q, newest first (admins)", {"200": _json(
+                {"type": "object", "required": ["users"],
+                 "properties": {"users": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}}},
+                "Accounts")}, auth=True, params=[limit, {"name": "q", "in": "query", "required": False, "schema": s},
+                                                 {"name": "offset", "in": "query", "required": False,
+                                                  "schema": {"type": "integer", "minimum": 0}}])},
+            "/api/admin/users/{user_id}": {"get": _op("One account with its orders, purchases, sellers and audit trail "
+                                                      "(admins)", {"200": _json({"type": "object"}, "Account")},
+                                                      auth=True, params=[user_id])},
+            "/api/admin/users/{user_id}/ban": action(
+                "Ban: sessions and API tokens revoked at once, sign-in refused, the account's sellers unlisted on the "
+                "next build and their payouts held (admins; audited)", reason),
+            "/api/admin/users/{user_id}/unban": action("Lift a ban (admins; audited)", reason),
+            "/api/admin/users/{user_id}/verify": action("Verify a seller: the storefront's badge (admins; audited)",
+                                                        {"type": "object"}),
+            "/api/admin/users/{user_id}/unverify": action("Take a seller's badge away (admins; audited)", reason),
+            "/api/admin/users/{user_id}/role": action(
+                "Change an account's role (admins; audited)",
+                {"type": "object", "required": ["role"], "properties": {"role": {"enum": ["buyer", "seller", "admin"]}}}),
+            "/api/admin/reports/sales": {"get": _op(
+                "Sales and revenue from the ledger for a range of UTC days, per period and currency, seller, product or "
+                "category; amounts in minor units per currency (admins)", {"200": _json(
+                    {"type": "object", "required": ["from", "to", "period", "group", "rows", "totals"],
+                     "properties": {"from": s, "to": s, "period": s, "group": s,
+                                    "rows": {"type": "array", "items": {"type": "object"}},
+                                    "totals": {"type": "object"}}}, "Report")}, auth=True, params=report_params)},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {
                 "200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },

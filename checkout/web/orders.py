@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.payments import orders, refunds
-from checkout.web import params
+from checkout.web import flash, params
 from checkout.web.auth import requires
-from checkout.web.base import edge_of, redirect_to
+from checkout.web.base import edge_of
 from checkout.web.pages import read_form, render
 from digitaldock.money import format_money
 
@@ -24,7 +24,7 @@ async def orders_page(request: Request) -> Response:
         for line in order["lines"]:
             line["display"] = format_money(line["amount"], line["currency"])
             line["refundable"] = refunds.refundable(edge, order, line)
-    return render(request, "edge/orders.html", orders=found, notice=request.query_params.get("notice", ""),
+    return render(request, "edge/orders.html", orders=found,
                   window=edge.settings.REFUND_WINDOW_DAYS)
 
 
@@ -35,7 +35,7 @@ async def refund_request(request: Request) -> Response:
     form = await read_form(request)
     line_id = params.form_id(form, "line", "Choose a purchase from your orders.")
     refunds.request_refund(edge, user, line_id, str(form.get("reason", "")))
-    return redirect_to("/orders?notice=refund_requested")
+    return flash.redirect(request, "/orders", "Your refund request was sent. We will email you the decision.")
 
 
 ROUTES = [

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from checkout.core.errors import EdgeError
+from checkout.web import flash
 from checkout.web.auth import user_or_none
 from checkout.web.base import edge_of
 from checkout.web.middleware import CSRF_COOKIE, csrf_expected
@@ -41,12 +42,17 @@ async def read_form(request: Request) -> Any:
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """The page, with the message a form left for it (`checkout.web.flash`), shown once."""
     edge = edge_of(request)
     token = csrf_token(request)
-    html = edge.render(template, request=request, csrf_token=token, user=user_or_none(request), **context)
+    waiting = flash.take(request)
+    html = edge.render(template, request=request, csrf_token=token, user=user_or_none(request),
+                       flash=waiting if waiting and waiting["text"] else None, **context)
     response = HTMLResponse(html, status_code=status)
     if request.state.csrf_new:
         set_cookie(request, response, CSRF_COOKIE, edge.tokens.sign_cookie("csrf", token))
+    if waiting is not None:
+        response.delete_cookie(flash.FLASH_COOKIE, path="/")
     return response
 
 

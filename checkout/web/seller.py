@@ -1,4 +1,4 @@
-"""Seller pages: the dashboard, the product form (whose POST the streaming upload endpoint in
+"""Seller pages (the dashboard is `checkout.web.seller_dashboard`): the product form (whose POST the streaming upload endpoint in
 `checkout.web.uploads` answers), the form's pre-flight check, a Markdown preview, earnings
 with the payout account, and the emailed link that cancels a payout account change.
 """
@@ -14,20 +14,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from checkout.core.errors import BadRequest, Forbidden, NotFound, ValidationFailed
-from checkout.delivery import library, uploads
+from checkout.delivery import standing, uploads
 from checkout.delivery.sellers import payout_currency_of
-from checkout.payments import ledger, payout_accounts, payouts, purchases
-from checkout.web import reauth
+from checkout.payments import ledger, payout_accounts, payouts
+from checkout.web import flash, reauth
 from checkout.web.auth import requires, user_or_none
-from checkout.web.base import client_ip, edge_of, redirect_to
+from checkout.web.base import client_ip, edge_of
 from checkout.web.pages import message, read_form, render
-from digitaldock.money import CURRENCIES
+from digitaldock.money import CURRENCIES, format_money
 from generator.markup import render_markdown
-
-STATUS_HELP = {"draft": "Draft: only you can see it.", "pending": "Waiting for review.",
-               "approved": "Approved: it appears after the next catalogue build.",
-               "rejected": "Not approved: see the reason, change it and submit again.",
-               "published": "Published in the catalogue."}
 
 
 def _categories(request: Request) -> list[Any]:
@@ -111,29 +106,11 @@ def _preflight_body(raw: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
     return fields, planned
 
 
-@requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
-async def dashboard(request: Request) -> Response:
-    edge = edge_of(request)
-    user = request.user
-    latest = uploads.submissions_of(edge, user["id"])
-    sales = purchases.active_counts(edge, list(latest))
-    downloads = {r["product_slug"]: r["started"] for r in library.started_per_product(edge, slugs=list(latest))}
-    listed = edge.catalog.current().products
-    products = []
-    for slug, r in latest.items():
-        status = "published" if r["status"] == "approved" and slug in listed else r["status"]
-        products.append({"slug": slug, "title": r["fields"].get("title", slug), "status": status,
-                         "help": STATUS_HELP[status], "reason": r["reason"] or "", "version": r["fields"].get("version", ""),
-                         "sales": sales.get(slug, 0), "downloads": downloads.get(slug, 0), "updated_at": r["updated_at"]})
-    submitted = request.query_params.get("submitted", "")
-    return render(request, "edge/seller.html", products=products,
-                  notice="Your product was received." if submitted else "")
-
-
 @requires("seller", forbidden="This page is for sellers.")
 async def seller_earnings(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
+    standing.ensure_seller(edge, user)
     slugs = payouts.managed_sellers(edge, user)
     error, fields = None, {}
     if request.method == "POST":
@@ -150,18 +127,23 @@ async def seller_earnings(request: Request) -> Response:
             result = await run_in_threadpool(payouts.call_recipient, edge, name or slug, number, bank, currency)
             payouts.record_bank_account(edge, slug, name, bank, number, currency, result, actor_id=user.id,
                                         ip=client_ip(request))
-            return redirect_to("/seller/earnings?notice=bank_saved")
+            return flash.redirect(request, "/seller/earnings", "Your bank account was saved. We emailed you about it; "
+                                  f"payouts to a new or changed account start {edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS}"
+                                  " hours after the change.")
         except ValidationFailed as exc:
             error, fields = exc.message, exc.fields
-    accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug),
+    sellers = edge.catalog.current().sellers
+    accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug), "next": payouts.next_payouts(edge, slug),
+                 "currency": (sellers.get(slug) or {}).get("payout_currency") or "NGN",
                  "recipients": [{**r, "account": payout_accounts.describe(r["bank_name"], r["bank_code"], r["account_number"]),
                                  "held_until": payout_accounts.held_until(edge, r)} for r in payouts.recipients(edge, slug)],
                  "payouts": payouts.listing(edge, 50, seller=slug)} for slug in slugs]
     return render(request, "edge/seller_earnings.html", status=422 if error else 200, sellers=accounts,
                   error=error, fields=fields, password_needed=not reauth.signed_in_recently(request, user),
                   reauth_minutes=edge.settings.SENSITIVE_REAUTH_MINUTES, hold_hours=edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS,
-                  notice=request.query_params.get("notice", ""), window=edge.settings.REFUND_WINDOW_DAYS,
-                  minimum=edge.settings.PAYOUT_MINIMUM)
+                  window=edge.settings.REFUND_WINDOW_DAYS,
+                  minimum=sorted({format_money(edge.settings.PAYOUT_MINIMUM, c) for a in accounts
+                                  for c in [a["currency"], *a["stats"]] if c in CURRENCIES}))
 
 
 async def cancel_payout_change(request: Request) -> Response:
@@ -187,7 +169,6 @@ async def cancel_payout_change(request: Request) -> Response:
 TEXT_FORM_PATHS = ("/seller/products/check", "/seller/preview")
 
 ROUTES = [
-    Route("/seller", dashboard),
     Route("/seller/products", product_form),  # POST is answered, streaming, by web.uploads.UploadMiddleware
     Route("/seller/products/check", product_check, methods=["POST"]),
     Route("/seller/preview", preview, methods=["POST"]),

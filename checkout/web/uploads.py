@@ -43,7 +43,7 @@ import structlog
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkout.core.context import Edge
@@ -81,6 +81,7 @@ from checkout.delivery.uploads import (
     with_kept,
 )
 from checkout.ops.alerts import raise_alert
+from checkout.web import flash
 from checkout.web.auth import authorize
 from checkout.web.base import edge_of
 from checkout.web.errors import error_response
@@ -372,9 +373,11 @@ async def _accept(request: Request, edge: "Edge", user: Any, up: Upload, clamd: 
     record = {k: fields.get(k, "") for k in TEXT_FIELDS if k not in ("slug", "action")}
     sub_id = save_submission(edge, user, slug, status, record, new_files, new_images, scan,
                              edit["id"] if edit is not None else None)
+    said = "Your product was saved as a draft." if status == "draft" else "Your product was received: it waits for review."
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"id": sub_id, "status": status, "redirect": f"/seller?submitted={sub_id}"}, status_code=201)
-    return RedirectResponse(f"/seller?submitted={sub_id}", status_code=303)
+        return flash.flash(request, JSONResponse({"id": sub_id, "status": status, "redirect": "/seller"}, status_code=201),
+                           said)
+    return flash.redirect(request, "/seller", said)
 
 
 class UploadMiddleware:

@@ -4,6 +4,10 @@ handed to the group commit; the answer waits for the commit that holds the event
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from typing import Any
+
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +32,18 @@ def _refuse(request: Request, raw: bytes, outcome: str) -> None:
     events.record_rejected(edge, raw, outcome, ip)
 
 
+def _observe_lag(edge: Any, raw: bytes) -> None:
+    """How long after Paystack took the money its webhook was applied here (`paid_at` of the
+    charge); an event without a readable time is not observed."""
+    try:
+        data = json.loads(raw).get("data") or {}
+        paid = data.get("paid_at") or data.get("paidAt")
+        when = dt.datetime.fromisoformat(str(paid).replace("Z", "+00:00")).timestamp()
+    except (ValueError, TypeError, AttributeError):
+        return
+    edge.metrics.webhook_lag.observe(max(0.0, edge.clock() - when))
+
+
 async def paystack_webhook(request: Request) -> Response:
     edge = edge_of(request)
     raw = await request.body()
@@ -44,6 +60,8 @@ async def paystack_webhook(request: Request) -> Response:
         counter.labels("retry_later").inc()
         return JSONResponse({"code": "retry_later", "message": str(exc)}, status_code=409)
     counter.labels(outcome).inc()
+    if outcome == "paid":
+        _observe_lag(edge, raw)
     if outcome == "malformed":
         raise BadRequest("The event is not valid JSON with event and data.", code="malformed_event")
     return JSONResponse({"status": "ok", "outcome": outcome})

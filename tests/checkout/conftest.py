@@ -28,7 +28,17 @@ DOCS = ("terms", "privacy", "refunds", "seller-agreement", "content-guidelines")
 PASSWORD = "blue-otter-harbour-42"
 FAST = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         "OUTBOX_POLL_SECONDS": 0, "RETENTION_INTERVAL_SECONDS": 0,
-        "CLAMD_DEFAULT_SOCKET": ""}  # no system clamd: a test that scans starts its own (tests/conftest.py)
+        "CLAMD_DEFAULT_SOCKET": "",  # no system clamd: a test that scans starts its own (tests/conftest.py)
+        "METRICS_SAMPLE_SECONDS": 0,  # tests sample the platform metrics when they mean to
+        "METRICS_TOKEN": "test-metrics-token"}  # the test client is no loopback address: scrapes send it
+METRICS_AUTH = {"Authorization": "Bearer test-metrics-token"}
+
+
+def scrape(client: "TestClient") -> str:
+    """/metrics as Prometheus reads it (with the token the test settings carry)."""
+    r = client.get("/metrics", headers=METRICS_AUTH)
+    assert r.status_code == 200, r.text
+    return r.text
 
 
 def write_catalog(path: Path, versions: dict[str, str] | None = None) -> None:

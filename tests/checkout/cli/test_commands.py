@@ -41,8 +41,10 @@ def test_seed_prints_credentials_and_remembers_them(env, tmp_path):
     r = run(seed, [], env)
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
-    assert [l.split()[0] for l in lines] == ["buyer", "seller", "admin"]
-    assert all("demo-" in l for l in lines)
+    assert [l.split()[0] for l in lines[:3]] == ["buyer", "seller", "admin"]
+    assert all("demo-" in l for l in lines[:3])
+    # the demo seller owns a catalogue seller out of the box (issue #16)
+    assert lines[3].startswith("seller  seller@example.com manages the catalogue seller ")
     r = run(seed, [], env)
     assert r.stdout.splitlines() == lines  # shown again from the data folder
     saved = next(tmp_path.rglob("demo-accounts.txt"))

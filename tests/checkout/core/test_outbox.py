@@ -7,7 +7,7 @@ import httpx
 from checkout.core import outbox
 
 from ...servers import free_port
-from ..conftest import edge_of, outbox_rows, read_eml, register, submit
+from ..conftest import edge_of, outbox_rows, read_eml, register, scrape, submit
 
 
 def test_file_backend_writes_eml_with_text_and_html(client):
@@ -41,7 +41,7 @@ def test_resend_backend_retries_with_backoff_then_sends_once(make_client, resend
     assert outbox.process_due(edge)["sent"] == 1
     [msg] = httpx.get(f"{resend.url}/_control/messages").json()
     assert msg["to"] == ["ann@example.com"] and msg["idempotency_key"] == "outbox-1"
-    assert "digitaldock_emails_sent_total 1.0" in client.get("/metrics").text
+    assert "digitaldock_emails_sent_total 1.0" in scrape(client)
 
 
 def test_dead_after_last_attempt_and_admin_resend(make_client, resend, clock):
@@ -59,14 +59,14 @@ def test_dead_after_last_attempt_and_admin_resend(make_client, resend, clock):
     client.get(link)
     edge.db.execute("UPDATE users SET role='admin'")
     login(client)
-    page = client.get("/admin?status=dead")
+    page = client.get("/admin/emails?status=dead")
     assert "dead" in page.text and "Resend" in page.text
-    r = submit(client, "/admin?status=dead", {}, action="/admin/outbox/1/resend")
+    r = submit(client, "/admin/emails?status=dead", {}, action="/admin/outbox/1/resend")
     assert r.status_code == 303
     assert outbox.process_due(edge)["sent"] == 1
     assert len(httpx.get(f"{resend.url}/_control/messages").json()) == 1
     assert client.post("/admin/outbox/1/resend").status_code == 403  # no CSRF token
-    r = submit(client, "/admin", {}, action="/admin/outbox/x/resend")
+    r = submit(client, "/admin/emails", {}, action="/admin/outbox/x/resend")
     assert r.status_code == 404
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checkout.accounts import gdpr
 
-from ..conftest import PASSWORD, csrf_from, edge_of, register
+from ..conftest import PASSWORD, csrf_from, edge_of, register, scrape
 
 
 def test_form_post_without_csrf_token_is_refused(client):
@@ -124,7 +124,7 @@ def test_health_ready_metrics(client):
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json()["checks"]["catalog"]["legal"][0] == "content-guidelines"
     client.get("/login")
-    text = client.get("/metrics").text
+    text = scrape(client)
     assert 'digitaldock_http_requests_total{method="GET",route="/login",status="200"}' in text
     assert "digitaldock_outbox_depth 0.0" in text and "digitaldock_emails_dead_total" in text
 
