@@ -127,5 +127,5 @@ ROUTES = [
     Route("/admin/moderation/reports/{report_id}", decide_report, methods=["POST"]),
     Route("/admin/moderation/claims/{claim_id}", decide_claim, methods=["POST"]),
     Route("/report", report_page, methods=["GET", "POST"]),
-    Route(VIEW_PATH + "{slug}", count_view, methods=["POST"]),
+    Route(VIEW_PATH + "{slug:path}", count_view, methods=["POST"]),  # any path: 204, never a redirect
 ]
