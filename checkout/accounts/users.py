@@ -189,3 +189,31 @@ def set_role(edge: "Edge", user_id: int, role: str, actor_id: int | None) -> Non
     with atomic(edge.db):
         edge.db.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
         audit.record(edge, "user.role_changed", actor_id=actor_id, subject_id=user_id, role=role)
+
+
+def consents_of(edge: "Edge", user_id: int) -> list[Any]:
+    """The user's consent records, newest first (the account page lists them)."""
+    return edge.db.execute("SELECT document, version, accepted_at FROM consents WHERE user_id = ? ORDER BY id DESC",
+                           (user_id,)).fetchall()
+
+
+def sessions_of(edge: "Edge", user_id: int) -> list[Any]:
+    """The user's signed-in sessions, newest first (where and with what)."""
+    return edge.db.execute("SELECT created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ?"
+                           " ORDER BY created_at DESC", (user_id,)).fetchall()
+
+
+def new_accounts(edge: "Edge", start: str, end: str) -> dict[str, int]:
+    """Accounts created in [start, end), by role."""
+    return {row[0]: row[1] for row in edge.db.execute(
+        "SELECT role, COUNT(*) FROM users WHERE created_at >= ? AND created_at < ? GROUP BY role", (start, end))}
+
+
+def names_of(edge: "Edge", ids: set[int]) -> dict[int, str]:
+    """Display names and addresses of accounts, for audit trails that show people, not numbers."""
+    ids = {i for i in ids if i}
+    if not ids:
+        return {}
+    rows = edge.db.execute(f"SELECT id, display_name, email FROM users WHERE id IN ({', '.join('?' * len(ids))})",
+                           tuple(ids))
+    return {r["id"]: f"{r['display_name']} <{r['email']}>" for r in rows}

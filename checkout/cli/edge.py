@@ -12,18 +12,17 @@ from typing import Any
 import click
 
 from checkout.accounts import passwords, standing, users
-from checkout.core import audit
-from checkout.core.db import atomic
-from checkout.payments import payouts
 from checkout.cli.common import make_edge
-from checkout.cli.consoles import USER_COMMANDS
 from checkout.cli.common import settings as load_settings
+from checkout.cli.consoles import USER_COMMANDS
 from checkout.cli.payments import user_link_seller
+from checkout.core import audit
 from checkout.core import retention as retention_job
 from checkout.core.catalog import required_documents
-from checkout.core.db import MigrationError, schema_version
+from checkout.core.db import MigrationError, atomic, schema_version
 from checkout.core.errors import EdgeError
 from checkout.core.outbox import process_due
+from checkout.payments import payouts
 
 
 def server_options(settings: Any) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import click
 
 from checkout.accounts import users
 from checkout.cli.common import make_edge
-from checkout.cli.consoles import ledger_statement
 from checkout.cli.common import settings as load_settings
+from checkout.cli.consoles import ledger_statement
 from checkout.core import audit
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError

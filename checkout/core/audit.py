@@ -50,3 +50,10 @@ def recent(edge: "Edge", limit: int = 200, subject_id: int | None = None) -> lis
         args = (subject_id,)
     rows = edge.db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+
+def acted_by(edge: "Edge", actor_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """What an account did to others (or to nothing in particular), newest first."""
+    rows = edge.db.execute("SELECT * FROM audit_log WHERE actor_id = ? AND (subject_id IS NULL OR subject_id != ?)"
+                           " ORDER BY id DESC LIMIT ?", (actor_id, actor_id, limit)).fetchall()
+    return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+
 from checkout.core.context import Edge
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
 from checkout.delivery import approval

@@ -266,3 +266,10 @@ def decide_claim(edge: "Edge", claim_id: int, actor: Any, approve: bool, reason:
                        link=f"{edge.settings.CHECKOUT_URL}/seller")
     return Outcome(f"{claim['email']} now manages {claim['seller_slug']}." if approve
                    else f"The claim of {claim['email']} was rejected; they were emailed the reason.")
+
+
+def open_claim_of(edge: "Edge", user_id: int) -> str | None:
+    """The catalogue seller a user has asked to manage, while an admin has not decided yet."""
+    row = edge.db.execute("SELECT seller_slug FROM seller_claims WHERE user_id = ? AND status = 'open'",
+                          (user_id,)).fetchone()
+    return row[0] if row else None

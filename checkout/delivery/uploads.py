@@ -509,3 +509,10 @@ def decode(row: Any) -> dict[str, Any]:
     for k, default in (("fields", {}), ("files", []), ("images", []), ("scan", {})):
         d[k] = json.loads(d.get(k) or json.dumps(default))
     return d
+
+
+def submissions_list(edge: "Edge", user_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """A user's submissions, newest first (id, slug, status, when, the reason of a rejection)."""
+    return [dict(r) for r in edge.db.execute(
+        "SELECT id, product_slug, status, updated_at, reason FROM submissions WHERE user_id = ? ORDER BY id DESC"
+        " LIMIT ?", (user_id, limit))]

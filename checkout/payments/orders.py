@@ -160,3 +160,11 @@ def of_user(edge: "Edge", user_id: int, limit: int = 200) -> list[dict[str, Any]
             line["refund"] = r["status"] if r else None
         orders.append({**order, "lines": lines})
     return orders
+
+
+def flagged_unreturned(edge: "Edge", limit: int = 100) -> list[dict[str, Any]]:
+    """Flagged orders whose payment has not been returned yet, newest first."""
+    return [dict(r) for r in edge.db.execute(
+        "SELECT o.id, o.reference, o.email, o.amount, o.currency, o.flag_reason, o.created_at, f.status AS returned"
+        " FROM orders o LEFT JOIN flagged_refunds f ON f.order_id = o.id WHERE o.status = 'flagged'"
+        " AND (f.status IS NULL OR f.status != 'processed') ORDER BY o.id DESC LIMIT ?", (limit,))]

@@ -36,3 +36,10 @@ def active_counts(edge: Any, slugs: list[str]) -> dict[str, int]:
     rows = _db(edge).execute(f"SELECT product_slug, COUNT(*) AS n FROM purchases WHERE product_slug IN ({marks})"
                              " AND status = 'active' GROUP BY product_slug", slugs).fetchall()
     return {r["product_slug"]: r["n"] for r in rows}
+
+
+def of_user(edge: Any, user_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """Every purchase of a user, newest first, with its line's title (refunded ones too)."""
+    return [dict(r) for r in _db(edge).execute(
+        "SELECT p.id, p.product_slug, p.seller, p.status, p.created_at, l.title FROM purchases p"
+        " JOIN order_lines l ON l.id = p.order_line_id WHERE p.user_id = ? ORDER BY p.id DESC LIMIT ?", (user_id, limit))]

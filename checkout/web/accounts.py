@@ -160,11 +160,8 @@ async def logout_everywhere(request: Request) -> Response:
 async def account_page(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
-    consents = edge.db.execute("SELECT document, version, accepted_at FROM consents WHERE user_id = ? ORDER BY id DESC",
-                               (user["id"],)).fetchall()
-    sessions = edge.db.execute("SELECT created_at, last_seen_at, ip, user_agent FROM sessions WHERE user_id = ?"
-                               " ORDER BY created_at DESC", (user["id"],)).fetchall()
-    return render(request, "edge/account.html", consents=consents, sessions=sessions)
+    return render(request, "edge/account.html", consents=users.consents_of(edge, user.id),
+                  sessions=users.sessions_of(edge, user.id))
 
 
 @requires(consent=False)

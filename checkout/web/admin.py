@@ -8,16 +8,16 @@ from __future__ import annotations
 import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.core import audit, outbox
 from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, EdgeError
 from checkout.delivery import approval, library, storage, uploads
+from checkout.ops.console import with_names
 from checkout.payments import events, ledger, orders, payouts, refunds
 from checkout.web import flash, params
-from checkout.web.admin_users import with_names
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of, off_loop, redirect_to
 from checkout.web.pages import read_form, render

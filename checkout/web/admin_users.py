@@ -4,7 +4,6 @@ change the role. Every action is audited with the administrator's name (`checkou
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,39 +12,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.accounts import standing as accounts_standing
-from checkout.core import audit
 from checkout.core.errors import EdgeError, ValidationFailed
 from checkout.delivery import standing
-from checkout.payments import payouts
+from checkout.ops.console import user_details
 from checkout.web import flash, params
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.pages import read_form, render
-from digitaldock.money import format_money
 
 FORBIDDEN = "This page is for administrators."
 PAGE = 50
-
-
-def names_of(edge: Any, ids: set[int]) -> dict[int, str]:
-    """Display names and addresses of accounts, for audit trails that show people, not numbers."""
-    ids = {i for i in ids if i}
-    if not ids:
-        return {}
-    rows = edge.db.execute(f"SELECT id, display_name, email FROM users WHERE id IN ({', '.join('?' * len(ids))})",
-                           tuple(ids))
-    return {r["id"]: f"{r['display_name']} <{r['email']}>" for r in rows}
-
-
-def with_names(edge: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    names = names_of(edge, {e["actor_id"] for e in entries} | {e["subject_id"] for e in entries})
-    for e in entries:
-        detail = dict(e["detail"])
-        by = detail.pop("by", None)
-        e["actor"] = by or names.get(e["actor_id"]) or ("" if e["actor_id"] in (None, 0) else f"account {e['actor_id']}")
-        e["subject"] = names.get(e["subject_id"]) or ("" if e["subject_id"] is None else f"account {e['subject_id']}")
-        e["detail_text"] = ", ".join(f"{k}: {v}" for k, v in sorted(detail.items()) if v not in (None, "", [], {}))
-    return entries
 
 
 @requires("admin", forbidden=FORBIDDEN)
@@ -60,34 +36,6 @@ async def users_page(request: Request) -> Response:
 
 def _user_id(request: Request) -> int:
     return params.path_id(request, "user_id")
-
-
-def user_details(edge: Any, user_id: int) -> dict[str, Any]:
-    """Everything the user page (and the API) shows about one account."""
-    user = accounts_standing.account(edge, user_id)
-    orders = [dict(r) for r in edge.db.execute(
-        "SELECT id, reference, currency, amount, status, created_at, paid_at FROM orders WHERE user_id = ?"
-        " ORDER BY id DESC LIMIT 100", (user_id,))]
-    for o in orders:
-        o["total"] = format_money(o["amount"], o["currency"])
-    purchases = [dict(r) for r in edge.db.execute(
-        "SELECT p.id, p.product_slug, p.seller, p.status, p.created_at, l.title FROM purchases p"
-        " JOIN order_lines l ON l.id = p.order_line_id WHERE p.user_id = ? ORDER BY p.id DESC LIMIT 200", (user_id,))]
-    sellers = standing.sellers_of(edge, user_id)
-    listed = edge.catalog.current().products
-    products = [{"slug": slug, "title": p.title, "seller": p.seller, "price": p.price.display()}
-                for slug, p in sorted(listed.items()) if p.seller in sellers]
-    submissions = [dict(r) for r in edge.db.execute(
-        "SELECT id, product_slug, status, updated_at, reason FROM submissions WHERE user_id = ? ORDER BY id DESC"
-        " LIMIT 100", (user_id,))]
-    trail = with_names(edge, [e for e in audit.recent(edge, 200, subject_id=user_id)])
-    acted = with_names(edge, [{**dict(r), "detail": json.loads(r["detail"])} for r in edge.db.execute(
-        "SELECT * FROM audit_log WHERE actor_id = ? AND (subject_id IS NULL OR subject_id != ?) ORDER BY id DESC"
-        " LIMIT 100", (user_id, user_id))])
-    held = sorted(set(sellers) & payouts.held_sellers(edge))
-    return {"account": accounts_standing.describe(user), "row": user, "orders": orders, "purchases": purchases,
-            "sellers": sellers, "products": products, "submissions": submissions, "audit": trail, "acted": acted,
-            "held": held}
 
 
 @requires("admin", forbidden=FORBIDDEN)

@@ -19,11 +19,12 @@ from checkout.core import audit, outbox
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, NotFound, ValidationFailed
+from checkout.ops.console import user_details
 from checkout.payments import reports
 from checkout.web import params, reauth
 from checkout.web.accounts import authenticate, check_email_text
 from checkout.web.admin_reports import categories
-from checkout.web.admin_users import ACTIONS, run_action, user_details
+from checkout.web.admin_users import ACTIONS, run_action
 from checkout.web.auth import requires
 from checkout.web.base import client_ip, edge_of, off_loop
 from checkout.web.openapi import spec

@@ -29,8 +29,24 @@ from checkout.core.context import Edge
 from checkout.core.errors import EdgeError
 from checkout.core.settings import Settings, load_settings
 from checkout.delivery.uploads import TEXT_FORM_MAX_BYTES
-from checkout.web import (accounts, admin, admin_home, admin_reports, admin_users, api, base, delivery, health, jobs,
-                          moderation, orders, seller, seller_dashboard, shop, webhooks)
+from checkout.web import (
+    accounts,
+    admin,
+    admin_home,
+    admin_reports,
+    admin_users,
+    api,
+    base,
+    delivery,
+    health,
+    jobs,
+    moderation,
+    orders,
+    seller,
+    seller_dashboard,
+    shop,
+    webhooks,
+)
 from checkout.web.auth import STOREFRONT_JSON, EdgeAuthBackend
 from checkout.web.errors import _edge_error, _http_error, _redirect, error_response
 from checkout.web.jobs import _outbox_worker, _retention_schedule

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from checkout.core.errors import EdgeError
 from checkout.delivery import approval, standing, views
+from checkout.payments import orders
 from checkout.web import flash, params
 from checkout.web.auth import authorize, requires
 from checkout.web.base import client_ip, edge_of
@@ -29,11 +30,7 @@ VIEW_PATH = "/v/"  # the storefront's view counter: POSTed from static pages, so
 
 
 def flagged_payments(edge: Any) -> list[dict[str, Any]]:
-    rows = edge.db.execute(
-        "SELECT o.id, o.reference, o.email, o.amount, o.currency, o.flag_reason, o.created_at, f.status AS returned"
-        " FROM orders o LEFT JOIN flagged_refunds f ON f.order_id = o.id WHERE o.status = 'flagged'"
-        " AND (f.status IS NULL OR f.status != 'processed') ORDER BY o.id DESC LIMIT 100").fetchall()
-    return [{**dict(r), "total": format_money(r["amount"], r["currency"])} for r in rows]
+    return [{**r, "total": format_money(r["amount"], r["currency"])} for r in orders.flagged_unreturned(edge)]
 
 
 @requires("admin", forbidden=FORBIDDEN)

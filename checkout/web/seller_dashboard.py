@@ -118,11 +118,10 @@ async def dashboard(request: Request) -> Response:
     history.sort(key=lambda p: p["created_at"], reverse=True)
     coming = [{"seller": s, **n} for s in sellers for n in payouts.next_payouts(edge, s)]
     claims = standing.unclaimed_sellers(edge) if not sellers else {}
-    pending_claim = edge.db.execute("SELECT seller_slug FROM seller_claims WHERE user_id = ? AND status = 'open'",
-                                    (user["id"],)).fetchone()
+    pending_claim = standing.open_claim_of(edge, user["id"])
     return render(request, "edge/seller.html", sellers=sellers, products=products, charts=drawn, days=days,
                   totals=report.totals, preset=preset, range=r, period=period, presets=RANGES, history=history[:20],
-                  coming=coming, claimable=claims, pending_claim=pending_claim[0] if pending_claim else None,
+                  coming=coming, claimable=claims, pending_claim=pending_claim,
                   csv_days=_csv_link(request, "days"), csv_products=_csv_link(request, "products"),
                   banned=user["banned_at"] is not None)
 
