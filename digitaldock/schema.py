@@ -390,7 +390,9 @@ def _unknown_fields(c: _Collector, meta: dict, known: Iterable[str], prefix: str
     known = list(known)
     for key in meta:
         if key not in known:
-            c.add(f"{prefix}{key}", f"unknown field{_hint(str(key), known)}")
+            # a blank key (`"": x`, `" ": x`) is written quoted, so the report still names it
+            name = str(key) if str(key).strip() else repr(str(key))
+            c.add(f"{prefix}{name}", f"unknown field{_hint(str(key), known)}")
 
 
 def parse_product(path: str | Path, text: str, categories: Iterable[str] | None = None,

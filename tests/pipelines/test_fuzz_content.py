@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from digitaldock import frontmatter, schema
@@ -98,6 +98,8 @@ LINE = re.compile(r"^content/\S.*:[1-9][0-9]*: \S.*: \S.*$")
 
 @settings(max_examples=300, deadline=None)
 @given(meta=st.one_of(yaml_text, front_matter()), body=st.text(max_size=60))
+@example(meta='"": 1', body="")  # a blank key once printed as `:1: : unknown field`
+@example(meta='" ": 1', body="")
 def test_a_product_file_gives_problems_naming_it_or_a_product(meta, body):
     path = "content/products/fuzzed-one.md"
     product, problems = schema.parse_product(path, f"---\n{meta}\n---\n{body}", ["templates"], ["ada"])
