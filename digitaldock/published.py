@@ -35,6 +35,13 @@ def _int(data: dict[str, Any], key: str) -> int:
     return value
 
 
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise PublishedError(f"{key}: expected true or false, got {type(value).__name__}")
+    return value
+
+
 @dataclass(frozen=True)
 class PublishedFile:
     """A file a buyer downloads: stored under `key`, checked by `sha256`."""
@@ -70,6 +77,9 @@ class PublishedProduct:
     cover: str = ""
     files: tuple[PublishedFile, ...] = field(default_factory=tuple)
     withdrawn: bool = False
+    license_keys: bool = False  # each purchase gets a license key (issue #18)
+    license_activations: int | None = None  # activations per key; None: no limit
+    stamp_pdfs: bool = False  # PDFs are stamped with the buyer's email and order
 
     @classmethod
     def from_json(cls, slug: str, data: Any) -> PublishedProduct:
@@ -88,7 +98,10 @@ class PublishedProduct:
         return cls(slug=slug, title=_str(data, "title"), seller=_str(data, "seller"), price=price, pwyw_minimum=pwyw,
                    category=_str(data, "category", ""), version=str(data.get("version", "")),
                    license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
-                   files=tuple(PublishedFile.from_json(f) for f in files))
+                   files=tuple(PublishedFile.from_json(f) for f in files),
+                   license_keys=_flag(data, "license_keys"), stamp_pdfs=_flag(data, "stamp_pdfs"),
+                   license_activations=_int(data, "license_activations") if data.get("license_activations")
+                   is not None else None)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `catalog.json` holds it (its slug is the key)."""
@@ -96,7 +109,10 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files]}
+                "files": [f.to_json() for f in self.files],
+                **({"license_keys": True} if self.license_keys else {}),
+                **({"license_activations": self.license_activations} if self.license_activations else {}),
+                **({"stamp_pdfs": True} if self.stamp_pdfs else {})}
 
     def file(self, sha256: str) -> PublishedFile | None:
         return next((f for f in self.files if f.sha256 == sha256), None)

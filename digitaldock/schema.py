@@ -133,6 +133,9 @@ class Product:
     published: dt.date
     status: str
     featured: bool = False
+    license_keys: bool = False  # one activation key per purchase (issue #18)
+    license_activations: int | None = None  # how many machines a key may activate; None: no limit
+    stamp_pdfs: bool = False  # PDFs carry the buyer's email and order on every page
     source: str = ""
     digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
 
@@ -240,6 +243,15 @@ def _slug(v: Any) -> str:
     return v
 
 
+MAX_ACTIVATIONS = 1000
+
+
+def _activations(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_ACTIVATIONS:
+        raise ValueError(f"must be a whole number from 1 to {MAX_ACTIVATIONS}, got {v!r}")
+    return v
+
+
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValueError(f"must be true or false, got {_kind(v)}")
@@ -344,6 +356,9 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "published": (True, "the publication date, YYYY-MM-DD"),
     "status": (True, f"one of {', '.join(STATUSES)}"),
     "featured": (False, "true to feature the product on the home page"),
+    "license_keys": (False, "true to give every buyer a license key (see docs/licensing.md)"),
+    "license_activations": (False, f"how many activations one key allows, 1–{MAX_ACTIVATIONS}; no limit if absent"),
+    "stamp_pdfs": (False, "true to stamp each PDF with the buyer's email and order number"),
 }
 FILE_FIELDS = ("name", "size", "sha256", "key")
 
@@ -443,6 +458,11 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     published = c.take(meta, "published", _date)
     status = c.take(meta, "status", _status)
     featured = c.take(meta, "featured", _bool, required=False) or False
+    license_keys = c.take(meta, "license_keys", _bool, required=False) or False
+    activations = c.take(meta, "license_activations", _activations, required=False)
+    if activations is not None and not license_keys:
+        c.add("license_activations", "needs license_keys: true")
+    stamp_pdfs = c.take(meta, "stamp_pdfs", _bool, required=False) or False
     description = doc.body.strip()
     if not DESCRIPTION_LEN[0] <= len(description) <= DESCRIPTION_LEN[1]:
         c.add("description", f"body must be {DESCRIPTION_LEN[0]} to {DESCRIPTION_LEN[1]} characters, "
@@ -454,6 +474,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
+                   license_keys=license_keys, license_activations=activations, stamp_pdfs=stamp_pdfs,
                    source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
 
 

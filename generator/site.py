@@ -503,6 +503,10 @@ def catalog_json(m: SiteModel) -> bytes:
             "cover": p.cover_img.src,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "key": f.key}
                       for f in p.files],
+            # issue #18: written only when set, so the catalogue of other products is unchanged
+            **({"license_keys": True} if p.license_keys else {}),
+            **({"license_activations": p.license_activations} if p.license_activations else {}),
+            **({"stamp_pdfs": True} if p.stamp_pdfs else {}),
         } for p in sorted(m.products, key=lambda p: p.slug)},
         "legal": {d.slug: {"title": d.title, "version": d.version,
                            "effective": d.effective.isoformat(), "url": f"/legal/{d.slug}/"}
