@@ -13,7 +13,7 @@ from checkout.core import outbox
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import ledger
+from checkout.payments import invoices, ledger, licenses, taxes
 from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
 from checkout.payments.orders import PAID_STATES, order_lines, paystack
@@ -76,9 +76,11 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                     " WHERE id = ?", (now, data.get("id"), fees, now, order["id"]))
     entries: list[ledger.Entry] = []
     for line in lines:
-        entries += [(RECEIVABLE, Money(currency, line["amount"]), line["id"]),
+        # the buyer paid amount + tax; the tax is owed to the buyer's country, not ours or the seller's
+        entries += [(RECEIVABLE, Money(currency, line["amount"] + line["tax"]), line["id"]),
                     (FEES, Money(currency, -line["fee"]), line["id"]),
-                    (seller_account(line["seller"], "pending"), Money(currency, -line["net"]), line["id"])]
+                    (seller_account(line["seller"], "pending"), Money(currency, -line["net"]), line["id"]),
+                    (taxes.tax_account(order["tax_country"]), Money(currency, -line["tax"]), line["id"])]
         edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status, created_at)"
                         " VALUES (?,?,?,?,?, 'active', ?)", (order["user_id"], order["id"], line["id"],
                                                              line["product_slug"], line["seller"], now))
@@ -86,7 +88,10 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
     if fees:
         ledger.post(edge, "paystack_fee", [(COSTS, Money(currency, fees), None), (RECEIVABLE, Money(currency, -fees), None)],
                     order_id=order["id"], memo=order["reference"])
-    _receipt(edge, order, lines)
+    taxes.check_card_country(edge, order, data)
+    keys = licenses.issue_for_order(edge, order["id"])
+    invoice = invoices.issue_invoice(edge, order, lines)
+    _receipt(edge, order, lines, keys, invoice)
     for seller, seller_lines in _by_seller(lines).items():
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (seller,)):
@@ -103,7 +108,8 @@ def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], keys: list[dict[str, Any]],
+             invoice: dict[str, Any]) -> None:
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     claim = ""
     if user["email_verified_at"] is None:
@@ -111,7 +117,11 @@ def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -
         claim = f"{edge.settings.CHECKOUT_URL}/claim?token={token}"
     outbox.enqueue(edge, "receipt", order["email"], user["id"], name=user["display_name"],
                    reference=order["reference"], total=format_money(order["amount"], order["currency"]),
-                   lines=[{"title": x["title"], "amount": format_money(x["amount"], x["currency"])} for x in lines],
+                   lines=[{"title": x["title"], "amount": format_money(x["amount"] + x["tax"], x["currency"])}
+                          for x in lines],
+                   tax=format_money(sum(x["tax"] for x in lines), order["currency"]) if any(x["tax"] for x in lines)
+                   else "", license_keys=keys, invoice=invoice["number"],
+                   invoice_url=f"{edge.settings.CHECKOUT_URL}/invoices/{invoice['number']}",
                    library=f"{edge.settings.CHECKOUT_URL}/library", claim=claim,
                    days=edge.settings.REFUND_WINDOW_DAYS)
 

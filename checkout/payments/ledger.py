@@ -10,6 +10,8 @@ Accounts (one balance per currency):
 - `paystack:receivable`: what Paystack holds for us (debit, positive).
 - `platform:fees`: our commission (credit, negative); `platform:paystack-costs`: Paystack's
   own charge on each payment, a cost of the platform, never of the seller (debit, positive).
+- `tax:<COUNTRY>:payable`: tax collected for the buyer's country (issue #18), owed to its tax
+  authority (credit, negative); never the platform's income nor the seller's.
 - `seller:<slug>:pending`, `seller:<slug>:available`, `seller:<slug>:payout-in-flight`: what
   the platform owes a catalogue seller (credit, negative), inside the refund window, payable,
   and sent but not yet confirmed. Sellers are catalogue slugs, so money is attributed before
@@ -169,6 +171,13 @@ def check(db: sqlite_utils.Database) -> list[str]:
     for (account, currency), total in _balances(db, "seller:").items():
         if total > 0:
             problems.append(f"{account} is negative in {currency}: the platform is owed {total} by a seller")
+    for (account, currency), total in _balances(db, "tax:").items():
+        if total > 0:
+            problems.append(f"{account} is negative in {currency}: more tax was refunded than charged ({total})")
+    if db["invoices"].exists():
+        for r in db.execute("SELECT series, COUNT(*) AS n, MAX(number) AS top FROM invoices GROUP BY series"
+                            " HAVING COUNT(*) <> MAX(number)"):
+            problems.append(f"invoice series {r['series']} has a gap: {r['n']} documents numbered up to {r['top']}")
     # Each rule below reads its tables once, grouped, so the check grows linearly with the data
     # (per-order subqueries made it quadratic: 38 s at 6,700 orders).
     paid_states = ("paid", "refunded", "partially_refunded")

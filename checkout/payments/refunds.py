@@ -14,7 +14,7 @@ from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
-from checkout.payments import ledger
+from checkout.payments import invoices, ledger, licenses, taxes
 from checkout.payments.errors import PaystackError, RetryLater
 from checkout.payments.ledger import FEES, RECEIVABLE, seller_account
 from checkout.payments.orders import order_lines, paystack
@@ -48,7 +48,7 @@ def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
                            code="not_refundable")
         cur = edge.db.execute("INSERT INTO refunds (order_id, order_line_id, user_id, amount, currency, reason, status,"
                               " requested_at) VALUES (?,?,?,?,?,?, 'requested', ?)",
-                              (order["id"], line["id"], user["id"], line["amount"], line["currency"], reason,
+                              (order["id"], line["id"], user["id"], line["amount"] + line["tax"], line["currency"], reason,
                                edge.clock.iso()))
         refund_id = int(cur.lastrowid)
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
@@ -201,10 +201,14 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
     line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
     now = edge.clock.iso()
     bucket = "available" if line["released_at"] else "pending"
-    ledger.post(edge, "refund", [(RECEIVABLE, Money(line["currency"], -line["amount"]), line["id"]),
+    ledger.post(edge, "refund", [(RECEIVABLE, Money(line["currency"], -line["amount"] - line["tax"]), line["id"]),
                                  (FEES, Money(line["currency"], line["fee"]), line["id"]),
-                                 (seller_account(line["seller"], bucket), Money(line["currency"], line["net"]), line["id"])],
+                                 (seller_account(line["seller"], bucket), Money(line["currency"], line["net"]), line["id"]),
+                                 (taxes.tax_account(order["tax_country"]), Money(line["currency"], line["tax"]),
+                                  line["id"])],
                 order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
+    licenses.disable_for_line(edge, line["id"])
+    invoices.issue_credit_note(edge, dict(order), dict(line), refund["id"])
     edge.db.execute("UPDATE refunds SET status = 'processed', processed_at = ? WHERE id = ?", (now, refund["id"]))
     edge.db.execute("UPDATE order_lines SET refunded_at = ? WHERE id = ?", (now, line["id"]))
     edge.db.execute("UPDATE purchases SET status = 'refunded', refunded_at = ? WHERE order_line_id = ?", (now, line["id"]))
@@ -214,7 +218,7 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
                     ("refunded" if left == 0 else "partially_refunded", now, order["id"]))
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
-                   title=line["title"], amount=format_money(line["amount"], line["currency"]))
+                   title=line["title"], amount=format_money(line["amount"] + line["tax"], line["currency"]))
     return "refunded"
 
 

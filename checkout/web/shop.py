@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
-from checkout.payments import carts, charges, orders, pricing
+from checkout.payments import carts, charges, invoices, licenses, orders, pricing, taxes
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
@@ -141,15 +141,22 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
     raise orders.unknown_order()
 
 
-async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
+def _tax_fields(request: Request, params: Any) -> tuple[str | None, str]:
+    """The buyer's country (for the tax) and optional VAT id, checked; a clear error names the field."""
+    edge = edge_of(request)
+    return taxes.parse_country(edge, params.get("country")), taxes.parse_vat_id(params.get("vat_id"))
+
+
+async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
+               country: str | None = None, vat_id: str = "") -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
     again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
-                                     guest_only=guest)
+                                     guest_only=guest, country=country)
     if again:
         return redirect_to(again)
-    order = orders.create_order(edge, user, items, guest=guest)
+    order = orders.create_order(edge, user, items, guest=guest, country=country, vat_id=vat_id)
     result = await run_in_threadpool(orders.call_initialize, edge, order)
     url = orders.record_authorization(edge, order, result)
     response = redirect_to(url)
@@ -165,11 +172,13 @@ async def checkout_post(request: Request) -> Response:
     form = await read_form(request)
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
-    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {})})
+    country, vat_id = _tax_fields(request, form)
+    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {}),
+                                **({"country": country} if country else {})})
     user = signed_in(request, here)
     if user is None:
         return redirect_to(here)
-    return await _pay(request, user, [(slug, amount)])
+    return await _pay(request, user, [(slug, amount)], country=country, vat_id=vat_id)
 
 
 def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -194,14 +203,16 @@ async def checkout_start(request: Request) -> Response:
         return _start_page(request, lines, keep, here, user)
     items = [(x.product_slug, x.chosen) for x in lines]
     try:
+        country, vat_id = _tax_fields(request, params)
         if user is None:
             user = _guest_user(request, params)
-            response = await _pay(request, user, items, guest=True)
+            response = await _pay(request, user, items, guest=True, country=country, vat_id=vat_id)
         else:
-            response = await _pay(request, user, items)
+            response = await _pay(request, user, items, country=country, vat_id=vat_id)
     except ValidationFailed as exc:
         return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields,
-                           form={"email": str(params.get("email", ""))}, status=exc.status)
+                           form={"email": str(params.get("email", "")), "country": str(params.get("country", "")),
+                                 "vat_id": str(params.get("vat_id", ""))}, status=exc.status)
     if keep.get("cart"):
         owner, _ = cart_owner(request)
         if owner:
@@ -214,10 +225,11 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
     edge = edge_of(request)
     total = pricing.total(lines)
     docs = [d for d in consent.required_now(edge, "buyer")]
-    extra.setdefault("form", {})
+    extra.setdefault("form", {"country": request.query_params.get("country", "")})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=total, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+                  total=total, countries=taxes.rates(edge).choices(),
+                  prices_include_tax=edge.settings.PRICES_INCLUDE_TAX, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
 def _guest_user(request: Request, form: Any) -> Any:
@@ -350,8 +362,10 @@ async def checkout_callback(request: Request) -> Response:
         charges.apply_verify_result(edge, reference, result, "verify")
         order = orders.get_order(edge, reference)
     lines = orders.order_lines(edge, order["id"])
+    tax = sum(x["tax"] for x in lines)
     return render(request, "edge/order_status.html", order=order, lines=lines,
-                  total=Money(order["currency"], order["amount"]))
+                  total=Money(order["currency"], order["amount"]), tax=Money(order["currency"], tax) if tax else None,
+                  license_keys=licenses.for_order(edge, order["id"]), invoices=invoices.of_order(edge, order["id"]))
 
 
 ROUTES = [
