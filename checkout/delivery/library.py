@@ -19,6 +19,7 @@ from checkout.core.errors import NotFound
 from checkout.delivery import retention
 from checkout.delivery.retention import WithdrawnProduct
 from checkout.delivery.storage import storage
+from checkout.payments import licenses
 from digitaldock.published import PublishedFile, PublishedProduct
 from digitaldock.storage import StorageError
 
@@ -59,6 +60,7 @@ def library(edge: "Edge", user_id: int) -> list[dict[str, Any]]:
                              " AND outcome = ? GROUP BY purchase_id, file_sha256", (user_id, STARTED)):
         counts[(r["purchase_id"], r["file_sha256"])] = r["n"]
     allowance = edge.settings.DOWNLOADS_PER_FILE
+    keys = licenses.for_purchases(edge, [r["id"] for r in rows])
     items = []
     for r in rows:
         prod = product(edge, r["product_slug"])
@@ -69,7 +71,9 @@ def library(edge: "Edge", user_id: int) -> list[dict[str, Any]]:
         items.append({"purchase_id": r["id"], "slug": r["product_slug"], "status": r["status"],
                       "title": (prod.title if prod else "") or r["line_title"] or r["product_slug"],
                       "version": prod.version if prod else "", "url": prod.url if prod else "",
-                      "bought_at": r["created_at"], "files": files, "available": prod is not None})
+                      "bought_at": r["created_at"], "files": files, "available": prod is not None,
+                      "license": keys.get(r["id"]),
+                      "stamped": bool(getattr(prod, "stamp_pdfs", False))})
     return items
 
 
