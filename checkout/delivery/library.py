@@ -44,6 +44,12 @@ def _file(edge: "Edge", purchase: Any, sha256: str) -> PublishedFile:
     raise NotFound("That file is not part of a product you own.", code="file_not_owned")
 
 
+def owned_purchase(edge: "Edge", purchase_id: int) -> dict[str, Any] | None:
+    """The purchase row (its owner was checked by `links.mint`)."""
+    row = _purchase(edge, purchase_id)
+    return dict(row) if row is not None else None
+
+
 def used(edge: "Edge", purchase_id: int, sha256: str) -> int:
     row = edge.db.execute("SELECT COUNT(*) FROM downloads WHERE purchase_id = ? AND file_sha256 = ? AND outcome = ?",
                           (purchase_id, sha256, STARTED)).fetchone()
