@@ -63,10 +63,12 @@ def parse_country(edge: Edge, value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > 8:
-        raise ValidationFailed(fields={"country": "Choose your country from the list."})
+        raise ValidationFailed("country: choose your country from the list.",
+                               fields={"country": "Choose your country from the list."})
     code = value.strip().upper()
     if code not in rates(edge).countries:
-        raise ValidationFailed(fields={"country": "Choose your country from the list."})
+        raise ValidationFailed("country: choose your country from the list.",
+                               fields={"country": "Choose your country from the list."})
     return code
 
 
@@ -75,10 +77,12 @@ def parse_vat_id(value: Any) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or len(value) > 40:
-        raise ValidationFailed(fields={"vat_id": "Enter a VAT number such as DE123456789, or leave it empty."})
+        raise ValidationFailed("vat_id: enter a VAT number such as DE123456789, or leave it empty.",
+                               fields={"vat_id": "Enter a VAT number such as DE123456789, or leave it empty."})
     cleaned = "".join(ch for ch in value.upper() if ch not in " .-")
     if not 4 <= len(cleaned) <= 20 or not cleaned.isascii() or not cleaned.isalnum():
-        raise ValidationFailed(fields={"vat_id": "Enter a VAT number such as DE123456789, or leave it empty."})
+        raise ValidationFailed("vat_id: enter a VAT number such as DE123456789, or leave it empty.",
+                               fields={"vat_id": "Enter a VAT number such as DE123456789, or leave it empty."})
     return cleaned
 
 
