@@ -143,7 +143,7 @@ def pdf(data: dict[str, Any]) -> bytes:
         doc.cell(0, 6, _latin(text), new_x="LMARGIN", new_y="NEXT")
     doc.set_font("Helvetica", "B", 10)
     widths = (70, 40, 25, 25, 30)
-    for w, h in zip(widths, ("Item", "Seller", "Net", "Tax", "Total")):
+    for w, h in zip(widths, ("Item", "Seller", "Net", "Tax", "Total"), strict=True):
         doc.cell(w, 7, h, border="B")
     doc.ln()
     doc.set_font("Helvetica", size=10)
@@ -151,7 +151,7 @@ def pdf(data: dict[str, Any]) -> bytes:
         rate = f" ({line['tax_bps'] / 100:g}%)" if line["tax_bps"] else ""
         cells = (line["title"][:40], line["seller"][:22], _amount(line["net"], cur), _amount(line["tax"], cur) + rate,
                  _amount(line["total"], cur))
-        for w, text in zip(widths, cells):
+        for w, text in zip(widths, cells, strict=True):
             doc.cell(w, 7, _latin(text))
         doc.ln()
     doc.set_font("Helvetica", "B", 10)

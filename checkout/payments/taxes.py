@@ -140,7 +140,7 @@ def report(edge: Edge, start: str | None = None, end: str | None = None) -> list
             row["refunded"] += r["tax"]
     names = rates(edge)
     out = []
-    for (country, currency), row in sorted(rows.items()):
+    for (country, _currency), row in sorted(rows.items()):
         row["net"] = row["charged"] - row["refunded"]
         row["name"] = names.rate_for(country).name if country != NO_COUNTRY else "No country given"
         out.append(row)
