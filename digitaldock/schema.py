@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, images, tree
+from . import frontmatter, images, taxrates, tree
 from .errors import DigitalDockError
 from .images import ImageInfo, ImageRefused
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
@@ -1050,6 +1050,14 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         if (text := read("ratings.yml", tree.MAX_YAML_BYTES, "ratings")) is not None:
             cat.ratings, more = parse_ratings(shown("ratings.yml"), text)
             problems += more
+    if os.path.lexists(root / "tax_rates.yml"):  # issue #18: read by the edge, checked here
+        if (text := read("tax_rates.yml", tree.MAX_YAML_BYTES, "tax_rates")) is not None:
+            try:
+                taxrates.parse(text)
+            except taxrates.TaxRatesError as exc:
+                line = re.match(r"line (\d+): ", str(exc))
+                problems.append(Problem(shown("tax_rates.yml"), int(line.group(1)) if line else 1, "tax_rates",
+                                        str(exc)[line.end():] if line else str(exc)))
     for path, under in found.sellers:
         try:
             seller, more = parse_seller(shown(under), tree.read_text(path, tree.MAX_MARKDOWN_BYTES))

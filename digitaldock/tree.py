@@ -18,7 +18,7 @@ opened because of its name alone:
   the line of the first undecodable byte in the message.
 
 Only the sections the storefront reads are walked: products/, sellers/, legal/, images/.
-Top-level files other than categories.yml and ratings.yml are not content and are left
+Top-level files other than categories.yml, ratings.yml and tax_rates.yml are not content and are left
 alone (a README), except that no entry of content/ itself may be a link.
 """
 
