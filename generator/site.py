@@ -63,6 +63,7 @@ class Settings:
     tagline: str = TAGLINE
     site_url: str = "http://127.0.0.1:8000"  # absolute: canonical URLs, feeds, sitemap
     checkout_url: str = "http://127.0.0.1:8001"
+    prices_include_tax: bool = False  # the edge's PRICES_INCLUDE_TAX: product pages say which (issue #18)
     per_page: int = 24
     theme: Path = THEME_DIR
     content: Path = Path("content")
@@ -74,6 +75,7 @@ class Settings:
             tagline=s.get("SITE_TAGLINE", cls.tagline),
             site_url=str(s.get("SITEURL") or cls.site_url).rstrip("/"),
             checkout_url=str(s.get("CHECKOUT_URL") or cls.checkout_url).rstrip("/"),
+            prices_include_tax=str(s.get("PRICES_INCLUDE_TAX", "")).strip().lower() in ("1", "true", "yes", "on"),
             per_page=int(s.get("PRODUCTS_PER_PAGE", cls.per_page)),
             theme=Path(s["THEME"]),
             content=Path(s["PATH"]),
@@ -317,6 +319,7 @@ class SiteModel:
             assets="",
             canonical=settings.site_url,
             checkout_url=settings.checkout_url,
+            prices_include_tax=settings.prices_include_tax,
             categories=[c for c in catalog.categories if self.by_category(c.slug)],
             legal=legal,
         )
