@@ -9,12 +9,13 @@ import hashlib
 import io
 from pathlib import Path
 
+import httpx
 import pikepdf
 import pytest
 from fpdf import FPDF
 from pypdf import PdfReader
 
-from checkout.delivery import stamping
+from checkout.delivery import stamping, storage
 from checkout.payments import payouts
 
 
@@ -135,3 +136,23 @@ def test_stamp_text_is_escaped_and_kept_in_the_font(tmp_path):
     stamping.stamp(src, dst, stamping.Stamp("o'brien(\\x)@example.com", "dd-ü✓"))
     text = PdfReader(dst).pages[0].extract_text()
     assert "o'brien(\\x)@example.com" in text and "dd-ü?" in text
+
+
+def test_on_s3_the_stamped_copy_is_stored_and_served_by_a_presigned_link(make_client, stamped_shop, helpers,
+                                                                         moto_url, s3_bucket):
+    client = make_client(STORAGE_BACKEND="s3", S3_BUCKET=s3_bucket, S3_ENDPOINT_URL=moto_url, PRESIGN_SECONDS=120)
+    edge = client.app.state.edge
+    store = storage.storage(edge)
+    f = stamped_shop.products["field-guide"]["files"][0]
+    store.put(f["key"], io.BytesIO(BOOK))
+    uid = helpers.make_user(client, "reader@example.com")
+    pid = helpers.buy(edge, uid, "field-guide")
+    r = client.get(helpers.link_for(client, pid, f["sha256"]))
+    assert r.status_code == 302
+    got = httpx.get(r.headers["location"])
+    assert got.status_code == 200 and 'filename="guide.pdf"' in got.headers["content-disposition"]
+    reader = PdfReader(io.BytesIO(got.content))
+    assert all("reader@example.com" in p.extract_text() for p in reader.pages)
+    key = edge.db.execute("SELECT storage_key FROM stamped_files").fetchone()[0]
+    assert key.startswith(f"stamped/{pid}/") and store.stat(key) == len(got.content)
+    assert store.sha256(f["key"]) == f["sha256"]  # the original is untouched
