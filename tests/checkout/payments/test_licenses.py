@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from checkout.accounts import users
+from checkout.accounts import gdpr, users
 from checkout.payments import ledger, licenses, payouts, refunds
 
 from ..conftest import csrf_from, login, outbox_rows
@@ -108,6 +108,9 @@ def test_a_refund_disables_the_key(shop, sandbox):
     assert (r.status_code, r.json()["code"]) == (409, "license_refunded")
     assert "refunded" in shop.get("/library").text
     assert ledger.check(edge.db) == []
+    exported = gdpr.export(edge, user["id"])  # the buyer's data export holds the key and the documents
+    assert [k["license_key"] for k in exported["license_keys"]] == [key]
+    assert [i["kind"] for i in exported["invoices"]] == ["invoice", "credit_note"]
 
 
 def test_the_seller_sees_activations_and_disables_enables_or_resets_a_key(shop, sandbox):
