@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from digitaldock import SITE_NAME, TAGLINE, THEME_DIR
 from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
+from digitaldock.search import SORTS as SEARCH_SORTS
 from digitaldock.schema import (
     Catalog,
     Category,
@@ -424,6 +425,7 @@ def plan(m: SiteModel) -> list[OutputFile]:
         }))
     add(OutputFile("search/index.html", "search.html", {
         "canonical": "/search/", "sorts": SORTS, "noindex": True, "checkout_url": settings.checkout_url,
+        "search_sorts": SEARCH_SORTS,
     }))
     add(OutputFile("404.html", "404.html", {"canonical": None}))
     def key() -> str:

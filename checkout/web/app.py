@@ -43,6 +43,7 @@ from checkout.web import (
     moderation,
     orders,
     seller,
+    search,
     seller_dashboard,
     shop,
     webhooks,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *admin_reports.ROUTES,
         *moderation.ROUTES,
         *seller_dashboard.ROUTES,
+        *search.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
