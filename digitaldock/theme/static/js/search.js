@@ -314,7 +314,7 @@ async function main() {
   const initial = {};
   for (const name of FILTERS) if (params.getAll(name).length) initial[name] = params.getAll(name);
 
-  let shown = [], found = null, run_id = 0;
+  let shown = [], found = null, run_id = 0, last = null;
   async function showMore() {
     const next = found.ids.slice(shown.length, shown.length + PAGE);
     const cards = await index.cards(next);
@@ -323,8 +323,12 @@ async function main() {
     moreButton.hidden = shown.length >= found.total;
   }
   async function run(filters) {
-    const mine = ++run_id;
     const chosen = filters || chosenFilters();
+    // the same search again (a "change" after its "input", as the box loses focus) redraws nothing
+    const key = JSON.stringify([input.value, chosen, sortSelect.value]);
+    if (key === last) return;
+    last = key;
+    const mine = ++run_id;
     const result = await index.search(input.value, chosen, sortSelect.value);
     if (mine !== run_id) return;  // a newer query has started
     found = result;
@@ -352,7 +356,7 @@ async function main() {
     if (sortSelect.value) url.searchParams.set("sort", sortSelect.value);
     history.replaceState(null, "", url);
   }
-  const go = () => run().catch(failed);
+  const go = () => run().catch(() => { last = null; failed(); });
   form.addEventListener("input", go);
   form.addEventListener("change", go);
   form.addEventListener("submit", (e) => { e.preventDefault(); go(); });
