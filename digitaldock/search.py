@@ -53,7 +53,7 @@ TITLE = "^"  # the key prefix of whole-title keys
 EXACT, PREFIX, TYPO = 3, 2, 1
 
 _WORD = re.compile(r"[^\W_]+")
-_COMPOUND = re.compile(r"[^\W_]+(?:['’-][^\W_]+)+")
+_JOINERS = re.compile(r"['’-]+")
 
 # Price bands per currency, in whole units: a filter never mixes currencies.
 BANDS: dict[str, tuple[int, ...]] = {
@@ -133,7 +133,7 @@ class Doc:
     cover: tuple[str, int, int]
 
 
-def doc_keys(d: Doc) -> tuple[set[str], set[str]]:
+def doc_keys(d: Doc) -> tuple[frozenset[str], frozenset[str]]:
     """(keys found in the title, keys found elsewhere) of a product."""
     title_words = words(d.title)
     title = set(title_words) | _pairs(title_words)
@@ -144,12 +144,29 @@ def doc_keys(d: Doc) -> tuple[set[str], set[str]]:
         ws = words(field_text)
         other.update(ws)
         other.update(_pairs(ws))
-    other.update(words(d.text))
-    for compound in _COMPOUND.findall(fold(d.text)):
-        parts = _WORD.findall(compound)
-        other.add("".join(parts))
-        other.update(_pairs(parts))
-    return title, other - title
+    for token in set(_tokens(d.text)):
+        if "-" in token or "'" in token or "’" in token:
+            parts = [w for w in _JOINERS.split(token) if w]
+            other.update(parts)
+            if len(parts) > 1:
+                other.add("".join(parts))
+                other.update(_pairs(parts))
+        else:
+            other.add(token)
+    return frozenset(title), frozenset(other - title)
+
+
+# everything but letters, digits, hyphens and apostrophes separates words of a description
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum() and chr(c) not in "-'"})
+_SEPARATORS = re.compile(r"[^\w'’-]|_")
+
+
+def _tokens(text: str) -> list[str]:
+    """A description's words, hyphenated and apostrophe'd ones whole ("lo-fi", "maker's")."""
+    folded = fold(text)
+    if folded.isascii():
+        return folded.translate(_ASCII_SEPARATORS).split()
+    return _SEPARATORS.sub(" ", folded).split()
 
 
 def _pairs(ws: list[str]) -> set[str]:
@@ -172,11 +189,13 @@ def _named(folder: str, stem: str, data: bytes) -> str:
     return f"{folder}{stem}.{hashlib.sha256(data).hexdigest()[:10]}.json"
 
 
-def build_index(docs: list[Doc], categories: list[str]) -> dict[str, bytes]:
-    """Every file of the index, by path relative to the index folder; same input, same bytes."""
+def build_index(docs: list[Doc], categories: list[str],
+                keys: list[tuple[frozenset[str], frozenset[str]]] | None = None) -> dict[str, bytes]:
+    """Every file of the index, by path relative to the index folder; same input, same bytes.
+    `keys`: each doc's `doc_keys`, when the caller kept them from an earlier build."""
     postings: dict[str, tuple[list[int], list[int]]] = {}
     for i, d in enumerate(docs):
-        title, other = doc_keys(d)
+        title, other = keys[i] if keys is not None else doc_keys(d)
         for k in title:
             postings.setdefault(k, ([], []))[0].append(i)
         for k in other:
@@ -273,6 +292,9 @@ def distance(a: str, b: str, limit: int) -> int:
 
 
 def typo_limit(word: str) -> int:
+    """Edits a query word tolerates; none in numbers ("4242" is not "4241")."""
+    if any(ch.isnumeric() for ch in word):
+        return 0
     return 2 if len(word) >= TYPO_2 else 1 if len(word) >= TYPO_1 else 0
 
 

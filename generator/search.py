@@ -9,10 +9,12 @@ in a different order on every run, so two builds of the same catalogue were not 
 
 from __future__ import annotations
 
+import pickle
 import re
+from pathlib import Path
 from typing import Any
 
-from digitaldock.search import Doc, build_index
+from digitaldock.search import Doc, build_index, doc_keys
 
 _MARKUP = re.compile(r"\]\([^)]*\)|<[^>]*>|https?://\S+")
 
@@ -37,8 +39,33 @@ def search_docs(m: Any) -> list[Doc]:
 
 
 def search_files(m: Any) -> dict[str, bytes]:
-    """Every file of the index (paths under search/), built once per site model."""
-    cache = m.__dict__.setdefault("_search_files", {})
-    if not cache:
-        cache.update(build_index(search_docs(m), [c.name for c in m.site.categories]))
-    return cache
+    """Every file of the index (paths under search/), built once per site model.
+
+    With the build's cache folder (`m.cache_dir`), an unchanged catalogue reuses the last
+    index as it is, and a changed one recomputes the words of the changed products only."""
+    made = m.__dict__.setdefault("_search_files", {})
+    if made:
+        return made
+    cache_dir: Path | None = getattr(m, "cache_dir", None)
+    path = cache_dir / "search.pickle" if cache_dir else None
+    saved: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            saved = pickle.loads(path.read_bytes())
+        except Exception:  # noqa: BLE001 - a damaged or old cache is rebuilt
+            saved = {}
+    if saved.get("fp") == m.global_fp:
+        made.update(saved["files"])
+        return made
+    old_keys = saved.get("keys", {})
+    docs = search_docs(m)
+    keys = {}
+    for p, d in zip(m.products, docs):
+        keys[p.fp] = old_keys.get(p.fp) or doc_keys(d)
+    made.update(build_index(docs, [c.name for c in m.site.categories], [keys[p.fp] for p in m.products]))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps({"fp": m.global_fp, "files": made, "keys": keys}, protocol=5))
+        tmp.replace(path)
+    return made

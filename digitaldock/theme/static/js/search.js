@@ -77,7 +77,9 @@ class Index {
     return this.files.get(name);
   }
   queryWords(q) { return words(Array.from(q).slice(0, this.rules.max_query).join("")).slice(0, this.rules.max_terms); }
-  typoLimit(w) { const n = Array.from(w).length; return n >= this.rules.typo_2 ? 2 : n >= this.rules.typo_1 ? 1 : 0; }
+  typoLimit(w) {
+    if (/\p{N}/u.test(w)) return 0;  // no typos in numbers: "4242" is not "4241"
+    const n = Array.from(w).length; return n >= this.rules.typo_2 ? 2 : n >= this.rules.typo_1 ? 1 : 0; }
   // every shard a query needs, fetched at once, so matching below runs without waiting
   async prepare(ws) {
     const need = new Set();
