@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from checkout.core.errors import ValidationFailed
-from digitaldock.search import MAX_QUERY, RATINGS, SORTS, Index, Result
+from digitaldock.search import MAX_QUERY, RATINGS, SORTS, Index, Result, price_values
 
 log = structlog.get_logger("checkout.search")
 PER_PAGE = 24
@@ -96,7 +96,7 @@ def parse_query(index: Index | None, values: dict[str, list[Any]]) -> SearchQuer
     if not page_text.isascii() or not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
         raise ValidationFailed(fields={"page": f"must be a whole number from 1 to {MAX_PAGE}"})
     known = {"category": set(index.entry["facets"]["category"]) if index else set(),
-             "price": {v for v, _ in index.entry["facets"]["price"]} if index else set(),
+             "price": {v for v, _ in index.entry["facets"]["price"]} if index else {v for v, _ in price_values()},
              "rating": {str(r) for r in RATINGS}}
     filters: dict[str, list[str]] = {}
     for name in FILTERS:

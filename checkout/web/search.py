@@ -93,15 +93,16 @@ def _facets(index: Any, result: Any, query: SearchQuery) -> list[tuple[str, str,
 async def search_api(request: Request) -> Response:
     edge = edge_of(request)
     index = site_search(edge).index()
-    if index is None:
-        return JSONResponse({"code": "search_unavailable", "message": "The catalogue has not been built yet."},
-                            status_code=503)
     query = parse_query(index, _values(request))
+    if index is None:  # nothing built yet: nothing to find
+        return JSONResponse({"available": False, "query": query.q, "words": [], "sort": query.sort,
+                             "filters": query.filters, "total": 0, "page": query.page, "per_page": PER_PAGE,
+                             "results": [], "facets": {}, "suggestions": []})
     result, cards = run(index, query)
     labels = {"price": dict(map(tuple, index.entry["facets"]["price"])),
               "rating": {str(r): rating_label(r) for r in (4, 3, 2, 1)}}
     return JSONResponse({
-        "query": query.q, "words": result.words, "sort": query.sort, "filters": query.filters,
+        "available": True, "query": query.q, "words": result.words, "sort": query.sort, "filters": query.filters,
         "total": result.total, "page": query.page, "per_page": PER_PAGE,
         "results": [_absolute(edge, c) for c in cards],
         "facets": {name: [{"value": v, "label": labels.get(name, {}).get(v, v), "count": n}

@@ -88,7 +88,7 @@ def test_the_api_answers_as_the_browser_rules_do(client, site: Path):
     assert prices["NGN:1"]["label"] == "₦5,000 to ₦15,000"
 
 
-def test_no_index_means_503_not_an_error_page(tmp_path: Path):
+def test_before_a_build_the_page_says_so_and_the_api_finds_nothing(tmp_path: Path):
     catalog = tmp_path / "out" / "catalog.json"
     catalog.parent.mkdir()
     app = create_app(load_settings(environ={}, dotenv=None, DIGITALDOCK_DATA_DIR=str(tmp_path / "data"),
@@ -96,7 +96,8 @@ def test_no_index_means_503_not_an_error_page(tmp_path: Path):
     with TestClient(app) as c:
         r = c.get("/search", params={"q": "x"})
         assert r.status_code == 503 and "until the catalogue has been built" in r.text
-        assert c.get("/api/products/search").json()["code"] == "search_unavailable"
+        body = c.get("/api/products/search", params={"q": "x"}).json()
+        assert body["available"] is False and body["total"] == 0 and body["results"] == []
 
 
 def test_a_rebuilt_index_is_read_again(site: Path, tmp_path: Path):
@@ -112,7 +113,7 @@ def test_a_rebuilt_index_is_read_again(site: Path, tmp_path: Path):
         entry.write_text("not json")
         st_ = entry.stat()
         os.utime(entry, ns=(st_.st_atime_ns, st_.st_mtime_ns + 2_000_000_000))
-        assert c.get("/api/products/search", params={"q": "lofi"}).status_code == 503
+        assert c.get("/api/products/search", params={"q": "lofi"}).json()["available"] is False
 
 
 def test_bad_parameters_name_the_field(client):
