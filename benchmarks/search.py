@@ -1,7 +1,7 @@
 """Search benchmark: what a shopper downloads and waits for until the first results, in real
 Chromium, at 10,000 and 100,000 products; and the build's time and peak memory.
 
-    .venv/bin/python benchmarks/search.py [--products 10000 100000] [--keep DIR]
+    .venv/bin/python benchmarks/search.py [--products 10000 100000] [--keep DIR] [--source REF]
 
 For each size it generates the synthetic catalogue of benchmarks/build.py, builds it with
 `digitaldock build` in a fresh process (wall time, peak RSS of the process and its workers),
@@ -13,8 +13,10 @@ shards of the query's words, the facet columns and the cards' chunks. Result cov
 not counted (they load lazily, after the results show). The time to first results is the
 page's own clock (performance.now() when the first card is added).
 
-Baseline, from the same run: the whole index in one compressed download, which is what a
-one-file index (main's, before issue #15) costs at the least before its first result.
+Baselines: the whole index in one compressed download (what any one-file index costs at the
+least before its first result); and `--source REF` (e.g. the commit before issue #15) runs
+the same measurements with that commit's code (`git archive`), for a before/after pair from
+the same machine and day.
 Nothing here is a test; the figures depend on the machine (benchmarks/README.md has ours).
 """
 
@@ -26,6 +28,7 @@ import importlib.util
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -79,8 +82,11 @@ class Gzipped(SimpleHTTPRequestHandler):
 FIRST_RESULT = """
 new MutationObserver((_, obs) => {
   const list = document.getElementById("search-results");
-  if (list && list.firstElementChild) { window.__firstResult = performance.now(); obs.disconnect(); }
-}).observe(document, { childList: true, subtree: true });
+  const status = document.getElementById("search-status");
+  if ((list && list.firstElementChild) || (status && status.textContent.includes("found"))) {
+    window.__firstResult = performance.now(); obs.disconnect();
+  }
+}).observe(document, { childList: true, subtree: true, characterData: true });
 """
 
 
@@ -123,10 +129,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--products", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    ap.add_argument("--source", help="measure this git commit's code instead of the working tree's")
     args = ap.parse_args()
     bench = _bench_build()
     work = args.keep or Path(tempfile.mkdtemp(prefix="dd-search-"))
     work.mkdir(parents=True, exist_ok=True)
+    src = ROOT
+    if args.source:
+        src = work / "source"
+        shutil.rmtree(src, ignore_errors=True)
+        src.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.source], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+        print(f"measuring {args.source} ({src})", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(src)}
     summary = []
     for n in args.products:
         root = work / str(n)
@@ -136,23 +152,24 @@ def main() -> None:
         print(f"generating {n} products in {root} ...", flush=True)
         content = bench.make_content(root, n)
         conf = root / "benchconf.py"
-        conf.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
-                        f"PATH = {str(content)!r}\nTHEME = {str(ROOT / 'digitaldock/theme')!r}\n"
-                        f"PLUGIN_PATHS = [{str(ROOT)!r}]\nCHECKOUT_URL = 'http://127.0.0.1:9'\n")
+        conf.write_text(f"import sys\nsys.path.insert(0, {str(src)!r})\nfrom pelicanconf import *\n"
+                        f"PATH = {str(content)!r}\nTHEME = {str(src / 'digitaldock/theme')!r}\n"
+                        f"PLUGIN_PATHS = [{str(src)!r}]\nCHECKOUT_URL = 'http://127.0.0.1:9'\n")
         out = root / "output"
         print("cold build ...", flush=True)
-        wall, rss = bench.timed([PY, "-m", "checkout.cli.main", "build", "-s", str(conf), "-o", str(out)], ROOT)
+        argv = [PY, "-m", "checkout.cli.main", "build", "-s", str(conf), "-o", str(out)]
+        wall, rss = bench.timed(argv, src, env)
         print("no-change rebuild ...", flush=True)
-        again, again_rss = bench.timed([PY, "-m", "checkout.cli.main", "build", "-s", str(conf), "-o", str(out)], ROOT)
+        again, again_rss = bench.timed(argv, src, env)
         files = [p for p in (out / "search").rglob("*") if p.is_file()]
         raw = sum(p.stat().st_size for p in files)
         whole = gzip.compress(b"".join(p.read_bytes() for p in sorted(files)), 6, mtime=0)
         shards = [p for p in files if p.parent.name == "t"]
-        biggest = max(len(gzip.compress(p.read_bytes(), 6, mtime=0)) for p in shards)
+        biggest = max((len(gzip.compress(p.read_bytes(), 6, mtime=0)) for p in shards), default=0)
         entry = len(gzip.compress((out / "search/index.json").read_bytes(), 6, mtime=0))
-        facets = next(p for p in files if p.name.startswith("facets."))
-        facets_gz = len(gzip.compress(facets.read_bytes(), 6, mtime=0))
-        sitemaps = len(list((out / "sitemaps").glob("*.xml")))
+        facets = [p for p in files if p.name.startswith("facets.")]
+        facets_gz = len(gzip.compress(facets[0].read_bytes(), 6, mtime=0)) if facets else 0
+        sitemaps = len(list((out / "sitemaps").glob("*.xml"))) or 1
         handler = partial(Gzipped, directory=str(out))
         Gzipped.cache = {}
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
