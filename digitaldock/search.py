@@ -170,7 +170,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def _pairs(ws: list[str]) -> set[str]:
-    return {a + b for a, b in zip(ws, ws[1:])}
+    return {a + b for a, b in zip(ws, ws[1:], strict=False)}
 
 
 def _dump(value: Any) -> bytes:

@@ -60,7 +60,7 @@ def search_files(m: Any) -> dict[str, bytes]:
     old_keys = saved.get("keys", {})
     docs = search_docs(m)
     keys = {}
-    for p, d in zip(m.products, docs):
+    for p, d in zip(m.products, docs, strict=True):
         keys[p.fp] = old_keys.get(p.fp) or doc_keys(d)
     made.update(build_index(docs, [c.name for c in m.site.categories], [keys[p.fp] for p in m.products]))
     if path is not None:

@@ -29,7 +29,6 @@ from markupsafe import Markup
 
 from digitaldock import SITE_NAME, TAGLINE, THEME_DIR
 from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
-from digitaldock.search import SORTS as SEARCH_SORTS
 from digitaldock.schema import (
     Catalog,
     Category,
@@ -38,6 +37,7 @@ from digitaldock.schema import (
     ContentError,
     Seller,
 )
+from digitaldock.search import SORTS as SEARCH_SORTS
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment

@@ -4,10 +4,9 @@ with JavaScript off, the header's and the page's search forms reach the edge's r
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
-
-import re
 
 import pytest
 from playwright.sync_api import expect
