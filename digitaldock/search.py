@@ -75,7 +75,8 @@ def fold(text: str) -> str:
     if text.isascii():  # NFKD leaves ASCII as it is, and it has no accents to drop
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # nonspacing marks (accents) go; search.js drops \p{Mn} alike
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
 def words(text: str) -> list[str]:

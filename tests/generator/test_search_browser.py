@@ -87,7 +87,8 @@ def test_finds_by_description_hyphen_variant_and_typo(page, stack):
 def test_the_browser_and_the_edge_give_the_same_answers(page, stack):
     site, index = stack["site"], stack["index"]
     for q, sort in (("studio", ""), ("template", "price-low"), ("pack", "rating"), ("afro beats", ""),
-                    ("grotsk", ""), ("music lessons", "newest"), ("naïve café", "")):
+                    ("grotsk", ""), ("music lessons", "newest"), ("naïve café", ""), ("ÉCOLE ﬁne", ""),
+                    ("हिंदी संगीत", ""), ("Ｌagos", "")):
         assert js_titles(page, site, q.replace(" ", "%20"), sort) == py_titles(index, q, sort), q
 
 

@@ -18,7 +18,7 @@ const TITLE = "^";
 const EXACT = 3, PREFIX = 2, TYPO = 1;
 const base = new URL("index.json", new URL("/search/", location.href));
 
-const fold = (s) => s.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
+const fold = (s) => s.toLowerCase().normalize("NFKD").replace(/\p{Mn}/gu, "");
 const words = (s) => fold(s).match(/[\p{L}\p{N}]+/gu) || [];
 
 // JS compares strings by UTF-16 code units, Python by code points: sort keys the Python way
