@@ -125,6 +125,23 @@ def browse(site: str, queries: tuple[str, ...]) -> list[tuple[str, int, float, i
     return rows
 
 
+def edge_times(out: Path, queries: tuple[str, ...]) -> list[float]:
+    """Milliseconds the edge's rules take per query (digitaldock.search over the files, warm)."""
+    import time
+
+    sys.path.insert(0, str(ROOT))
+    from digitaldock.search import Index
+
+    index = Index(lambda name: (out / "search" / name).read_bytes())
+    times = []
+    for q in queries:
+        index.cards(index.search(q).ids[:24])  # files read once, as a running edge has them
+        start = time.perf_counter()
+        index.cards(index.search(q).ids[:24])
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--products", type=int, nargs="+", default=[10_000, 100_000])
@@ -185,9 +202,11 @@ def main() -> None:
               f"{biggest / 1024:.1f} KB gz); entry {entry / 1024:.1f} KB gz; facet columns {facets_gz / 1024:.1f} KB gz; "
               f"sitemap files: {sitemaps}")
         print(f"baseline, the whole index in one download: {len(whole) / 1024:.0f} KB gz")
-        print(f"{'query':<22}{'KB until results':>18}{'ms until results':>18}{'found':>8}{'index files':>13}")
-        for q, total, ms, found, index_files in rows:
-            print(f"{q:<22}{total / 1024:>18.1f}{ms:>18.0f}{found:>8}{index_files:>13}")
+        edge = edge_times(out, QUERIES) if not args.source else [float("nan")] * len(QUERIES)
+        print(f"{'query':<22}{'KB until results':>18}{'ms until results':>18}{'found':>8}{'index files':>13}"
+              f"{'edge ms':>9}")
+        for (q, total, ms, found, index_files), edge_ms in zip(rows, edge, strict=True):
+            print(f"{q:<22}{total / 1024:>18.1f}{ms:>18.0f}{found:>8}{index_files:>13}{edge_ms:>9.0f}")
         summary.append((n, wall, rss, max(r[1] for r in rows), statistics.median(r[2] for r in rows), len(whole)))
         print(flush=True)
     if len(summary) > 1:
