@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--products", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
     ap.add_argument("--source", help="measure this git commit's code instead of the working tree's")
+    ap.add_argument("--reuse", action="store_true", help="keep content generated in --keep by an earlier run")
     args = ap.parse_args()
     bench = _bench_build()
     work = args.keep or Path(tempfile.mkdtemp(prefix="dd-search-"))
@@ -163,11 +164,16 @@ def main() -> None:
     summary = []
     for n in args.products:
         root = work / str(n)
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir()
-        print(f"generating {n} products in {root} ...", flush=True)
-        content = bench.make_content(root, n)
+        if args.reuse and (root / "content" / "products").is_dir():
+            content = root / "content"
+            for old in ("output", ".output.cache"):
+                shutil.rmtree(root / old, ignore_errors=True)  # a cold build
+            print(f"reusing the {n} products in {root}", flush=True)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            print(f"generating {n} products in {root} ...", flush=True)
+            content = bench.make_content(root, n)
         conf = root / "benchconf.py"
         conf.write_text(f"import sys\nsys.path.insert(0, {str(src)!r})\nfrom pelicanconf import *\n"
                         f"PATH = {str(content)!r}\nTHEME = {str(src / 'digitaldock/theme')!r}\n"

@@ -32,6 +32,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,18 +191,57 @@ def _named(folder: str, stem: str, data: bytes) -> str:
     return f"{folder}{stem}.{hashlib.sha256(data).hexdigest()[:10]}.json"
 
 
-def build_index(docs: list[Doc], categories: list[str],
-                keys: list[tuple[frozenset[str], frozenset[str]]] | None = None) -> dict[str, bytes]:
+def build_index(docs: Iterable[Doc], categories: list[str],
+                keys_of: Callable[[int, Doc], tuple[Iterable[str], Iterable[str]]] | None = None) -> dict[str, bytes]:
     """Every file of the index, by path relative to the index folder; same input, same bytes.
-    `keys`: each doc's `doc_keys`, when the caller kept them from an earlier build."""
-    postings: dict[str, tuple[list[int], list[int]]] = {}
-    for i, d in enumerate(docs):
-        title, other = keys[i] if keys is not None else doc_keys(d)
-        for k in title:
-            postings.setdefault(k, ([], []))[0].append(i)
-        for k in other:
-            postings.setdefault(k, ([], []))[1].append(i)
+
+    One pass over `docs` (a generator is fine: a doc's text is dropped once its words are
+    counted, so 100,000 descriptions are never in memory at once). `keys_of(i, doc)` gives a
+    doc's `doc_keys` when the caller kept them from an earlier build."""
+    postings: dict[str, tuple[array, array]] = {}
     files: dict[str, bytes] = {}
+    chunks: list[str] = []
+    chunk: list[dict[str, Any]] = []
+    cat_index = {c: n for n, c in enumerate(categories)}
+    prices = [v for v, _ in price_values()]
+    price_index = {v: n for n, v in enumerate(prices)}
+    facets: dict[str, list[int]] = {"category": [], "price": [], "rating": []}
+    price_sort: list[int] = []
+    rating_sort: list[tuple[int, int]] = []
+
+    def flush_chunk() -> None:
+        data = _dump(chunk)
+        name = _named("d/", str(len(chunks)), data)
+        files[name] = data
+        chunks.append(name)
+        chunk.clear()
+
+    count = 0
+    for i, d in enumerate(docs):
+        title, other = keys_of(i, d) if keys_of is not None else doc_keys(d)
+        for k in title:
+            entry = postings.get(k)
+            if entry is None:
+                entry = postings[k] = (array("i"), array("i"))
+            entry[0].append(i)
+        for k in other:
+            entry = postings.get(k)
+            if entry is None:
+                entry = postings[k] = (array("i"), array("i"))
+            entry[1].append(i)
+        chunk.append({"u": d.url, "t": d.title, "s": d.seller, "c": d.category, "p": d.price,
+                      "r": d.rating, "i": list(d.cover)})
+        if len(chunk) == CHUNK:
+            flush_chunk()
+        facets["category"].append(cat_index[d.category])
+        facets["price"].append(price_index[price_band(d.price_minor, d.currency)])
+        facets["rating"].append(d.rating_sort // 10)
+        price_sort.append(d.price_sort)
+        rating_sort.append((d.rating_sort, d.rating_count))
+        count += 1
+    if chunk:
+        flush_chunk()
+
     shards: list[list[str]] = []  # [first key, file]
     batch: dict[str, list[list[int]]] = {}
     size = 0
@@ -215,40 +255,24 @@ def build_index(docs: list[Doc], categories: list[str],
         batch, size = {}, 0
 
     for k in sorted(postings):
-        t, o = postings[k]
-        entry = [_deltas(t), _deltas(o)]
+        t, o = postings.pop(k)
         cost = len(k) + 8 + 2 * (len(t) + len(o))
         if batch and size + cost > SHARD_BYTES:
             flush()
-        batch[k] = entry
+        batch[k] = [_deltas(t), _deltas(o)]
         size += cost
     if batch:
         flush()
 
-    cat_index = {c: n for n, c in enumerate(categories)}
-    prices = [v for v, _ in price_values()]
-    price_index = {v: n for n, v in enumerate(prices)}
-    facets = {
-        "category": [cat_index[d.category] for d in docs],
-        "price": [price_index[price_band(d.price_minor, d.currency)] for d in docs],
-        "rating": [d.rating_sort // 10 for d in docs],
-    }
     facets_data = _dump(facets)
-    by_price = sorted(range(len(docs)), key=lambda i: (docs[i].price_sort, i))
-    by_rating = sorted(range(len(docs)), key=lambda i: (-docs[i].rating_sort, -docs[i].rating_count, i))
+    by_price = sorted(range(count), key=lambda i: (price_sort[i], i))
+    by_rating = sorted(range(count), key=lambda i: (-rating_sort[i][0], -rating_sort[i][1], i))
     sort_data = _dump({"price": _ranks(by_price), "rating": _ranks(by_rating)})
-    chunks = []
-    for n in range(0, len(docs), CHUNK):
-        data = _dump([{"u": d.url, "t": d.title, "s": d.seller, "c": d.category, "p": d.price,
-                       "r": d.rating, "i": list(d.cover)} for d in docs[n:n + CHUNK]])
-        name = _named("d/", str(n // CHUNK), data)
-        files[name] = data
-        chunks.append(name)
     files[facets_name := _named("", "facets", facets_data)] = facets_data
     files[sort_name := _named("", "sort", sort_data)] = sort_data
-    used_prices = sorted({p for p in facets["price"]})
-    entry = {
-        "version": INDEX_VERSION, "count": len(docs), "chunk": CHUNK,
+    used_prices = sorted(set(facets["price"]))
+    entry_doc = {
+        "version": INDEX_VERSION, "count": count, "chunk": CHUNK,
         "shards": shards, "docs": chunks, "facets_file": facets_name, "sort_file": sort_name,
         "facets": {
             "category": categories,
@@ -259,7 +283,7 @@ def build_index(docs: list[Doc], categories: list[str],
         "rules": {"max_terms": MAX_TERMS, "max_query": MAX_QUERY, "prefix_min": PREFIX_MIN,
                   "prefix_shards": PREFIX_SHARDS, "typo_1": TYPO_1, "typo_2": TYPO_2},
     }
-    files["index.json"] = _dump(entry)
+    files["index.json"] = _dump(entry_doc)
     return files
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +25,24 @@ def plain(markdown: str) -> str:
     return _MARKUP.sub(" ", markdown)
 
 
-def search_docs(m: Any) -> list[Doc]:
+def search_docs(m: Any) -> Iterator[Doc]:
     """The products of a `generator.site.SiteModel` (typed loosely: the site module imports this
-    one), in the catalogue's order: newest first, so a product's id is its place by date."""
-    return [Doc(
-        url=p.url, title=p.title, seller=p.seller_obj.name, category=p.category_obj.name, tags=tuple(p.tags),
-        text=p.summary + "\n" + plain(p.description),
-        price=p.pwyw_display and f"from {p.pwyw_display}" or p.price_display,
-        price_minor=(p.pwyw_minimum or p.price).minor, currency=p.price.currency, price_sort=p.usd_cents,
-        rating=p.rating.average if p.rating else None,
-        rating_sort=p.rating.stars_x10 if p.rating else 0, rating_count=p.rating.count if p.rating else 0,
-        cover=(p.cover_img.src, p.cover_img.width, p.cover_img.height),
-    ) for p in m.products]
+    one), in the catalogue's order: newest first, so a product's id is its place by date. One at
+    a time: `build_index` drops each description once its words are counted."""
+    for p in m.products:
+        yield Doc(
+            url=p.url, title=p.title, seller=p.seller_obj.name, category=p.category_obj.name, tags=tuple(p.tags),
+            text=p.summary + "\n" + plain(p.description),
+            price=p.pwyw_display and f"from {p.pwyw_display}" or p.price_display,
+            price_minor=(p.pwyw_minimum or p.price).minor, currency=p.price.currency, price_sort=p.usd_cents,
+            rating=p.rating.average if p.rating else None,
+            rating_sort=p.rating.stars_x10 if p.rating else 0, rating_count=p.rating.count if p.rating else 0,
+            cover=(p.cover_img.src, p.cover_img.width, p.cover_img.height),
+        )
+
+
+_SEP, _HALF = "\x1f", "\x1e"  # a product's keys kept between builds as one string: less memory than sets
+CACHE_FORMAT = 2  # of search.pickle; another value is ignored (rebuilt)
 
 
 def search_files(m: Any) -> dict[str, bytes]:
@@ -54,18 +61,30 @@ def search_files(m: Any) -> dict[str, bytes]:
             saved = pickle.loads(path.read_bytes())
         except Exception:  # noqa: BLE001 - a damaged or old cache is rebuilt
             saved = {}
+    if not isinstance(saved, dict) or saved.get("format") != CACHE_FORMAT:
+        saved = {}
     if saved.get("fp") == m.global_fp:
         made.update(saved["files"])
         return made
-    old_keys = saved.get("keys", {})
-    docs = search_docs(m)
-    keys = {}
-    for p, d in zip(m.products, docs, strict=True):
-        keys[p.fp] = old_keys.get(p.fp) or doc_keys(d)
-    made.update(build_index(docs, [c.name for c in m.site.categories], [keys[p.fp] for p in m.products]))
+    old_keys: dict[str, str] = saved.get("keys", {})
+    del saved
+    keys: dict[str, str] = {}
+
+    def keys_of(i: int, d: Doc) -> tuple[list[str], list[str]]:
+        fp = m.products[i].fp
+        packed = old_keys.get(fp)
+        if packed is None:
+            title, other = doc_keys(d)
+            packed = _SEP.join(sorted(title)) + _HALF + _SEP.join(sorted(other))
+        keys[fp] = packed
+        title_part, other_part = packed.split(_HALF)
+        return (title_part.split(_SEP) if title_part else []), (other_part.split(_SEP) if other_part else [])
+
+    made.update(build_index(search_docs(m), [c.name for c in m.site.categories], keys_of))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps({"fp": m.global_fp, "files": made, "keys": keys}, protocol=5))
+        tmp.write_bytes(pickle.dumps({"format": CACHE_FORMAT, "fp": m.global_fp, "files": made, "keys": keys},
+                                     protocol=5))
         tmp.replace(path)
     return made
