@@ -37,15 +37,16 @@ from digitaldock.schema import (
     ContentError,
     Seller,
 )
+from digitaldock.search import SORTS as SEARCH_SORTS
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment
 from .feeds import atom_feed
-from .formatting import PRICE_BANDS, rating_label
 from .markup import heading_id, render_markdown
-from .search import search_index
+from .search import search_files
 
 CATALOG_SCHEMA_VERSION = 1
+SITEMAP_URLS = 50_000  # Google's limit of URLs in one sitemap file
 
 SORTS: dict[str, tuple[str, str]] = {
     # slug: (label, path segment; "" for the default order)
@@ -176,18 +177,6 @@ class ProductView:
         return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size),
                                 kind=f.name.rsplit(".", 1)[-1].upper() if "." in f.name else "FILE")
                 for f in self.p.files]
-
-    @cached_property
-    def price_band(self) -> str:
-        cents = self.usd_cents
-        return next(label for lo, hi, label in PRICE_BANDS if cents >= lo and (hi is None or cents < hi))
-
-    @cached_property
-    def rating_filters(self) -> list[str]:
-        r = self.rating
-        if not r:
-            return []
-        return [rating_label(n) for n in (4, 3, 2, 1) if r.stars_x10 >= n * 10]
 
     @cached_property
     def published_iso(self) -> str:
@@ -435,23 +424,30 @@ def plan(m: SiteModel) -> list[OutputFile]:
             "canonical": f"/legal/{doc.slug}/",
         }))
     add(OutputFile("search/index.html", "search.html", {
-        "canonical": "/search/", "sorts": SORTS, "bands": [b[2] for b in PRICE_BANDS],
+        "canonical": "/search/", "sorts": SORTS, "noindex": True, "checkout_url": settings.checkout_url,
+        "search_sorts": SEARCH_SORTS,
     }))
     add(OutputFile("404.html", "404.html", {"canonical": None}))
     def key() -> str:
         return m.global_fp
 
     add(OutputFile("catalog.json", produce=lambda: catalog_json(m), data_key=key))
-    add(OutputFile("search/index.json", produce=lambda: search_index(m), data_key=key))
+    for rel in search_files(m):
+        # index.json and files named by their content: the catalogue's fingerprint keys them all
+        add(OutputFile(f"search/{rel}", produce=lambda rel=rel: search_files(m)[rel], data_key=key))
     add(OutputFile("feeds/all.atom.xml", data_key=key,
                    produce=lambda: atom_feed(m, m.products, "All products", "/feeds/all.atom.xml")))
     for c in m.site.categories:
         add(OutputFile(f"feeds/category/{c.slug}.atom.xml", data_key=key,
                        produce=lambda c=c: atom_feed(m, m.by_category(c.slug), c.name,
                                                      f"/feeds/category/{c.slug}.atom.xml")))
-    pages = [f.path for f in files if f.template]
-    add(OutputFile("sitemap.xml", produce=lambda: sitemap(m, pages),
-                   data_key=lambda: m.global_fp + repr(pages)))
+    pages = [f.path for f in files if f.template and indexable(f)]
+    sitemaps = [pages[n:n + SITEMAP_URLS] for n in range(0, len(pages), SITEMAP_URLS)] or [[]]
+    for n, part in enumerate(sitemaps, 1):
+        add(OutputFile(f"sitemaps/sitemap-{n}.xml", produce=lambda part=part: sitemap(m, part),
+                       data_key=lambda part=part: m.global_fp + repr(part)))
+    add(OutputFile("sitemap.xml", produce=lambda: sitemap_index(m, len(sitemaps)),
+                   data_key=lambda: m.global_fp + repr(len(sitemaps))))
     add(OutputFile("robots.txt", produce=lambda: robots(settings), data_key=settings.site_url))
     return files
 
@@ -474,7 +470,7 @@ def _listing(m: SiteModel, title: str, base: str, products: list[ProductView], p
                 "page_url": (lambda k, root=root: root if k == 1 else f"{root}page/{k}/"),
                 "sort": order, "sorts": [(s, SORTS[s][0], f"/{base}/" + (f"{SORTS[s][1]}/" if SORTS[s][1] else ""))
                                          for s in sorts] if len(sorts) > 1 else [],
-                "canonical": url, **extra,
+                "canonical": url, "noindex": order != sorts[0], **extra,
             }))
     return out
 
@@ -516,14 +512,27 @@ def catalog_json(m: SiteModel) -> bytes:
     return ('{"build_hash":"' + build_hash + '",' + canonical[1:] + "\n").encode()
 
 
-def sitemap(m: SiteModel, pages: list[str]) -> bytes:
-    """Every public HTML page (not the 404), with lastmod for product pages."""
+def indexable(f: OutputFile) -> bool:
+    """A page search engines may list: not the 404, nothing marked noindex (the search page,
+    listings in another order than their own)."""
+    return f.path != "404.html" and not f.context.get("noindex")
+
+
+def sitemap_index(m: SiteModel, parts: int) -> bytes:
+    """sitemap.xml: the index of the sitemap files (each at most SITEMAP_URLS pages)."""
     base = m.settings.site_url
-    lastmod = {p.url: p.published.isoformat() for p in m.products}
+    rows = [f"<sitemap><loc>{escape(base)}/sitemaps/sitemap-{n}.xml</loc></sitemap>" for n in range(1, parts + 1)]
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "\n".join(rows) + "\n</sitemapindex>\n").encode()
+
+
+def sitemap(m: SiteModel, pages: list[str]) -> bytes:
+    """One sitemap file: these indexable pages, with lastmod for product pages."""
+    base = m.settings.site_url
+    lastmod = m.__dict__.setdefault("_lastmod", {p.url: p.published.isoformat() for p in m.products})
     rows = []
     for path in pages:
-        if path == "404.html":
-            continue
         url = "/" + path.removesuffix("index.html")
         mod = f"<lastmod>{lastmod[url]}</lastmod>" if url in lastmod else ""
         rows.append(f"<url><loc>{escape(base + url)}</loc>{mod}</url>")

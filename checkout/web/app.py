@@ -42,6 +42,7 @@ from checkout.web import (
     jobs,
     moderation,
     orders,
+    search,
     seller,
     seller_dashboard,
     shop,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *admin_reports.ROUTES,
         *moderation.ROUTES,
         *seller_dashboard.ROUTES,
+        *search.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 

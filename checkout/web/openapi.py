@@ -154,6 +154,32 @@ def spec(server_url: str) -> dict[str, Any]:
                      "properties": {"from": s, "to": s, "period": s, "group": s,
                                     "rows": {"type": "array", "items": {"type": "object"}},
                                     "totals": {"type": "object"}}}, "Report")}, auth=True, params=report_params)},
+            "/api/products/search": {"get": _op(
+                "Search the catalogue with the storefront's rules (words of titles, tags, seller, category and "
+                "description; lofi = lo-fi = Lo Fi; prefixes; small typos): one page of results, facet counts that "
+                "follow the query, suggestions when nothing matches (`available` false and no results until the "
+                "storefront is built)",
+                {"200": _json({"type": "object", "required": ["query", "total", "page", "per_page", "results", "facets",
+                                                              "suggestions"],
+                               "properties": {"available": {"type": "boolean"}, "query": s,
+                                              "words": {"type": "array", "items": s}, "sort": s,
+                                              "filters": {"type": "object"}, "total": {"type": "integer"},
+                                              "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                                              "results": {"type": "array", "items": {"type": "object"}},
+                                              "facets": {"type": "object"},
+                                              "suggestions": {"type": "array", "items": s}}}, "Results")},
+                params=[{"name": "q", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}},
+                        {"name": "category", "in": "query", "required": False,
+                         "schema": {"type": "array", "items": s}, "description": "category names, any of them"},
+                        {"name": "price", "in": "query", "required": False, "schema": {"type": "array", "items": s},
+                         "description": "price bands of one currency each, such as USD:1 or NGN:0"},
+                        {"name": "rating", "in": "query", "required": False,
+                         "schema": {"type": "array", "items": {"enum": ["1", "2", "3", "4"]}},
+                         "description": "at least this many stars"},
+                        {"name": "sort", "in": "query", "required": False,
+                         "schema": {"enum": ["", "newest", "price-low", "price-high", "rating"]}},
+                        {"name": "page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}])},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {
                 "200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },

@@ -15,6 +15,14 @@
     .catch(function () {});
 })();
 
+// With JavaScript, the header's search goes to the static search page (the shards, in the
+// browser); without, it goes to the edge's results page.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.header-search");
+  if (form && window.fetch) form.setAttribute("action", form.getAttribute("data-static-action"));
+})();
+
 // A product page asks the edge to count one view (issue #16): no cookie is sent (credentials
 // "omit"), nothing is read back, and the edge keeps a number per product and day, never who
 // viewed. Crawlers rarely run scripts; the edge drops the ones that announce themselves.
