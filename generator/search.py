@@ -41,6 +41,8 @@ def search_index(m: Any) -> bytes:
             "price_sort": p.usd_cents,
             "rating": p.rating.average if p.rating else None,
             "rating_sort": p.rating.stars_x10 if p.rating else 0,
+            "rating_count": p.rating.count if p.rating else 0,
+            "sold_30d": p.sold_30d,
             "published": p.published.isoformat(),
             "cover": {"src": p.cover_img.src, "width": p.cover_img.width, "height": p.cover_img.height},
             "text": fold(words),

@@ -34,7 +34,8 @@ const SORTS = {
   "newest:desc": (a, b) => b.published.localeCompare(a.published),
   "price:asc": (a, b) => a.price_sort - b.price_sort,
   "price:desc": (a, b) => b.price_sort - a.price_sort,
-  "rating:desc": (a, b) => b.rating_sort - a.rating_sort,
+  "rating:desc": (a, b) => b.rating_sort - a.rating_sort || b.rating_count - a.rating_count,
+  "popularity:desc": (a, b) => b.sold_30d - a.sold_30d,
 };
 
 function card(p) {
