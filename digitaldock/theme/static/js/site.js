@@ -47,6 +47,7 @@
       if (!data || !data.signed_in) return;
       signedIn = true;
       forms.forEach(function (form) { show(form, data.saved.indexOf(form.getAttribute("data-save")) >= 0); });
+      document.body.setAttribute("data-wishlist", "ready"); // the buttons show the saved state now
     })
     .catch(function () {});
   forms.forEach(function (form) {
