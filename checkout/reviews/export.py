@@ -18,11 +18,12 @@ import structlog
 from checkout.core.context import Edge
 from checkout.core.db import connect_readonly
 from checkout.delivery import approval
-from checkout.reviews.reviews import COUNTED
+from checkout.reviews.reviews import counted
 from digitaldock.stats import MAX_RECENT, ProductStats, ReviewExcerpt, Stats, write_stats
 
 log = structlog.get_logger("checkout.reviews.export")
 POPULARITY_DAYS = 30
+OWNED = "JOIN purchases p ON p.user_id = r.user_id AND p.product_slug = r.product_slug AND p.status = 'active'"
 
 
 def export(edge: Edge, db: sqlite_utils.Database | None = None) -> Stats:
@@ -30,16 +31,19 @@ def export(edge: Edge, db: sqlite_utils.Database | None = None) -> Stats:
     from `db`, a read-only connection of its own when off the event loop, else the edge's)."""
     db = db or edge.db
     hist: dict[str, list[int]] = {}
-    for slug, rating, n in db.execute(f"SELECT r.product_slug, r.rating, COUNT(*) FROM reviews r WHERE {COUNTED}"
-                                      " GROUP BY r.product_slug, r.rating"):
+    # a join, not EXISTS: at most one active purchase per buyer and product (purchases_one_active)
+    for slug, rating, n in db.execute(f"SELECT r.product_slug, r.rating, COUNT(*) FROM reviews r {OWNED}"
+                                      " WHERE r.status = 'approved' GROUP BY r.product_slug, r.rating"):
         hist.setdefault(slug, [0] * 5)[rating - 1] = n
     recent: dict[str, list[ReviewExcerpt]] = {}
+    # each rated product's latest counted reviews through reviews_product, not a window over all
     rows = db.execute(
-        f"SELECT * FROM (SELECT r.id, r.product_slug, r.rating, r.title, r.body, r.created_at, r.reply,"
-        f" u.display_name AS author, ROW_NUMBER() OVER (PARTITION BY r.product_slug"
-        f" ORDER BY r.created_at DESC, r.id DESC) AS n FROM reviews r JOIN users u ON u.id = r.user_id"
-        f" WHERE {COUNTED}) WHERE n <= ? ORDER BY product_slug, n", (MAX_RECENT,))
-    for rid, slug, rating, title, body, created, reply, author, _ in rows:
+        "SELECT r.id, r.product_slug, r.rating, r.title, r.body, r.created_at, r.reply, u.display_name"
+        " FROM (SELECT DISTINCT product_slug FROM reviews WHERE status = 'approved') s"
+        " JOIN reviews r ON r.id IN (SELECT r2.id FROM reviews r2 WHERE r2.product_slug = s.product_slug"
+        f"  AND {counted('r2')} ORDER BY r2.created_at DESC, r2.id DESC LIMIT ?)"
+        " JOIN users u ON u.id = r.user_id ORDER BY r.product_slug, r.created_at DESC, r.id DESC", (MAX_RECENT,))
+    for rid, slug, rating, title, body, created, reply, author in rows:
         recent.setdefault(slug, []).append(ReviewExcerpt(rid, rating, title, body, author, created[:10], reply or ""))
     since = edge.clock.iso(-POPULARITY_DAYS * 86400)
     sold = dict(db.execute("SELECT product_slug, COUNT(*) FROM purchases WHERE status = 'active' AND created_at >= ?"

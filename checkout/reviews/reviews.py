@@ -45,8 +45,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]"
 _LINK = re.compile(r"(https?:|ftp:|mailto:|www\.|<\s*a\b|\]\s*\(|\b[a-z0-9-]+\.(com|net|org|io|ru|xyz|top|info)\b)",
                    re.IGNORECASE)
 # counted: approved, and the author still owns the product (a refund takes it out)
-COUNTED = ("r.status = 'approved' AND EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = r.user_id"
-           " AND p.product_slug = r.product_slug AND p.status = 'active')")
+
+
+def counted(alias: str = "r") -> str:
+    """SQL: the review `alias` counts (approved, and its author still owns the product)."""
+    return (f"{alias}.status = 'approved' AND EXISTS (SELECT 1 FROM purchases p WHERE p.user_id = {alias}.user_id"
+            f" AND p.product_slug = {alias}.product_slug AND p.status = 'active')")
+
+
+COUNTED = counted()
 
 
 def _text(value: Any, field: str, limit: int, multiline: bool) -> str:

@@ -10,7 +10,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from ...generator.conftest import build_to, make_content
+from ...generator.conftest import make_content
 from ...servers import CLI, FAST_ENV, base_env, free_port, serve_edge
 
 pytestmark = pytest.mark.browser
