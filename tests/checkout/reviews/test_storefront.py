@@ -39,6 +39,7 @@ def test_a_paid_buyers_review_is_moderated_exported_rebuilt_and_shown(store, san
     page = (output / "products/first-guide/index.html").read_text()
     assert "No reviews yet." in page and "aggregateRating" not in page
     buy(shop, sandbox, "ann@example.com", "first-guide")
+    assert 'href="/reviews/first-guide#write"' in shop.get("/library").text  # the library invites a review
     form = shop.get("/reviews/first-guide")
     assert "Publish the review" in form.text
     r = shop.post("/reviews/first-guide", data={"csrf_token": csrf_from(form.text), "rating": "4",
