@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digitaldock.stats import (
@@ -67,6 +67,10 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow
                      max_leaves=20)
 
 
+SETTINGS = settings(deadline=None, suppress_health_check=list(HealthCheck))  # a loaded machine is slow, not wrong
+
+
+@SETTINGS
 @given(st.dictionaries(st.text(), _json, max_size=4))
 def test_any_json_product_entry_parses_or_is_refused_cleanly(entry):
     doc = json.dumps({"version": 1, "products": {"p": entry}})
@@ -78,6 +82,7 @@ def test_any_json_product_entry_parses_or_is_refused_cleanly(entry):
         assert parse_stats(dump_stats(stats)) == stats
 
 
+@SETTINGS
 @given(st.binary(max_size=200))
 def test_any_bytes_parse_or_are_refused_cleanly(data: bytes):
     try:
