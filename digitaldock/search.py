@@ -13,7 +13,7 @@ The index is a folder of JSON files written by the build (`build_index`):
   query loads only the shards its words fall in;
 - `facets.HASH.json`: each product's category, price band and rating as small integers, for
   filters and facet counts that follow the query;
-- `sort.HASH.json`: each product's rank by price and by rating, loaded only to sort by them;
+- `sort.HASH.json`: each product's rank by price, by rating and by units sold in 30 days, loaded only to sort by them;
 - document chunks (`d/N.HASH.json`): what a result card shows, `CHUNK` products a file,
   loaded only for the results on screen.
 
@@ -66,7 +66,8 @@ BANDS: dict[str, tuple[int, ...]] = {
 }
 RATINGS = (4, 3, 2, 1)  # "4 stars and up" ...
 SORTS = {"": "Best match", "newest": "Newest", "price-low": "Price: low to high",
-         "price-high": "Price: high to low", "rating": "Top rated"}
+         "price-high": "Price: high to low", "rating": "Top rated", "popular": "Most popular"}
+RANKED_SORTS = {"price-low": "price", "price-high": "price", "rating": "rating", "popular": "popular"}
 
 
 # --- normalisation ------------------------------------------------------------------------------
@@ -133,6 +134,7 @@ class Doc:
     rating_sort: int  # stars x 10, 0 without ratings
     rating_count: int
     cover: tuple[str, int, int]
+    sold_30d: int = 0  # units sold in the last 30 days, from the edge's export (popularity)
 
 
 def doc_keys(d: Doc) -> tuple[frozenset[str], frozenset[str]]:
@@ -208,6 +210,7 @@ def build_index(docs: Iterable[Doc], categories: list[str],
     facets: dict[str, list[int]] = {"category": [], "price": [], "rating": []}
     price_sort: list[int] = []
     rating_sort: list[tuple[int, int]] = []
+    sold: list[int] = []
 
     def flush_chunk() -> None:
         data = _dump(chunk)
@@ -238,6 +241,7 @@ def build_index(docs: Iterable[Doc], categories: list[str],
         facets["rating"].append(d.rating_sort // 10)
         price_sort.append(d.price_sort)
         rating_sort.append((d.rating_sort, d.rating_count))
+        sold.append(d.sold_30d)
         count += 1
     if chunk:
         flush_chunk()
@@ -267,7 +271,8 @@ def build_index(docs: Iterable[Doc], categories: list[str],
     facets_data = _dump(facets)
     by_price = sorted(range(count), key=lambda i: (price_sort[i], i))
     by_rating = sorted(range(count), key=lambda i: (-rating_sort[i][0], -rating_sort[i][1], i))
-    sort_data = _dump({"price": _ranks(by_price), "rating": _ranks(by_rating)})
+    by_sold = sorted(range(count), key=lambda i: (-sold[i], i))
+    sort_data = _dump({"price": _ranks(by_price), "rating": _ranks(by_rating), "popular": _ranks(by_sold)})
     files[facets_name := _named("", "facets", facets_data)] = facets_data
     files[sort_name := _named("", "sort", sort_data)] = sort_data
     used_prices = sorted(set(facets["price"]))
@@ -413,8 +418,8 @@ class Index:
         chosen = _chosen(filters or {}, self.entry)
         counts = _facet_counts(ids, facets, chosen, self.entry)
         ids = [i for i in ids if _passes(i, facets, chosen)]
-        if sort in ("price-low", "price-high", "rating"):
-            ranks = self.load(self.entry["sort_file"])["price" if sort.startswith("price") else "rating"]
+        if sort in RANKED_SORTS:
+            ranks = self.load(self.entry["sort_file"])[RANKED_SORTS[sort]]
             ids.sort(key=lambda i: -ranks[i] if sort == "price-high" else ranks[i])
         elif scores is not None and sort != "newest":
             title = self.title_match("".join(ws))

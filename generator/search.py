@@ -37,12 +37,12 @@ def search_docs(m: Any) -> Iterator[Doc]:
             price_minor=(p.pwyw_minimum or p.price).minor, currency=p.price.currency, price_sort=p.usd_cents,
             rating=p.rating.average if p.rating else None,
             rating_sort=p.rating.stars_x10 if p.rating else 0, rating_count=p.rating.count if p.rating else 0,
-            cover=(p.cover_img.src, p.cover_img.width, p.cover_img.height),
+            cover=(p.cover_img.src, p.cover_img.width, p.cover_img.height), sold_30d=p.sold_30d,
         )
 
 
 _SEP, _HALF = "\x1f", "\x1e"  # a product's keys kept between builds as one string: less memory than sets
-CACHE_FORMAT = 2  # of search.pickle; another value is ignored (rebuilt)
+CACHE_FORMAT = 3  # of search.pickle; another value is ignored (rebuilt)
 
 
 def search_files(m: Any) -> dict[str, bytes]:

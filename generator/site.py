@@ -12,6 +12,7 @@ function that produces it); `generator/build.py` renders the plan. The Pelican p
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -38,6 +39,8 @@ from digitaldock.schema import (
     Seller,
 )
 from digitaldock.search import SORTS as SEARCH_SORTS
+from digitaldock.stats import ProductStats
+
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment
@@ -54,6 +57,7 @@ SORTS: dict[str, tuple[str, str]] = {
     "price-low": ("Price: low to high", "sort/price-low"),
     "price-high": ("Price: high to low", "sort/price-high"),
     "rating": ("Top rated", "sort/rating"),
+    "popular": ("Most popular", "sort/popular"),
 }
 
 @dataclass
@@ -67,6 +71,7 @@ class Settings:
     per_page: int = 24
     theme: Path = THEME_DIR
     content: Path = Path("content")
+    stats: Path | None = None  # the edge's exported ratings and sales (digitaldock.stats)
 
     @classmethod
     def from_pelican(cls, s: dict[str, Any]) -> Settings:
@@ -78,7 +83,22 @@ class Settings:
             per_page=int(s.get("PRODUCTS_PER_PAGE", cls.per_page)),
             theme=Path(s["THEME"]),
             content=Path(s["PATH"]),
+            stats=stats_path(s),
         )
+
+
+def stats_path(s: dict[str, Any]) -> Path | None:
+    """STATS_PATH, or stats.json in the content folder (where `digitaldock reviews export`
+    writes by default); a missing file means no ratings and no sales."""
+    given = s.get("STATS_PATH")
+    return Path(given) if given else Path(s["PATH"]) / "stats.json"
+
+
+def _date_display(iso: str) -> str:
+    try:
+        return formatting.long_date(dt.date.fromisoformat(iso[:10]))
+    except ValueError:
+        return iso
 
 
 # --- view models ------------------------------------------------------------------------------
@@ -118,7 +138,7 @@ class ProductView:
         """Everything about this product that any page shows, hashed once per build."""
         # the source file's digest stands for every field of the product itself
         site = self._site
-        parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating),
+        parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating), str(self.sold_30d),
                  site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
         parts += [site.repr_of(g) for g in self.gallery_imgs]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
@@ -136,8 +156,29 @@ class ProductView:
         return self._site.categories[self.p.category]
 
     @cached_property
-    def rating(self):
-        return self._site.catalog.ratings.get(self.p.slug)
+    def rating(self) -> ProductStats | None:
+        """Approved reviews' aggregate, histogram and latest reviews; None: no stars at all."""
+        return self._site.catalog.stats.rating(self.p.slug)
+
+    @cached_property
+    def sold_30d(self) -> int:
+        """Units sold in the last 30 days (popularity), from the edge's export."""
+        return self._site.catalog.stats.sold(self.p.slug)
+
+    @cached_property
+    def recent_reviews(self) -> list[SimpleNamespace]:
+        """The latest approved reviews, their text sanitised as descriptions are (`render_markdown`)."""
+        if not self.rating:
+            return []
+        return [SimpleNamespace(id=r.id, rating=r.rating, stars="★" * r.rating + "☆" * (5 - r.rating),
+                                title=r.title, author=r.author, date=r.date,
+                                date_display=_date_display(r.date), body_html=Markup(render_markdown(r.body)),
+                                reply_html=Markup(render_markdown(r.reply)) if r.reply else None)
+                for r in self.rating.recent]
+
+    @cached_property
+    def reviews_url(self) -> str:
+        return f"{self._site.settings.checkout_url}/reviews/{self.p.slug}"
 
     @cached_property
     def price_display(self) -> str:
@@ -213,10 +254,20 @@ class ProductView:
             data["aggregateRating"] = {
                 "@type": "AggregateRating",
                 "ratingValue": self.rating.average,
+                "ratingCount": self.rating.count,
                 "reviewCount": self.rating.count,
                 "bestRating": "5",
                 "worstRating": "1",
             }
+            data["review"] = [{
+                "@type": "Review",
+                "author": {"@type": "Person", "name": r.author},
+                "datePublished": r.date,
+                "name": r.title or f"{r.rating} out of 5",
+                "reviewBody": r.body,
+                "reviewRating": {"@type": "Rating", "ratingValue": str(r.rating), "bestRating": "5",
+                                 "worstRating": "1"},
+            } for r in self.rating.recent]
         # "</" inside a JSON string would end the script element early
         return Markup(json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c"))
 
@@ -231,6 +282,8 @@ def _sort(products: list[ProductView], order: str) -> list[ProductView]:
     if order == "rating":
         return sorted(newest, key=lambda p: (-(p.rating.stars_x10 if p.rating else -1),
                                              -(p.rating.count if p.rating else 0)))
+    if order == "popular":
+        return sorted(newest, key=lambda p: -p.sold_30d)
     return newest
 
 

@@ -167,7 +167,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLAMD_PORT", 3310, "clamd TCP port.", int),
     Setting("CLAMD_DEFAULT_SOCKET", "/var/run/clamav/clamd.ctl", "Tried when CLAMD_SOCKET and CLAMD_HOST are empty (Debian's clamav-daemon listens here): uploads are scanned whenever clamd answers on it. Production refuses uploads (503, and an alert) when no clamd answers; empty turns the fallback off.", str),
     Setting("APPROVAL_MODE", "write", "What approving a submission does: `write` the product Markdown into CONTENT_DIR and rebuild, or `pull-request` (commit it on a new branch of the content repository)."),
-    Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode).", bool),
+    Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode), and after reviews or sales change the exported stats.", bool),
+    # reviews, ratings, popularity and the wishlist (issue #14)
+    Setting("REVIEW_MODERATION", "auto", "When a new or edited review waits for an admin: `auto` (its text contains a link, or its author's account is younger than a day), `all` (every review) or `none` (visible at once).", str),
+    Setting("REVIEW_LIMIT", "10/hour", "Review writes, edits, replies, votes and reports per account (limits syntax)."),
+    Setting("REVIEW_INVITE_DAYS", 3, "Days after a purchase that the buyer is invited to review it (once, by email, unless they unsubscribed); 0 sends no invitations.", int),
+    Setting("REVIEWS_STATS_PATH", "", "Where the edge exports ratings, latest reviews and units sold for the build (`digitaldock reviews export`); empty: `stats.json` in CONTENT_DIR, which the build reads by default."),
+    Setting("REVIEWS_EXPORT_SECONDS", 60.0, "How often the running edge re-exports the stats (sales, refunds and the 30-day window move popularity) and rebuilds the storefront when they changed; 0 turns it off. A review decision exports at once.", float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -242,6 +248,10 @@ class Settings:
     @property
     def email_dir(self) -> Path:
         return Path(self.values["EMAIL_DIR"] or self.data_dir / "emails")
+
+    @property
+    def stats_path(self) -> Path:
+        return Path(self.values["REVIEWS_STATS_PATH"] or Path(self.values["CONTENT_DIR"]) / "stats.json")
 
     @property
     def theme_dir(self) -> Path:

@@ -31,6 +31,7 @@ from starlette.routing import Route
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
 from checkout.payments import carts, charges, orders, pricing
+from checkout.reviews import invites, wishlist
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
@@ -328,14 +329,14 @@ async def wishlist_page(request: Request) -> Response:
             carts.unsave(edge, user.id, slug)
         else:
             pricing.price_line(edge, slug)  # only a product the catalogue lists
-            carts.save(edge, user.id, slug)
+            wishlist.save(edge, user.id, slug)  # with its price, for the price-drop email
         return redirect_to("/wishlist")
     items = []
     products = edge.catalog.current().products
     for slug in carts.wishlist(edge, user.id):
         if slug in products:
             items.append(products[slug])
-    return render(request, "edge/wishlist.html", items=items)
+    return render(request, "edge/wishlist.html", items=items, price_alerts=invites.wants(edge, user.id, "price_drop"))
 
 
 async def checkout_callback(request: Request) -> Response:

@@ -176,8 +176,8 @@ class Index {
     const chosen = this.chosen(filters);
     const counts = this.facetCounts(ids, facets, chosen);
     ids = ids.filter((i) => passes(i, facets, chosen, ""));
-    if (sort === "price-low" || sort === "price-high" || sort === "rating") {
-      const ranks = (await this.load(this.entry.sort_file))[sort.startsWith("price") ? "price" : "rating"];
+    if (sort === "price-low" || sort === "price-high" || sort === "rating" || sort === "popular") {
+      const ranks = (await this.load(this.entry.sort_file))[sort.startsWith("price") ? "price" : sort];
       ids.sort((a, b) => (sort === "price-high" ? ranks[b] - ranks[a] : ranks[a] - ranks[b]));
     } else if (scores !== null && sort !== "newest") {
       const title = this.titleMatch(ws.join(""));
