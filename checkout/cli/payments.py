@@ -15,7 +15,7 @@ from checkout.core.db import atomic
 from checkout.core.errors import EdgeError
 from checkout.payments.charges import reconcile as run
 from checkout.payments.ledger import balances, check
-from checkout.payments.payouts import link_seller, run_payouts
+from checkout.payments.payouts import link_seller, run_payouts, verify_in_flight
 
 
 @click.command()
@@ -62,9 +62,13 @@ def ledger_balances(prefix: str) -> None:
 @click.command()
 @click.option("--older-than", type=float, default=None, help="Seconds a pending order must be old (default: RECONCILE_AFTER_SECONDS).")
 def reconcile(older_than: float | None) -> None:
-    """Verify orders left pending with Paystack and apply the outcome (heals missed webhooks)."""
+    """Verify orders left pending and payouts long in flight with Paystack, apply the outcome
+    (heals missed webhooks) and book fees a fee-less event left unknown."""
 
-    click.echo(json.dumps(run(make_edge(), older_than)))
+    edge = make_edge()
+    counts = run(edge, older_than)
+    counts.update({f"transfer_{k}": v for k, v in verify_in_flight(edge).items()})
+    click.echo(json.dumps(counts))
 
 
 @click.group()
