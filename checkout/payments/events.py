@@ -15,7 +15,7 @@ from checkout.core.db import atomic
 from checkout.payments.charges import apply_charge
 from checkout.payments.payouts import apply_transfer
 from checkout.payments.paystack import amount_of
-from checkout.payments.refunds import apply_refund_failed, apply_refund_processed
+from checkout.payments.refunds import REFUND_STATES, apply_refund_failed, apply_refund_processed, apply_refund_progress
 
 log = structlog.get_logger("checkout.payments.events")
 
@@ -98,6 +98,8 @@ def apply_event(edge: "Edge", event: str, data: dict[str, Any]) -> str:
         return apply_refund_processed(edge, data)
     if event == "refund.failed":
         return apply_refund_failed(edge, data)
+    if event in REFUND_STATES:
+        return apply_refund_progress(edge, event, data)
     if event in ("transfer.success", "transfer.failed", "transfer.reversed"):
         return apply_transfer(edge, event.split(".", 1)[1], data)
     return "ignored"
