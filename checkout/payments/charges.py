@@ -17,8 +17,15 @@ from checkout.core.db import atomic
 from checkout.payments import ledger
 from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
-from checkout.payments.orders import (PAID_STATES, Duplicate, copy_order, get_order, order_lines, paystack,
-                                      record_authorization)
+from checkout.payments.orders import (
+    PAID_STATES,
+    Duplicate,
+    copy_order,
+    get_order,
+    order_lines,
+    paystack,
+    record_authorization,
+)
 from checkout.payments.paystack import amount_of
 from checkout.payments.purchases import owns
 from digitaldock.money import Money, format_money

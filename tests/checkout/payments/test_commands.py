@@ -105,7 +105,7 @@ def test_client_talks_to_the_sandbox_and_reports_errors(sandbox):
     assert {b["code"] for b in client.banks()} >= {"058"}
     with pytest.raises(PaystackError) as err:
         client.verify("missing")
-    assert err.value.paystack_status == 400 and err.value.message == "Transaction reference not found"
+    assert err.value.paystack_status == 404 and err.value.not_found and err.value.message == "Transaction reference not found"
     with pytest.raises(PaystackError) as err:
         Paystack(sandbox.url, "sk_test_wrong", retries=0).verify("x")
     assert err.value.paystack_status == 401 and err.value.message == "Invalid key"
