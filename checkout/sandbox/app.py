@@ -230,6 +230,15 @@ class Sandbox:
             "subaccount": {},
         }
 
+    def refund_transaction_view(self, t: dict[str, Any]) -> dict[str, Any]:
+        """The transaction as a refund embeds it (the OpenAPI's RefundCreate: a smaller object,
+        `plan` and `subaccount` objects rather than null)."""
+        view = self.transaction_view(t)
+        keep = ("id", "domain", "reference", "amount", "paid_at", "channel", "currency", "split", "order_id", "paidAt",
+                "pos_transaction_data", "source", "fees_breakdown")
+        return {**{k: view[k] for k in keep}, "authorization": {"exp_month": None, "exp_year": None, "account_name": None},
+                "customer": {"international_format_phone": None}, "plan": {}, "subaccount": {"currency": None}}
+
     # --- webhooks -----------------------------------------------------------------------------
 
     def emit(self, event: str, data: dict[str, Any]) -> None:
@@ -473,7 +482,7 @@ class Sandbox:
             self.emit("refund.processed", {**small, "status": "processed",
                                            "refund_reference": f"RFN{refund['id']}"})
         return ok("Refund has been queued for processing", {
-            "transaction": self.transaction_view(t),
+            "transaction": self.refund_transaction_view(t),
             "integration": 412829, "deducted_amount": 0, "channel": None, "merchant_note": data.get("merchant_note") or "",
             "customer_note": data.get("customer_note") or "", "status": "pending", "refunded_by": "sandbox@paystack.test",
             "expected_at": _now(), "currency": t["currency"], "domain": "test", "amount": amount,
@@ -508,7 +517,7 @@ class Sandbox:
             rid = self._id()
             self.recipients[key] = {
                 "active": True, "createdAt": _now(), "currency": currency, "description": data.get("description") or "",
-                "domain": "test", "email": None, "id": rid, "integration": 412829, "metadata": data.get("metadata"),
+                "domain": "test", "email": "", "id": rid, "integration": 412829, "metadata": data.get("metadata"),
                 "name": data["name"], "recipient_code": f"RCP_{secrets.token_hex(7)}", "type": data["type"],
                 "updatedAt": _now(), "is_deleted": False, "isDeleted": False,
                 "details": {"authorization_code": None, "account_number": str(data["account_number"]),
@@ -621,7 +630,8 @@ class Sandbox:
         tr = self.transfers.get(request.path_params["reference"])
         if tr is None:
             return fail("Transfer not found", 404, code="not_found")
-        return ok("Transfer retrieved", self._transfer_view(tr) | {"recipient": tr["recipient_obj"]})
+        return ok("Transfer retrieved", self._transfer_view(tr) | {"recipient": tr["recipient_obj"],
+                                                                     "gateway_response": None})
 
     async def resolve(self, request: Request) -> Response:
         if (denied := self._auth(request)) is not None:

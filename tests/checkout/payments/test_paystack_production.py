@@ -269,7 +269,6 @@ def test_a_refund_that_needs_attention_is_shown_to_admins(shop, sandbox):
 
 def test_wrongly_typed_input_gets_paystacks_400(sandbox):
     import httpx
-    api = httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {sandbox.box.secret_key}"})
     bad = [("/transfer", {"source": "balance", "amount": 100, "recipient": "RCP_x", "currency": ["NGN"]}),
            ("/transfer", {"source": "balance", "amount": 100, "recipient": {"a": 1}}),
            ("/transaction/initialize", {"email": "a@b.co", "amount": 100, "callback_url": 12}),
@@ -277,6 +276,7 @@ def test_wrongly_typed_input_gets_paystacks_400(sandbox):
            ("/transferrecipient", {"type": "nuban", "name": ["x"], "account_number": "0123456789", "bank_code": "058"}),
            ("/refund", {"transaction": ["x"]}),
            ("/transfer/finalize_transfer", {"transfer_code": 1, "otp": 2})]
-    for path, body in bad:
-        r = api.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
-        assert r.status_code == 400 and r.json()["status"] is False and r.json()["message"], (path, body)
+    with httpx.Client(base_url=sandbox.url, headers={"Authorization": f"Bearer {sandbox.box.secret_key}"}) as api:
+        for path, body in bad:
+            r = api.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
+            assert r.status_code == 400 and r.json()["status"] is False and r.json()["message"], (path, body)
