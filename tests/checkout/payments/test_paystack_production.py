@@ -280,3 +280,27 @@ def test_wrongly_typed_input_gets_paystacks_400(sandbox):
         for path, body in bad:
             r = api.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
             assert r.status_code == 400 and r.json()["status"] is False and r.json()["message"], (path, body)
+
+
+def test_a_seller_adds_a_ghana_mobile_money_account_after_checking_its_name(shop, sandbox):
+    edge = edge_of(shop)
+    seller = make_buyer(edge, "ada@example.com", role="seller")
+    payouts.link_seller(edge, seller["id"], "ada")
+    login(shop, "ada@example.com", PASSWORD)
+    page = shop.get("/seller/earnings?currency=GHS&type=mobile_money")
+    assert "MTN Mobile Money" in page.text and "Mobile-money number" in page.text
+    assert "not in USD" in page.text  # where USD earnings wait is said up front
+    form = {"csrf_token": csrf_from(page.text), "seller": "ada", "currency": "GHS", "type": "mobile_money",
+            "bank_code": "MTN", "account_number": "0241234567", "account_name": ""}
+    r = shop.post("/seller/earnings?currency=GHS&type=mobile_money", data={**form, "action": "check"})
+    assert r.status_code == 200 and "Paystack has this account as" in r.text and "SANDBOX ACCOUNT 4567" in r.text
+    r = shop.post("/seller/earnings", data={**form, "account_name": "Ada Obi", "action": "save",
+                                            "current_password": PASSWORD})
+    assert r.status_code == 303
+    rec = payouts.recipients(edge, "ada")[0]
+    assert (rec["currency"], rec["recipient_type"], rec["bank_code"]) == ("GHS", "mobile_money", "MTN")
+    r = shop.post("/seller/earnings", data={**form, "currency": "USD", "action": "save", "current_password": PASSWORD})
+    assert r.status_code == 422 and "cannot pay out in USD" in r.text
+    r = shop.post("/seller/earnings", data={**form, "currency": "ZAR", "type": "basa", "bank_code": "051001",
+                                            "account_number": "1234567890123", "action": "check"})
+    assert r.status_code == 200 and "cannot look up names of ZAR accounts" in r.text
