@@ -24,7 +24,7 @@ from checkout.core import audit, outbox
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import events
+from checkout.payments import events, refunds
 
 log = structlog.get_logger("checkout.alerts")
 
@@ -175,8 +175,7 @@ def check_refunds_attention(edge: "Edge") -> str | None:
     dashboard that match no purchase."""
     if "refunds" not in _tables(edge):
         return None
-    stuck = edge.db.execute("SELECT COUNT(*) FROM refunds WHERE paystack_status IN ('needs-attention', 'failed')"
-                            " AND status NOT IN ('processed', 'rejected')").fetchone()[0]
+    stuck = refunds.attention_count(edge)
     unmatched = edge.db.execute("SELECT COUNT(*) FROM payment_events WHERE outcome = 'unmatched_refund'"
                                 " AND received_at >= ?", (edge.clock.iso(-7 * 86400),)).fetchone()[0]
     parts = []

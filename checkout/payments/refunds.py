@@ -280,13 +280,27 @@ def apply_refund_progress(edge: "Edge", event: str, data: dict[str, Any]) -> str
     return f"refund_{status}" if cur.rowcount else "no_refund_in_progress"
 
 
+FAILED_SHOWN_DAYS = 30  # a failed refund nobody asked again for leaves the list (and the alert) after this
+
+ATTENTION_SQL = (
+    " FROM refunds r JOIN orders o ON o.id = r.order_id JOIN order_lines l ON l.id = r.order_line_id"
+    " JOIN users u ON u.id = r.user_id WHERE l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds n"
+    " WHERE n.order_line_id = r.order_line_id AND n.id > r.id) AND ((r.paystack_status = 'needs-attention'"
+    " AND r.status = 'processing') OR (r.paystack_status = 'failed' AND r.status = 'failed'"
+    " AND COALESCE(r.decided_at, r.requested_at) >= ?))")
+
+
 def attention(edge: "Edge", limit: int = 100) -> list[dict[str, Any]]:
-    """Refunds Paystack could not complete (needs-attention, failed), newest first."""
+    """Refunds Paystack could not complete, newest first: needs-attention until it completes;
+    failed until the buyer asks again, the line is refunded, or FAILED_SHOWN_DAYS pass."""
     return [dict(r) for r in edge.db.execute(
-        "SELECT r.*, o.reference, l.title, u.email FROM refunds r JOIN orders o ON o.id = r.order_id"
-        " JOIN order_lines l ON l.id = r.order_line_id JOIN users u ON u.id = r.user_id"
-        " WHERE r.paystack_status IN ('needs-attention', 'failed') AND r.status NOT IN ('processed', 'rejected')"
-        " ORDER BY r.id DESC LIMIT ?", (limit,))]
+        "SELECT r.*, o.reference, l.title, u.email" + ATTENTION_SQL + " ORDER BY r.id DESC LIMIT ?",
+        (edge.clock.iso(-FAILED_SHOWN_DAYS * 86400), limit))]
+
+
+def attention_count(edge: "Edge") -> int:
+    return int(edge.db.execute("SELECT COUNT(*)" + ATTENTION_SQL,
+                               (edge.clock.iso(-FAILED_SHOWN_DAYS * 86400),)).fetchone()[0])
 
 
 def apply_refund_failed(edge: "Edge", data: dict[str, Any]) -> str:

@@ -304,3 +304,19 @@ def test_a_seller_adds_a_ghana_mobile_money_account_after_checking_its_name(shop
     r = shop.post("/seller/earnings", data={**form, "currency": "ZAR", "type": "basa", "bank_code": "051001",
                                             "account_number": "1234567890123", "action": "check"})
     assert r.status_code == 200 and "cannot look up names of ZAR accounts" in r.text
+
+
+def test_a_failed_refund_is_listed_until_the_buyer_asks_again(shop, sandbox, clock):
+    from checkout.ops import alerts
+    from checkout.payments import refunds
+    edge, user, ref = _refundable(shop, sandbox)
+    line = edge.db.execute("SELECT id FROM order_lines WHERE product_slug = 'lagos-grotesk'").fetchone()[0]
+    first = refunds.request_refund(edge, user, line, "The font files will not open")
+    refunds.decide_refund(edge, first, user["id"], True)
+    sandbox.faults(refund_outcome="failed")
+    refunds.send_refund(edge, first)
+    assert deliver_held(shop, sandbox.take_held())[-1] == "refund_failed"
+    assert [r["paystack_status"] for r in refunds.attention(edge)] == ["failed"]
+    assert "need attention" in alerts.check_refunds_attention(edge)
+    refunds.request_refund(edge, user, line, "Asking again, still broken")
+    assert refunds.attention(edge) == [] and alerts.check_refunds_attention(edge) is None
