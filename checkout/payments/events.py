@@ -47,7 +47,9 @@ def store_and_apply(edge: "Edge", raw: bytes, source: str = "webhook") -> tuple[
     except (ValueError, KeyError, TypeError):
         return "malformed", None
     key = dedup_key(event, data)
-    reference = data.get("reference") or data.get("transaction_reference")
+    found = data.get("reference") or data.get("transaction_reference")
+    # a signed event is still data: a reference that is a list or an object is noted as text
+    reference = found if isinstance(found, str) or found is None else json.dumps(found)[:200]
     with atomic(edge.db):  # a savepoint: an event that fails leaves no trace, even in a batch
         cur = edge.db.execute(
             "INSERT OR IGNORE INTO payment_events (source, event, dedup_key, reference, raw_body, signature_ok,"

@@ -274,6 +274,7 @@ def record_payout_result(edge: "Edge", payout: dict[str, Any], result: dict[str,
                 return "sent"
             _return_payout(edge, dict(current), "failed", result.message)
             return "failed"
+        result = result if isinstance(result, dict) else {}  # accepted, whatever `data` it carried
         paystack_status = str(result.get("status") or "pending")
         edge.db.execute("UPDATE payouts SET status = 'pending', transfer_code = ?, attempts = attempts + 1,"
                         " last_error = NULL, paystack_status = ?, updated_at = ? WHERE id = ?",
@@ -415,6 +416,8 @@ def apply_transfer_verified(edge: "Edge", payout: dict[str, Any], result: dict[s
                                 (result.message, payout["id"]))
                 return "requeued"
             return "unreachable"
+        if not isinstance(result, dict):  # an answer without the transfer: ask again next time
+            return "unreadable"
         status = str(result.get("status") or "")
         if status in ("success", "failed", "reversed"):
             return apply_transfer(edge, status, {**result, "reference": payout["reference"]})

@@ -4,6 +4,7 @@ its query (`?currency=&type=`), and the admin's transfer-OTP form."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -87,3 +88,37 @@ def test_any_otp_form_is_refused_with_a_clear_answer(app_client, payout, otp):
         r = client.post(f"/admin/payments/payouts/{quote(payout, safe='')}/{path}", data={"csrf_token": token, "otp": otp})
         assert r.status_code in (400, 404, 409, 422), (r.status_code, r.text[:300])
     assert _state(edge) == before
+
+
+JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), TEXT),
+                       lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(TEXT, inner, max_size=3)),
+                       max_leaves=8)
+
+
+@SETTINGS
+@given(event=st.sampled_from(["refund.pending", "refund.processing", "refund.needs-attention", "refund.processed",
+                              "refund.failed", "transfer.success", "transfer.failed", "transfer.reversed"]),
+       reference=st.one_of(JSONISH, st.sampled_from(["dd-nope", "po_nope_0000000001"])),
+       amount=st.one_of(JSONISH, st.sampled_from(["500000", 500000, "-1", "5e5"])),
+       extra=st.dictionaries(st.sampled_from(["currency", "refund_reference", "status", "reason", "failures"]), JSONISH,
+                             max_size=3))
+def test_any_refund_or_transfer_event_is_answered_and_books_nothing_wrong(app_client, event, reference, amount, extra):
+    from checkout.payments import ledger
+    from checkout.sandbox import sign
+    client, edge, *_ = app_client
+    data = {**extra, "reference": reference, "transaction_reference": reference, "amount": amount}
+    raw = json.dumps({"event": event, "data": data}).encode()
+    r = client.post("/webhooks/paystack", content=raw, headers={"content-type": "application/json",
+                                                                 "x-paystack-signature": sign(DEFAULT_SECRET, raw)})
+    assert r.status_code in (200, 409), r.text[:300]
+    assert ledger.check(edge.db) == []
+
+
+@SETTINGS
+@given(answer=JSONISH)
+def test_any_transfer_verify_answer_is_applied_or_ignored(app_client, answer):
+    client, edge, *_ = app_client
+    payout = {"id": 0, "reference": "po_missing_000000001", "amount": 1, "currency": "NGN", "seller_slug": "ada",
+              "status": "pending"}
+    outcome = payouts.apply_transfer_verified(edge, payout, answer)
+    assert isinstance(outcome, str)
