@@ -150,6 +150,13 @@ def note_unavailable(edge: Any) -> None:
     state = "open: checkout fails fast until a probe call succeeds" if breaker.state != "closed" else "closed"
     alerts.raise_alert(edge, "paystack_unavailable", f"Paystack could not be reached at checkout "
                        f"({breaker.last_error or 'no answer'}); circuit breaker {state}.")
+    edge.__dict__["_paystack_alerted"] = True
+
+
+def note_available(edge: Any) -> None:
+    """A checkout reached Paystack again: the `paystack_unavailable` alert is over."""
+    if edge.__dict__.pop("_paystack_alerted", False):
+        alerts.clear(edge, "paystack_unavailable")
 
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
@@ -171,6 +178,7 @@ async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest:
             note_unavailable(edge)
             raise
         if isinstance(step, str):
+            note_available(edge)
             break
     else:
         raise PaymentsUnavailable()
