@@ -111,16 +111,27 @@ def call_resolve(edge: "Edge", account_number: str, bank_code: str, currency: st
         return exc
 
 
+BANKS_KEPT_SECONDS = 3600.0  # Paystack's bank lists change rarely: one call an hour per list, not one per page view
+
+
 def call_banks(edge: "Edge", currency: str, type_: str | None = None) -> list[dict[str, Any]] | PaystackError:
-    """Paystack's banks (or mobile-money operators, `type_`) for a payout currency."""
+    """Paystack's banks (or mobile-money operators, `type_`) for a payout currency, kept for
+    BANKS_KEPT_SECONDS; a failure is not kept (the form then asks for the bank code)."""
     if currency not in RECIPIENT_TYPES:
         return PaystackError(NO_TRANSFERS.format(currency=currency), 400)
+    kind = type_ if type_ == "mobile_money" else None
+    kept = edge.__dict__.setdefault("_bank_lists", {})
+    found = kept.get((currency, kind))
+    if found is not None and edge.clock() - found[0] < BANKS_KEPT_SECONDS:
+        return found[1]
     try:
-        rows = paystack(edge).banks(currency, type_ if type_ == "mobile_money" else None)
+        rows = paystack(edge).banks(currency, kind)
     except PaystackError as exc:
         return exc
-    return [{"name": str(b.get("name")), "code": str(b.get("code")), "type": b.get("type")}
-            for b in rows or [] if isinstance(b, dict) and b.get("active", True)]
+    banks = [{"name": str(b.get("name")), "code": str(b.get("code")), "type": b.get("type")}
+             for b in rows or [] if isinstance(b, dict) and b.get("active", True)]
+    kept[(currency, kind)] = (edge.clock(), banks)
+    return banks
 
 
 def record_bank_account(edge: "Edge", seller_slug: str, name: str, bank_code: str, account_number: str, currency: str,
