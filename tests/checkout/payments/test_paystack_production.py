@@ -326,3 +326,30 @@ def test_a_failed_refund_is_listed_until_the_buyer_asks_again(shop, sandbox, clo
     assert "need attention" in alerts.check_refunds_attention(edge)
     refunds.request_refund(edge, user, line, "Asking again, still broken")
     assert refunds.attention(edge) == [] and alerts.check_refunds_attention(edge) is None
+
+
+def test_the_sandbox_can_retry_webhooks_on_paystacks_schedule():
+    import asyncio
+    import time
+
+    import httpx
+
+    from checkout.sandbox import Sandbox
+    from checkout.sandbox.app import PAYSTACK_RETRY_SCHEDULE
+
+    box = Sandbox(webhook_url="http://127.0.0.1:9/nobody-listens")
+    box.config["retry_schedule"] = "paystack"
+    box.emit("charge.success", {"reference": "dd-1"})
+    item = box.queue.pop()
+
+    async def attempts(n):
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            for _ in range(n):
+                await box._deliver(client, item)
+                box.queue.clear()
+    asyncio.run(attempts(5))
+    assert item["status"] == "retrying" and item["attempts"] == 5
+    assert 3500 < item["due"] - time.monotonic() <= 3600  # after 4 tries 3 minutes apart, hourly
+    assert PAYSTACK_RETRY_SCHEDULE[:4] == [180.0] * 4 and len(PAYSTACK_RETRY_SCHEDULE) == 76  # 72 hours of hourly
+    asyncio.run(attempts(len(PAYSTACK_RETRY_SCHEDULE) - 4))
+    assert item["status"] == "failed"
