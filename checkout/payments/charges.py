@@ -15,7 +15,7 @@ from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.payments import ledger
-from checkout.payments.errors import PaystackError
+from checkout.payments.errors import PaymentsUnavailable, PaystackError
 from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
 from checkout.payments.orders import (
     PAID_STATES,
@@ -243,6 +243,8 @@ def record_initialize(edge: "Edge", order: dict[str, Any], result: dict[str, Any
         return record_authorization(edge, order, result)
     data = result["verified"]
     ref = order["reference"]
+    if not isinstance(data, dict) or data.get("reference") != ref:
+        raise PaymentsUnavailable()  # verify answered without this transaction: nothing charged, try again
     current = get_order(edge, ref)
     if current["authorization_url"]:
         return str(current["authorization_url"])
