@@ -181,7 +181,7 @@ def main() -> None:
     ap.add_argument("--profile", help="py-spy the edge while it takes the events, collapsed stacks to this file")
     args = ap.parse_args()
     wrkload.wrk_binary()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # the servers may still be closing their WAL
         root = Path(tmp)
         env, orders = prepare(root, args.orders)
         stream = events_for(orders, args.duplicates)

@@ -48,15 +48,19 @@ async def _retention_schedule(edge: Edge, stop: asyncio.Event) -> None:
 
 
 async def reconcile_async(edge: Any) -> dict[str, int]:
-    """`charges.reconcile` with the Paystack calls off the event loop."""
-    cutoff = edge.clock.iso(-edge.settings.RECONCILE_AFTER_SECONDS)
-    refs = [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE status = 'pending' AND created_at <= ?"
-                                          " ORDER BY id LIMIT 500", (cutoff,))]
+    """`charges.reconcile` and `payouts.verify_in_flight` with the Paystack calls off the event loop."""
     counts: dict[str, int] = {}
-    for ref in refs:
-        result = await run_in_threadpool(charges.call_verify, edge, ref)
-        outcome = charges.apply_verify_result(edge, ref, result, "reconcile")
+
+    def note(outcome: str) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
+
+    for ref in charges.pending_to_verify(edge):
+        note(charges.apply_verify_result(edge, ref, await run_in_threadpool(charges.call_verify, edge, ref), "reconcile"))
+    for ref in charges.orders_without_fees(edge):
+        note(charges.apply_fees(edge, ref, await run_in_threadpool(charges.call_verify, edge, ref)))
+    for payout in payouts.in_flight_to_verify(edge):
+        note("transfer_" + payouts.apply_transfer_verified(
+            edge, payout, await run_in_threadpool(payouts.call_verify_transfer, edge, payout)))
     return counts
 
 
