@@ -22,6 +22,7 @@ ACTIONS = (
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
+    "payment.payout_otp", "payment.dashboard_refund",
     "payment.payouts_run",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
@@ -32,6 +33,9 @@ ACTIONS = (
     "seller.profile_changed", "seller.created", "ledger.statement_sealed",
     # license keys (issue #18)
     "license.disable", "license.enable", "license.reset",
+    # reviews (issue #14)
+    "review.created", "review.edited", "review.deleted", "review.approved", "review.hidden", "review.reported",
+    "review.replied",
 )
 
 
