@@ -2,8 +2,8 @@
 
 - **Issued** in the payment's own transaction (`issue_for_order`, called by the fulfilment),
   so a paid order always has its keys and the receipt can show them.
-- **Format**: `XXXXX-XXXXX-XXXXX-XXXXX`, 20 characters drawn by `secrets` from 31 letters and
-  digits that cannot be mistaken for each other when typed (no 0/O, 1/I/L, U); about 99 bits.
+- **Format**: `XXXXX-XXXXX-XXXXX-XXXXX`, 20 characters drawn by `secrets` from 30 letters and
+  digits that cannot be mistaken for each other when typed (no 0/O, 1/I/L, U); about 98 bits.
   Lookups accept any case and spacing (`normalize`).
 - **Activations**: `activate` records an instance (a name the caller gives, an id we give
   back) until `activation_limit` active instances exist; `deactivate` frees one. The seller can
