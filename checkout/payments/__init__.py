@@ -14,6 +14,7 @@ failed/abandoned into paid (the money was taken); paid -> partially_refunded -> 
 
 EMAIL_SUBJECTS = {
     "receipt": "Your DigitalDock receipt",
+    "order_link": "Your DigitalDock order: a fresh link to your files",
     "sale": "You made a sale on DigitalDock",
     "refund_requested": "A buyer asked for a refund",
     "refund_processed": "Your DigitalDock refund was processed",
