@@ -173,7 +173,7 @@ class ProductView:
 
     @cached_property
     def files_view(self) -> list[SimpleNamespace]:
-        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size),
+        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size), sha256=f.sha256,
                                 kind=f.name.rsplit(".", 1)[-1].upper() if "." in f.name else "FILE")
                 for f in self.p.files]
 

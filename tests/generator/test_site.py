@@ -39,3 +39,12 @@ def test_search_text_is_folded_like_the_browser_folds_queries():
     assert fold("Café Crème NAÏVE") == "cafe creme naive"
     assert fold("Plain ASCII Title") == "plain ascii title"
     assert fold("ﬁne Ｔype") == "fine type"  # compatibility forms: ligatures, full-width letters
+
+
+def test_what_you_get_lists_each_files_sha256_with_a_way_to_check_it(built: Path):
+    """A buyer can check a download against the product page (#15): each file's SHA-256 is under
+    its name, and one line says how to compute it."""
+    page = next(built.glob("products/*/index.html")).read_text(encoding="utf-8")
+    section = page[page.index('id="files-heading"'):page.index("report-link")]
+    assert "SHA-256 <code>" + "a" * 64 + "</code>" in section
+    assert "sha256sum FILE" in section and "shasum -a 256 FILE" in section
