@@ -248,7 +248,9 @@ def _guest_user(request: Request, form: Any) -> Any:
     email = users.normalize_email(str(form.get("email", "")))
     if not users.EMAIL.match(email) or len(email) > 254:
         raise ValidationFailed(fields={"email": "Enter a valid email address for your receipt."})
-    docs = consent.check_accepted(edge, "buyer", [str(v) for v in form.getlist("accept")])
+    # one box accepts every document at once (its value lists them: "terms,privacy"); each is
+    # recorded at the version the page showed, as when there was one box per document
+    docs = consent.check_accepted(edge, "buyer", [s for v in form.getlist("accept") for s in str(v).split(",")])
     edge.hit("GUEST_CHECKOUT_LIMIT", "ip", client_ip(request))
     existing = users.get_by_email(edge, email)
     if existing is None:

@@ -220,3 +220,18 @@ def test_any_token_or_form_answers_a_clear_4xx_and_changes_nothing(shop, sandbox
               stranger.post("/orders/dd-x/retry", data={"csrf_token": csrf})):
         assert 400 <= r.status_code < 500, (r.status_code, r.text[:200])
     assert edge_of(shop).db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == before
+
+
+def test_guest_checkout_asks_consent_once_in_one_box_and_records_each_version(shop, sandbox):
+    page = shop.get("/buy?product=lagos-grotesk")
+    boxes = re.findall(r'<input type="checkbox" name="accept" value="([^"]+)"', page.text)
+    assert boxes == ["terms,privacy"]  # one box, naming both documents and their versions
+    assert "Terms</a> (version 1.0) and <a" in page.text and "Privacy</a> (version 1.0)" in page.text
+    r = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "lagos-grotesk",
+                                "email": "guest@example.com", "accept": boxes})
+    assert r.status_code == 303
+    rows = edge_of(shop).db.execute("SELECT document, version FROM consents ORDER BY document").fetchall()
+    assert [tuple(x) for x in rows] == [("privacy", "1.0"), ("terms", "1.0")]
+    unticked = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "kente-template",
+                                       "email": "guest2@example.com"})
+    assert unticked.status_code == 422 and "accept" in unticked.text
