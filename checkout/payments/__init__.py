@@ -19,6 +19,8 @@ EMAIL_SUBJECTS = {
     "refund_requested": "A buyer asked for a refund",
     "refund_processed": "Your DigitalDock refund was processed",
     "refund_declined": "Your DigitalDock refund request was declined",
+    "refund_received": "We received your DigitalDock refund request",
+    "refund_approved": "Your DigitalDock refund was approved",
     "payout_sent": "DigitalDock sent you a payout",
     "payout_account_changed": "Your DigitalDock payout account was changed",
     "statement_sealed": "Your DigitalDock statement for the month is sealed",

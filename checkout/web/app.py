@@ -45,6 +45,7 @@ from checkout.web import (
     orders,
     seller,
     seller_dashboard,
+    seller_refunds,
     shop,
     webhooks,
 )
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *admin_reports.ROUTES,
         *moderation.ROUTES,
         *seller_dashboard.ROUTES,
+        *seller_refunds.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
