@@ -26,3 +26,13 @@
   fetch(checkout + "/v/" + encodeURIComponent(product.getAttribute("data-product")),
         { method: "POST", credentials: "omit", keepalive: true, mode: "no-cors" }).catch(function () {});
 })();
+
+// A "Print" button (the printable receipt, issue #15): the CSP allows no inline handler.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+})();
