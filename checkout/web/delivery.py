@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from checkout.core.errors import EdgeError, NotFound
-from checkout.delivery import errors, library, links, ranges, storage
+from checkout.delivery import errors, library, links, previews, ranges, storage
 from checkout.web import params, shop
 from checkout.web.auth import authorize, requires
 from checkout.web.base import client_ip, edge_of
@@ -134,7 +134,26 @@ async def download(request: Request) -> Response:
                         media_type="application/octet-stream", headers=headers)
 
 
+async def preview(request: Request) -> Response:
+    """A product's public preview by its SHA-256 (`checkout.delivery.previews`): anyone may
+    fetch it, shown inline (a player, the browser's page viewer), cached as the file it names."""
+    edge = edge_of(request)
+    found = previews.find(edge, request.path_params["sha256"])
+    store = storage.storage(edge)
+    url = store.presigned_url(found.key, found.name, edge.settings.PRESIGN_SECONDS)
+    if url:
+        return RedirectResponse(url, status_code=302)
+    path = store.local_path(found.key)
+    if path is None:
+        log.error("preview_file_missing", key=found.key)
+        raise NotFound("This preview is missing from storage; we have been told.", code="file_missing")
+    return FileResponse(path, filename=found.name, content_disposition_type="inline",
+                        media_type=previews.media_type(found),
+                        headers={"etag": f'"{found.sha256}"', "cache-control": "public, max-age=86400"})
+
+
 ROUTES = [
+    Route("/preview/{sha256}", preview, methods=["GET", "HEAD"]),
     Route("/library", library_page),
     Route("/library/link", mint_link, methods=["POST"]),
     Route("/download/{token}", download, methods=["GET", "HEAD"]),
