@@ -51,7 +51,7 @@ def test_an_unknown_or_withdrawn_preview_is_not_found(client, shop):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.text(max_size=300))
+@given(name=st.text(min_size=1, max_size=300))
 def test_any_path_answers_404_and_serves_nothing(client, shop, name):
     r = client.get("/preview/" + quote(name, safe=""))
-    assert r.status_code in (404, 405) and PDF not in r.content
+    assert r.status_code in (307, 404, 405) and PDF not in r.content  # 307: a dot segment, normalised
