@@ -53,13 +53,13 @@ MAX_FIELD_BYTES = schema.DESCRIPTION_LEN[1] * 4 + 4096
 TEXT_FORM_MAX_BYTES = 256 * 1024
 
 
-FILE_FIELDS = {"files": "file", "cover": "image", "images": "image", "preview": "preview"}
+FILE_FIELDS = {"files": "file", "cover": "image", "images": "image", "sample": "preview"}
 
 # what a seller reads beside each field of the form; every message names its field this way
 LABELS = {"title": "Title", "slug": "Web address (slug)", "category": "Category", "tags": "Tags",
           "price": "Price", "currency": "Currency", "pwyw_minimum": "Pay-what-you-want minimum",
           "summary": "Summary", "license": "License", "version": "Version", "description": "Description",
-          "files": "Product files", "cover": "Cover image", "images": "Gallery images", "preview": "Preview"}
+          "files": "Product files", "cover": "Cover image", "images": "Gallery images", "sample": "Preview"}
 
 
 def is_preview(f: dict[str, Any]) -> bool:
@@ -348,7 +348,7 @@ def validate_fields(edge: "Edge", fields: dict[str, str], files: list[dict], ima
     other: list[str] = []  # a problem of no form field (none is known): still a refusal
     for p in found:
         key = p.field.split("[")[0].split(".")[0]
-        key = {"body": "description", "gallery": "images"}.get(key, key)
+        key = {"body": "description", "gallery": "images", "preview": "sample"}.get(key, key)
         if key in LABELS:
             problems.setdefault(key, say(key, p.message))
         else:
@@ -419,9 +419,9 @@ def check_preview(files: list[dict[str, Any]]) -> None:
     """Once the files are hashed: a preview is public, so it may not be one of the paid files."""
     paid = {f["sha256"] for f in files if not is_preview(f)}
     if any(is_preview(f) and f["sha256"] in paid for f in files):
-        message = say("preview", "is one of the product's files: a preview is public, so it must be a sample, "
+        message = say("sample", "is one of the product's files: a preview is public, so it must be a sample, "
                                  "never the paid file itself")
-        raise ValidationFailed(message, fields={"preview": message})
+        raise ValidationFailed(message, fields={"sample": message})
 
 
 def size_limit(settings: Settings, kind: str) -> int:
@@ -440,7 +440,7 @@ def preflight(edge: "Edge", user: Any, fields: dict[str, str], planned: list[dic
     `{"field", "name", "size"}` for each chosen file."""
     s = edge.settings
     problems: dict[str, str] = {}
-    counts = {"files": 0, "cover": 0, "images": 0, "preview": 0}
+    counts = {"files": 0, "cover": 0, "images": 0, "sample": 0}
     for item in planned:
         field_name, size = item["field"], item["size"]
         counts[field_name] += 1
@@ -458,12 +458,12 @@ def preflight(edge: "Edge", user: Any, fields: dict[str, str], planned: list[dic
         problems["files"] = say("files", f"at most {schema.MAX_FILES} files per product")
     if counts["cover"] > 1:
         problems["cover"] = say("cover", "one cover image only")
-    if counts["preview"] > 1:
-        problems["preview"] = say("preview", "one preview only")
+    if counts["sample"] > 1:
+        problems["sample"] = say("sample", "one preview only")
     if counts["images"] > s.UPLOAD_MAX_IMAGES:
         problems["images"] = say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product")
     files = [{"name": "file"} for i in planned if i["field"] == "files"]
-    files += [{"name": str(i["name"]), "role": "preview"} for i in planned if i["field"] == "preview"]
+    files += [{"name": str(i["name"]), "role": "preview"} for i in planned if i["field"] == "sample"]
     images = [{"role": "cover" if i["field"] == "cover" else "gallery", "name": "image"}
               for i in planned if i["field"] in ("cover", "images")]
     try:

@@ -224,8 +224,8 @@ async def parse_stream(edge: "Edge", request: Request, csrf_tokens: tuple[str, .
             fail(ValidationFailed(say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product"),
                                   fields={"images": say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product")}))
             return
-        if name == "preview" and any(p.field == "preview" for p in up.parts):
-            fail(ValidationFailed(say("preview", "one preview only"), fields={"preview": say("preview", "one preview only")}))
+        if name == "sample" and any(p.field == "sample" for p in up.parts):
+            fail(ValidationFailed(say("sample", "one preview only"), fields={"sample": say("sample", "one preview only")}))
             return
         if name == "cover" and any(p.field == "cover" for p in up.parts):
             fail(ValidationFailed(say("cover", "one cover image only"), fields={"cover": say("cover", "one cover image only")}))

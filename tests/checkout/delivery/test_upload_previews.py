@@ -20,7 +20,7 @@ WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x10\x00\x00\x00\x01\x00\x01\x00\x40\x
 
 
 def with_preview(data=WAV, name="sample.wav"):
-    return [*uploads_tests.good_files(), ("preview", (name, data, "audio/wav"))]
+    return [*uploads_tests.good_files(), ("sample", (name, data, "audio/wav"))]
 
 
 def test_an_uploaded_preview_is_approved_into_the_products_front_matter(submitted, helpers, make_client):
@@ -51,11 +51,11 @@ def test_the_paid_file_cannot_be_its_own_preview_and_one_preview_only(seller, he
     client = seller()
     r = uploads_tests.post(client, helpers, with_preview(PDF, "harbour-sans.pdf"))
     assert r.status_code == 422 and "never the paid file" in r.text
-    two = [*with_preview(), ("preview", ("other.wav", WAV + b"x", "audio/wav"))]
+    two = [*with_preview(), ("sample", ("other.wav", WAV + b"x", "audio/wav"))]
     r = uploads_tests.post(client, helpers, two)
     assert r.status_code == 422 and "one preview only" in r.text
     check = client.post("/seller/products/check", json={"fields": FIELDS, "files": [
         {"field": "files", "name": "a.pdf", "size": 10}, {"field": "cover", "name": "c.png", "size": 10},
-        {"field": "preview", "name": "a.wav", "size": 10}, {"field": "preview", "name": "b.wav", "size": 10}]},
+        {"field": "sample", "name": "a.wav", "size": 10}, {"field": "sample", "name": "b.wav", "size": 10}]},
         headers={"X-CSRF-Token": csrf(client, helpers)})
-    assert check.status_code == 422 and "one preview only" in check.json()["fields"]["preview"]
+    assert check.status_code == 422 and "one preview only" in check.json()["fields"]["sample"]
