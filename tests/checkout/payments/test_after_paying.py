@@ -235,3 +235,53 @@ def test_guest_checkout_asks_consent_once_in_one_box_and_records_each_version(sh
     unticked = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "kente-template",
                                        "email": "guest2@example.com"})
     assert unticked.status_code == 422 and "accept" in unticked.text
+
+
+def test_a_guest_buying_again_what_the_address_owns_is_told_so(shop, sandbox):
+    guest_pays(shop, sandbox)
+    again = shop.get("/buy?product=lagos-grotesk")
+    r = shop.post("/buy", data={"csrf_token": csrf_from(again.text), "product": "lagos-grotesk",
+                                "email": "guest@example.com", "accept": ["terms,privacy"]})
+    assert r.status_code == 409 and "You already own this" in r.text and "receipt email" in r.text
+
+
+def test_an_unpaid_order_has_no_files_nor_receipt_yet(shop, sandbox):
+    page = shop.get("/buy?product=lagos-grotesk")
+    shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "lagos-grotesk",
+                            "email": "guest@example.com", "accept": ["terms,privacy"]})
+    ref = edge_of(shop).db.execute("SELECT reference FROM orders").fetchone()[0]
+    r = shop.get(f"/orders/{ref}/files")
+    assert r.status_code == 303 and r.headers["location"] == f"/checkout/callback?reference={ref}"
+    assert shop.get(f"/orders/{ref}/receipt").status_code == 404
+    r = shop.post(f"/orders/{ref}/retry", data={"csrf_token": csrf_from(page.text)})
+    assert r.headers["location"] == f"/checkout/callback?reference={ref}"  # nothing to retry while pending
+
+
+def test_an_expired_download_link_offers_a_fresh_one_to_the_guest(shop, sandbox, clock):
+    ref = guest_pays(shop, sandbox)
+    page = shop.get(f"/checkout/callback?reference={ref}")
+    forms = re.findall(r'name="purchase_id" value="(\d+)"><input type="hidden" name="sha256" value="([0-9a-f]{64})"',
+                       page.text)
+    r = shop.post(f"/orders/{ref}/link", data={"csrf_token": csrf_from(page.text), "purchase_id": forms[0][0],
+                                                "sha256": forms[0][1]})
+    clock.advance(25 * 3600)
+    expired = shop.get(r.headers["location"])
+    assert expired.status_code == 410 and f'action="/orders/{ref}/link"' in expired.text
+    # a purchase of another order is not this order's to mint
+    other = guest_pays(shop, sandbox, email="other@example.com", product="kente-template")
+    purchase = edge_of(shop).db.execute("SELECT p.id FROM purchases p JOIN orders o ON o.id = p.order_id"
+                                        " WHERE o.reference = ?", (other,)).fetchone()[0]
+    r = shop.post(f"/orders/{ref}/link", data={"csrf_token": csrf_from(page.text), "purchase_id": purchase,
+                                                "sha256": forms[0][1]})
+    assert r.status_code == 404
+
+
+def test_an_expired_receipt_link_and_a_resend_for_another_order_reveal_nothing(shop, sandbox, clock):
+    ref = guest_pays(shop, sandbox)
+    link = files_link(shop)
+    token = link.split("token=")[1]
+    clock.advance(8 * 86400)
+    assert shop.get(f"/orders/{ref}/receipt?token={token}").status_code == 410
+    page = shop.get("/buy?product=kente-template")
+    r = shop.post("/orders/dd-somebody-else/files/resend", data={"csrf_token": csrf_from(page.text), "token": token})
+    assert r.status_code == 404 and outbox_rows(shop, "order_link") == []

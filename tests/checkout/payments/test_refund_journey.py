@@ -143,3 +143,15 @@ def test_any_seller_form_is_answered_without_a_stray_change(shop, sandbox, refun
                                            "note": note})
     assert r.status_code in (303, 400, 404, 422), r.text[:300]
     assert edge.db.execute("SELECT COUNT(*) FROM refunds").fetchone()[0] == 0
+
+
+def test_a_refund_paystack_refused_shows_as_failed_on_the_orders_page(shop, sandbox):
+    user, ref, rid = requested(shop, sandbox)
+    sandbox.faults(refund_outcome="failed")
+    as_seller(shop)
+    page = shop.get("/seller/refunds")
+    shop.post("/seller/refunds", data={"csrf_token": csrf_from(page.text), "refund": rid, "action": "approve"})
+    assert deliver_held(shop, sandbox.take_held())[-1] == "refund_failed"
+    as_buyer(shop)
+    assert "Paystack could not refund it" in shop.get("/orders").text
+    assert [a for a, _ in audit_actions(shop)][-1] == "payment.refund_failed"
