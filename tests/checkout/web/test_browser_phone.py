@@ -1,5 +1,5 @@
 """On a phone (#15), in real Chromium at 390x844, and on a laptop at 1366x900: home, listing,
-search, product, cart, checkout, thank-you and library scroll only up and down; on the phone the
+search, product, cart, checkout, thank-you, library and orders scroll only up and down; on the phone the
 header is one line with a Menu button, the search filters are folded above the results and
 every control is a touch target of at least 44 px."""
 
@@ -122,6 +122,8 @@ def pages(stack, page, phone: bool):
     check(page, "thank-you", phone)
     page.goto(stack["edge"] + "/library")
     check(page, "library", phone)
+    page.goto(stack["edge"] + "/orders")
+    check(page, "orders", phone)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390x844", "1366x900"])
