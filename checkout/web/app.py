@@ -42,11 +42,13 @@ from checkout.web import (
     health,
     jobs,
     moderation,
+    order_pages,
     orders,
-    search,
     reviews,
+    search,
     seller,
     seller_dashboard,
+    seller_refunds,
     shop,
     webhooks,
 )
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *shop.ROUTES,
         *webhooks.ROUTES,
         *orders.ROUTES,
+        *order_pages.ROUTES,
         *admin.ROUTES,
         *admin_payments.ROUTES,
         *admin_home.ROUTES,
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *seller_dashboard.ROUTES,
         *search.ROUTES,
         *reviews.ROUTES,
+        *seller_refunds.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
