@@ -10,6 +10,8 @@ Accounts (one balance per currency):
 - `paystack:receivable`: what Paystack holds for us (debit, positive).
 - `platform:fees`: our commission (credit, negative); `platform:paystack-costs`: Paystack's
   own charge on each payment, a cost of the platform, never of the seller (debit, positive).
+- `platform:discounts`: what platform discount codes cost the platform: the part of a seller's
+  share the buyer did not pay (debit, positive; docs/promotions.md).
 - `seller:<slug>:pending`, `seller:<slug>:available`, `seller:<slug>:payout-in-flight`: what
   the platform owes a catalogue seller (credit, negative), inside the refund window, payable,
   and sent but not yet confirmed. Sellers are catalogue slugs, so money is attributed before
@@ -33,6 +35,7 @@ from digitaldock.money import Money
 RECEIVABLE = "paystack:receivable"
 FEES = "platform:fees"
 COSTS = "platform:paystack-costs"
+DISCOUNTS = "platform:discounts"  # what platform discount codes cost the platform (docs/promotions.md)
 SELLER_BUCKETS = ("pending", "available", "payout-in-flight")
 # the columns of `ledger_daily`, the roll-up reports read (0011_consoles.sql; checkout/payments/reports.py)
 ROLLUP_FIGURES = ("orders", "units", "refunded_units", "gross", "refunds", "fees", "costs", "seller_net")
@@ -44,6 +47,22 @@ def fee_split(gross: int, bps: int) -> tuple[int, int]:
         raise LedgerError(f"bad fee inputs gross={gross} bps={bps}")
     fee = (gross * bps + 5_000) // 10_000
     return fee, gross - fee
+
+
+def seller_share(line: Any) -> int:
+    """What a sold line owes its seller: its net, plus what a platform discount code pays in."""
+    return int(line["net"]) + int(line["subsidy"] if "subsidy" in line.keys() else 0)
+
+
+def sale_entries(line: Any, sign: int = 1, bucket: str = "pending") -> list["Entry"]:
+    """A line's part of a sale journal (`sign` -1: its refund, from `bucket`): receivable +paid,
+    fees −fee, seller −share, and `platform:discounts` +subsidy for a platform code."""
+    currency, line_id = line["currency"], line["id"]
+    subsidy = int(line["subsidy"] if "subsidy" in line.keys() else 0)
+    return [(RECEIVABLE, Money(currency, sign * line["amount"]), line_id),
+            (FEES, Money(currency, -sign * line["fee"]), line_id),
+            (seller_account(line["seller"], bucket), Money(currency, -sign * seller_share(line)), line_id),
+            (DISCOUNTS, Money(currency, sign * subsidy), line_id)]
 
 
 def seller_account(slug: str, bucket: str) -> str:
@@ -108,7 +127,8 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
 
     def bucket(currency: str) -> dict[str, int]:
         return out.setdefault(currency, dict.fromkeys(
-            ("sales", "gross", "fees", "net", "refunded", "pending", "available", "in_flight", "paid_out"), 0))
+            ("sales", "gross", "fees", "net", "refunded", "pending", "available", "in_flight", "paid_out",
+             "platform_discounts"), 0))
 
     sales = edge.db.execute(
         "SELECT e.currency, j.kind, e.account, SUM(e.amount) AS total, COUNT(DISTINCT e.order_line_id) AS n"
@@ -123,6 +143,10 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
                 b["sales"] += r["n"]
             elif r["account"] == FEES:
                 b["fees"] -= r["total"]
+            elif r["account"] == DISCOUNTS:
+                b["platform_discounts"] += r["total"]
+        elif r["account"] == DISCOUNTS:
+            b["platform_discounts"] += r["total"]
         elif r["account"] == RECEIVABLE:
             b["refunded"] -= r["total"]
         elif r["account"] == FEES:
@@ -144,7 +168,7 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
     for r in reversed_:
         bucket(r["currency"])["paid_out"] += r["total"]
     for b in out.values():
-        b["net"] = b["gross"] - b["refunded"] - b["fees"]
+        b["net"] = b["gross"] - b["refunded"] - b["fees"] + b["platform_discounts"]
     return out
 
 

@@ -14,7 +14,7 @@ import structlog
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
-from checkout.payments import ledger, pricing
+from checkout.payments import discounts, ledger, pricing
 from checkout.payments.errors import PaystackError
 from checkout.payments.paystack import Paystack
 from checkout.payments.pricing import fee_bps_for, price_items
@@ -32,8 +32,10 @@ def paystack(edge: "Edge") -> Paystack:
     return edge._paystack  # type: ignore[attr-defined]
 
 
-def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False) -> dict[str, Any]:
-    """A pending order priced from the catalogue; refuses products the buyer already owns."""
+def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False,
+                 code: str | None = None) -> dict[str, Any]:
+    """A pending order priced from the catalogue (and the discount `code`, checked and held in
+    the same transaction); refuses products the buyer already owns."""
     lines = price_items(edge, items)
     owned = [line.title for line in lines if owns(edge.db, user["id"], line.product_slug)]
     if owned:
@@ -41,22 +43,28 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
     state = edge.catalog.current()
     now = edge.clock.iso()
     reference = "dd-" + secrets.token_hex(10)
-    total = pricing.total(lines)
     with atomic(edge.db):
+        lines = discounts.quote(edge, lines, code, user)  # inside: two buyers cannot hold the last use
+        total = pricing.total(lines)
+        code_id = next((line.discount_code_id for line in lines if line.discount_code_id), None)
         cur = edge.db.execute(
             "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
-            " guest, updated_at) VALUES (?,?,?,?,?, 'pending', ?,?,?,?)",
+            " guest, updated_at, discount_code_id) VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?)",
             (reference, user["id"], user["email"], total.currency, total.minor, state.build_hash or "unknown",
-             now, int(guest), now))
+             now, int(guest), now, code_id))
         order_id = int(cur.lastrowid)
         for line in lines:
             bps = fee_bps_for(edge, line.seller)
-            fee, net = ledger.fee_split(line.amount, bps)
+            fee, net = ledger.fee_split(line.amount, bps)  # the fee is a share of what the buyer pays
+            subsidy = 0
+            if line.discount_bearer == "platform":  # the seller gets what the full price would give
+                subsidy = ledger.fee_split(line.list_price.minor, bps)[1] - net  # type: ignore[union-attr]
             edge.db.execute(
                 "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
-                " category) VALUES (?,?,?,?,?,?,?,?,?,?)", (order_id, line.product_slug, line.seller, line.title,
-                                                            line.amount, line.currency, bps, fee, net,
-                                                            line.product.category or None))
+                " category, list_amount, discount, subsidy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (order_id, line.product_slug, line.seller, line.title, line.amount, line.currency, bps, fee, net,
+                 line.product.category or None, line.list_price.minor if line.list_price else None,
+                 line.discount.minor, subsidy))
     log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
 
@@ -105,7 +113,7 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
 
 
 def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among: Collection[str] | None = None,
-                      guest_only: bool = False) -> str | None:
+                      guest_only: bool = False, code: str | None = None) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago.
 
     `among`: only these references. A guest account is anyone who types its email address, so a
@@ -114,14 +122,16 @@ def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among:
     a guest (never the payment page the owner opened while signed in)."""
     lines = pricing.price_items(edge, items)
     want = sorted((x.product_slug, x.amount) for x in lines)
-    for o in edge.db.execute("SELECT id, reference, authorization_url FROM orders WHERE user_id = ?"
+    key = discounts.normalize_code(code) if code and code.strip() else None
+    for o in edge.db.execute("SELECT id, reference, authorization_url, (SELECT code_key FROM discount_codes d"
+                             " WHERE d.id = orders.discount_code_id) AS code_key FROM orders WHERE user_id = ?"
                              " AND status = 'pending' AND authorization_url IS NOT NULL AND created_at >= ?"
                              " AND (guest = 1 OR ? = 0) ORDER BY id DESC LIMIT 5",
                              (user["id"], edge.clock.iso(-1800), int(guest_only))).fetchall():
         if among is not None and o["reference"] not in among:
             continue
-        have = sorted((x["product_slug"], x["amount"]) for x in order_lines(edge, o["id"]))
-        if have == want:
+        have = sorted((x["product_slug"], x["list_amount"] or x["amount"]) for x in order_lines(edge, o["id"]))
+        if have == want and o["code_key"] == key:
             return str(o["authorization_url"])
     return None
 

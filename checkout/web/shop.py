@@ -19,6 +19,7 @@ event loop's thread, so the edge's one connection never sees two transactions at
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -30,7 +31,7 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
-from checkout.payments import carts, charges, orders, pricing
+from checkout.payments import carts, charges, discounts, orders, pricing
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
@@ -141,15 +142,16 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
     raise orders.unknown_order()
 
 
-async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
+async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
+               code: str | None = None) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
     again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
-                                     guest_only=guest)
+                                     guest_only=guest, code=code)
     if again:
         return redirect_to(again)
-    order = orders.create_order(edge, user, items, guest=guest)
+    order = orders.create_order(edge, user, items, guest=guest, code=code)
     result = await run_in_threadpool(orders.call_initialize, edge, order)
     url = orders.record_authorization(edge, order, result)
     response = redirect_to(url)
@@ -165,11 +167,22 @@ async def checkout_post(request: Request) -> Response:
     form = await read_form(request)
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
-    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {})})
+    code = discount_code(form)
+    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {}),
+                                **({"code": code} if code else {})})
     user = signed_in(request, here)
-    if user is None:
+    if user is None or code:  # a discount is shown on the checkout page before paying
         return redirect_to(here)
     return await _pay(request, user, [(slug, amount)])
+
+
+def discount_code(params: Any) -> str | None:
+    """The `code` field (form or query), upper-cased; None when empty; a clear 422 naming `code`
+    for anything that cannot be a code (control characters, too long, not text)."""
+    raw = params.get("code")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return discounts.normalize_code(raw)
 
 
 def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -183,24 +196,39 @@ def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], d
     return [line], {"product": slug, **({"amount": amount} if amount else {})}
 
 
+def _with_code(request: Request, lines: list[pricing.Line], code: str | None, user: Any) -> tuple[list[pricing.Line], dict[str, str]]:
+    """The lines as the code prices them, or unchanged with the reason under the `code` field."""
+    try:
+        return discounts.quote(edge_of(request), lines, code, user), {}
+    except ValidationFailed as exc:
+        return lines, {"code": exc.message}
+
+
 async def checkout_start(request: Request) -> Response:
     """Review the order; sign in or give an email to check out as a guest, then pay."""
     edge = edge_of(request)
     params = request.query_params if request.method == "GET" else await read_form(request)
     lines, keep = _start_items(request, params)
-    here = "/buy?" + urlencode(keep)
+    try:
+        code = discount_code(params)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user_or_none(request),
+                           error=exc.message, fields=exc.fields, status=exc.status)
+    here = "/buy?" + urlencode({**keep, **({"code": code} if code else {})})
     user = signed_in(request, here)
     if request.method == "GET" or not lines:
-        return _start_page(request, lines, keep, here, user)
+        priced, problems = _with_code(request, lines, code, user)
+        return _start_page(request, priced, keep, here, user, code=code or "", fields=problems,
+                           status=422 if problems else 200)
     items = [(x.product_slug, x.chosen) for x in lines]
     try:
         if user is None:
             user = _guest_user(request, params)
-            response = await _pay(request, user, items, guest=True)
+            response = await _pay(request, user, items, guest=True, code=code)
         else:
-            response = await _pay(request, user, items)
+            response = await _pay(request, user, items, code=code)
     except ValidationFailed as exc:
-        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields,
+        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields, code=code or "",
                            form={"email": str(params.get("email", ""))}, status=exc.status)
     if keep.get("cart"):
         owner, _ = cart_owner(request)
@@ -213,11 +241,14 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
                 status: int = 200, **extra: Any) -> Response:
     edge = edge_of(request)
     total = pricing.total(lines)
+    listed = pricing.total([replace(x, price=x.list_price or x.price) for x in lines])
+    discount = (listed - total) if listed and total and listed != total else None
+    extra.setdefault("code", "")
     docs = [d for d in consent.required_now(edge, "buyer")]
     extra.setdefault("form", {})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=total, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+                  total=total, discount=discount, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
 def _guest_user(request: Request, form: Any) -> Any:

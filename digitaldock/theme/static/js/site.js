@@ -26,3 +26,14 @@
   fetch(checkout + "/v/" + encodeURIComponent(product.getAttribute("data-product")),
         { method: "POST", credentials: "omit", keepalive: true, mode: "no-cors" }).catch(function () {});
 })();
+
+// A product link with ?code=SAVE10 (issue #17): the Buy form carries the discount code to the
+// edge, which shows the discounted price on its checkout page before anyone pays. Without
+// JavaScript the buyer types the code on that page instead.
+(function () {
+  "use strict";
+  var field = document.querySelector('form.buy input[name="code"]');
+  if (!field || !window.URLSearchParams) return;
+  var code = new URLSearchParams(window.location.search).get("code");
+  if (code && /^[A-Za-z0-9_-]{2,40}$/.test(code)) field.value = code;
+})();

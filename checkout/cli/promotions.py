@@ -1,0 +1,98 @@
+"""`digitaldock discount create|list|pause|resume`: discount codes for scripts and admins
+(docs/promotions.md). Each command calls `checkout.payments.discounts`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from checkout.cli.common import make_edge
+from checkout.core.errors import EdgeError
+from checkout.payments import discounts
+from digitaldock.money import format_money
+
+
+def _fail(exc: EdgeError) -> click.ClickException:
+    named = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+    return click.ClickException(named if named and exc.message == type(exc).message else exc.message)
+
+
+@click.group("discount")
+def discount() -> None:
+    """Discount codes: a seller's (--seller) or the platform's."""
+
+
+@discount.command("create")
+@click.argument("code")
+@click.option("--percent", default=None, help="Percentage off, e.g. 10 or 12.5.")
+@click.option("--amount", type=int, default=None, help="A fixed amount off, in minor units of --currency.")
+@click.option("--currency", default=None, help="Currency of --amount and --min-order; the code then applies only to it.")
+@click.option("--product", "products", multiple=True, help="Only these products (slugs); repeat. Default: all.")
+@click.option("--seller", default="", help="The catalogue seller whose code this is (it costs them); none: a platform code.")
+@click.option("--max-uses", type=int, default=None, help="Paid orders that may use it, all buyers together.")
+@click.option("--per-buyer", type=int, default=None, help="Paid orders one buyer may use it for.")
+@click.option("--min-order", type=int, default=None, help="Least order total (catalogue prices), minor units of --currency.")
+@click.option("--starts", default=None, help="Valid from (ISO date or time, UTC unless it names an offset).")
+@click.option("--ends", default=None, help="Valid until, not including (ISO date or time).")
+@click.option("--first-purchase-only", is_flag=True, help="Only for a buyer's first paid order.")
+def discount_create(code: str, percent: str | None, amount: int | None, currency: str | None, products: tuple[str, ...],
+                    seller: str, max_uses: int | None, per_buyer: int | None, min_order: int | None,
+                    starts: str | None, ends: str | None, first_purchase_only: bool) -> None:
+    """Create the discount code CODE (case-insensitive, unique per seller / platform)."""
+    try:
+        code_id = discounts.create(make_edge(), code, percent=percent, amount=amount, currency=currency,
+                                   products=products, seller=seller, max_uses=max_uses, per_buyer=per_buyer,
+                                   min_order=min_order, starts=starts, ends=ends,
+                                   first_purchase_only=first_purchase_only)
+    except EdgeError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps({"id": code_id, "code": code.strip().upper(), "seller": seller or None}))
+
+
+@discount.command("list")
+@click.option("--seller", default=None, help="Only this seller's codes ('' for the platform's).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def discount_list(seller: str | None, as_json: bool) -> None:
+    """Every code with its uses, the discount given and the revenue with it."""
+    for c in discounts.listing(make_edge(), seller):
+        report = [{"currency": r["currency"], "uses": r["uses"], "discount": r["discount"].minor,
+                   "revenue": r["revenue"].minor} for r in c["report"]]
+        if as_json:
+            click.echo(json.dumps({"code": c["code_key"], "seller": c["seller"] or None, "offer": c["describe"],
+                                   "paused": bool(c["paused"]), "max_uses": c["max_uses"], "uses": c["uses"],
+                                   "products": c["products"], "starts": c["starts_at"], "ends": c["ends_at"],
+                                   "report": report}))
+            continue
+        figures = ", ".join(f"{format_money(r['discount'], r['currency'])} off, "
+                            f"{format_money(r['revenue'], r['currency'])} revenue" for r in report) or "no uses"
+        limit = f"/{c['max_uses']}" if c["max_uses"] else ""
+        click.echo(f"{c['code_key']:20} {c['seller'] or '(platform)':14} {c['describe']:16} "
+                   f"{'paused ' if c['paused'] else ''}{c['uses']}{limit} uses; {figures}")
+
+
+def _pause(code: str, seller: str, paused: bool) -> None:
+    try:
+        discounts.set_paused(make_edge(), code, paused, seller)
+    except EdgeError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{code.strip().upper()} {'paused' if paused else 'resumed'}")
+
+
+@discount.command("pause")
+@click.argument("code")
+@click.option("--seller", default="", help="The seller whose code it is; none: the platform's.")
+def discount_pause(code: str, seller: str) -> None:
+    """Stop CODE from being applied (orders already priced with it keep their price)."""
+    _pause(code, seller, True)
+
+
+@discount.command("resume")
+@click.argument("code")
+@click.option("--seller", default="", help="The seller whose code it is; none: the platform's.")
+def discount_resume(code: str, seller: str) -> None:
+    """Let a paused CODE be applied again."""
+    _pause(code, seller, False)
+
+
+COMMANDS = [discount]
