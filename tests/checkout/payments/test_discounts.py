@@ -5,8 +5,14 @@ was paid, and every refusal (unknown, expired, used up, not applicable, paused) 
 
 from __future__ import annotations
 
+import json
 import re
 
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checkout.cli.promotions import discount
 from checkout.payments import discounts, ledger, orders
 from checkout.payments.purchases import owns
 
@@ -168,3 +174,82 @@ def test_uses_are_counted_when_the_order_is_paid_and_a_late_payment_is_flagged(s
     assert not owns(edge.db, b["id"], "lagos-grotesk")
     assert edge.db.execute("SELECT COUNT(*) FROM discount_uses").fetchone()[0] == 1
     assert ledger.check(edge.db) == []
+
+
+hostile = st.one_of(st.text(max_size=200), st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+                    st.text(alphabet=st.characters(categories=["Cc", "Zs", "So"]), min_size=1, max_size=50),
+                    st.integers().map(str), st.just("A" * 2_000), st.just("save10\x00"), st.just("ＳＡＶＥ10"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(code=hostile, method=st.sampled_from(["get", "post", "checkout"]))
+def test_any_code_field_gets_a_clear_answer_naming_the_field_and_changes_nothing(shop, sandbox, code, method):
+    edge = edge_of(shop)
+    if not edge.db.execute("SELECT 1 FROM discount_codes").fetchone():
+        discounts.create(edge, "SAVE10", percent="10", max_uses=1)
+        signed_in(shop)
+    before = edge.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+    if method == "get":
+        r = shop.get("/buy", params={"product": "lagos-grotesk", "code": code})
+    elif method == "post":
+        page = shop.get("/buy?product=lagos-grotesk")
+        r = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "lagos-grotesk", "code": code})
+    else:
+        r = shop.post("/checkout", data={"product": "lagos-grotesk", "code": code}, headers=SITE)
+    assert r.status_code in (200, 303, 413, 422), r.status_code
+    assert "Traceback" not in r.text
+    if r.status_code == 422:
+        assert 'id="code-error"' in r.text or "code" in r.text.lower()
+    normal = code.strip().upper()
+    if normal != "SAVE10":  # only the real code may discount anything
+        assert edge.db.execute("SELECT COUNT(*) FROM orders WHERE discount_code_id IS NOT NULL").fetchone()[0] <= before
+    assert edge.db.execute("SELECT COUNT(*) FROM discount_uses").fetchone()[0] == 0
+    assert ledger.check(edge.db) == []
+
+
+def test_discount_commands_create_list_pause_and_name_bad_fields(tmp_path, catalog_path, monkeypatch):
+    monkeypatch.setenv("DIGITALDOCK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CATALOG_PATH", str(catalog_path))
+    runner = CliRunner()
+    r = runner.invoke(discount, ["create", "summer25", "--percent", "25", "--seller", "ada", "--product", "lagos-grotesk",
+                                 "--max-uses", "100", "--starts", "2026-06-01", "--ends", "2026-09-01"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.strip().splitlines()[-1])["code"] == "SUMMER25"
+    r = runner.invoke(discount, ["create", "FLAT", "--amount", "50000", "--currency", "NGN"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(discount, ["create", "SUMMER25", "--percent", "5", "--seller", "ada"])
+    assert r.exit_code == 1 and "already a code SUMMER25 of ada" in r.output
+    for args, words in ((["X!", "--percent", "5"], "not a discount code"),
+                        (["OK2", "--percent", "150"], "percent"),
+                        (["OK2", "--amount", "5"], "currency"),
+                        (["OK2", "--percent", "5", "--amount", "5", "--currency", "NGN"], "not both"),
+                        (["OK2", "--percent", "5", "--product", "nope"], "no product"),
+                        (["OK2", "--percent", "5", "--seller", "kofi", "--product", "lagos-grotesk"], "not kofi's"),
+                        (["OK2", "--percent", "5", "--ends", "tomorrow"], "ends"),
+                        (["OK2", "--percent", "5", "--starts", "2026-02-01", "--ends", "2026-01-01"], "after the start")):
+        r = runner.invoke(discount, ["create", *args])
+        assert r.exit_code == 1 and words in r.output, (args, r.output)
+    r = runner.invoke(discount, ["pause", "summer25", "--seller", "ada"])
+    assert r.exit_code == 0 and "SUMMER25 paused" in r.output
+    r = runner.invoke(discount, ["pause", "nothing"])
+    assert r.exit_code == 1 and "no code NOTHING" in r.output
+    r = runner.invoke(discount, ["list"])
+    assert "SUMMER25" in r.output and "25% off" in r.output and "paused" in r.output and "0/100 uses" in r.output
+    assert "FLAT" in r.output and "₦500 off" in r.output
+    r = runner.invoke(discount, ["list", "--json", "--seller", "ada"])
+    rows = [json.loads(line) for line in r.stdout.splitlines() if '"offer"' in line]
+    assert [(x["code"], x["paused"], x["products"]) for x in rows] == [("SUMMER25", True, ["lagos-grotesk"])]
+    r = runner.invoke(discount, ["resume", "SUMMER25", "--seller", "ada"])
+    assert "resumed" in r.output
+
+
+def test_a_huge_code_is_refused_naming_the_field(shop, sandbox):
+    signed_in(shop)
+    page = shop.get("/buy", params={"product": "lagos-grotesk", "code": "A" * 60_000})
+    assert page.status_code in (413, 414, 422) and "Traceback" not in page.text
+    page = shop.get("/buy?product=lagos-grotesk")
+    r = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "lagos-grotesk", "code": "A" * 100_000})
+    assert r.status_code in (413, 422) and "Traceback" not in r.text
+    if r.status_code == 422:
+        assert 'id="code-error"' in r.text
+    assert edge_of(shop).db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
