@@ -253,3 +253,52 @@ def test_a_huge_code_is_refused_naming_the_field(shop, sandbox):
     if r.status_code == 422:
         assert 'id="code-error"' in r.text
     assert edge_of(shop).db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
+
+
+def test_sellers_and_admins_manage_codes_in_their_consoles_with_reports(shop, sandbox):
+    edge = edge_of(shop)
+    from checkout.payments import payouts
+    ada = make_buyer(edge, "ada@example.com", role="seller")
+    payouts.link_seller(edge, ada["id"], "ada")
+    login(shop, "ada@example.com", PASSWORD)
+    page = shop.get("/seller/discounts")
+    assert page.status_code == 200 and "No codes yet" in page.text
+    assert "Kente Template" not in page.text  # only her products are offered
+    form = {"csrf_token": csrf_from(page.text), "action": "create", "seller": "ada", "code": "ada15", "kind": "percent",
+            "percent": "15", "product": "lagos-grotesk", "max_uses": "3"}
+    r = shop.post("/seller/discounts", data=form)
+    assert r.status_code == 303
+    bad = shop.post("/seller/discounts", data={**form, "code": "x"})
+    assert bad.status_code == 422 and 'id="code-error"' in bad.text
+    bad = shop.post("/seller/discounts", data={**form, "code": "OTHER", "max_uses": "lots"})
+    assert bad.status_code == 422 and 'id="max_uses-error"' in bad.text
+    bad = shop.post("/seller/discounts", data={**form, "code": "OTHER", "kind": "amount", "amount": "5", "currency": ""})
+    assert bad.status_code == 422 and 'id="currency-error"' in bad.text
+    r = shop.post("/seller/discounts", data={**form, "seller": "kofi", "code": "KOFI1"})
+    assert r.status_code == 403
+    assert edge.db.execute("SELECT COUNT(*) FROM discount_codes").fetchone()[0] == 1
+    # a buyer uses it; the console reports the use, the discount and the revenue
+    shop.cookies.clear()
+    signed_in(shop)
+    pay_with_code(shop, sandbox, "product=lagos-grotesk", "ADA15")
+    shop.cookies.clear()
+    login(shop, "ada@example.com", PASSWORD)
+    page = shop.get("/seller/discounts")
+    row = page.text[page.text.find("ADA15"):]
+    assert "1 / 3" in row and "₦750" in row and "₦4,250" in row
+    r = shop.post("/seller/discounts", data={"csrf_token": csrf_from(page.text), "action": "pause", "seller": "ada",
+                                             "code": "ada15"})
+    assert r.status_code == 303 and "(paused)" in shop.get("/seller/discounts").text
+    # the admin sees every code and creates platform codes
+    as_admin(shop)
+    page = shop.get("/admin/discounts")
+    assert "ADA15" in page.text and "Kente Template" in page.text
+    r = shop.post("/admin/discounts", data={"csrf_token": csrf_from(page.text), "action": "create", "seller": "",
+                                            "code": "launch", "kind": "amount", "amount": "1000", "currency": "NGN",
+                                            "min_order": "5000", "ends": "2030-01-01T00:00"})
+    assert r.status_code == 303
+    code = discounts.listing(edge, "")[0]
+    assert (code["code_key"], code["amount"], code["min_order"], code["ends_at"]) == \
+        ("LAUNCH", 100000, 500000, "2030-01-01T00:00:00+00:00")
+    shop.cookies.clear()
+    assert shop.get("/admin/discounts").status_code in (303, 401, 403)
