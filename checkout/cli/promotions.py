@@ -1,5 +1,6 @@
-"""`digitaldock discount create|list|pause|resume`: discount codes for scripts and admins
-(docs/promotions.md). Each command calls `checkout.payments.discounts`."""
+"""`digitaldock discount create|list|pause|resume` and `digitaldock affiliate invite|list`:
+discount codes and affiliates for scripts and admins (docs/promotions.md). Each command calls
+`checkout.payments.discounts` or `checkout.payments.affiliates`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 
 from checkout.cli.common import make_edge
 from checkout.core.errors import EdgeError
-from checkout.payments import discounts
+from checkout.payments import affiliates, discounts
 from digitaldock.money import format_money
 
 
@@ -95,4 +96,36 @@ def discount_resume(code: str, seller: str) -> None:
     _pause(code, seller, False)
 
 
-COMMANDS = [discount]
+@click.group("affiliate")
+def affiliate() -> None:
+    """Affiliates: accounts earning a commission on a seller's sales through their ?via= link."""
+
+
+@affiliate.command("invite")
+@click.argument("email")
+@click.option("--seller", required=True, help="The catalogue seller whose sales earn the commission.")
+@click.option("--percent", required=True, help="Commission, percent of what the buyer pays, e.g. 20.")
+@click.option("--product", "products", multiple=True, help="Only these products (slugs); repeat. Default: all.")
+@click.option("--code", default=None, help="The link code (?via=CODE); default: from the account's name and the seller.")
+def affiliate_invite(email: str, seller: str, percent: str, products: tuple[str, ...], code: str | None) -> None:
+    """Make the account EMAIL an affiliate of SELLER."""
+    try:
+        made = affiliates.invite(make_edge(), seller, email, percent, products, code)
+    except EdgeError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps({"id": made["id"], "code": made["code"], "seller": seller,
+                           "commission_bps": made["commission_bps"]}))
+
+
+@affiliate.command("list")
+@click.option("--seller", default=None, help="Only this seller's affiliates.")
+def affiliate_list(seller: str | None) -> None:
+    """Every affiliate with clicks, sales and earnings (one JSON object per line)."""
+    for a in affiliates.listing(make_edge(), seller=seller):
+        click.echo(json.dumps({"code": a["code"], "seller": a["seller"], "email": a["email"], "percent": a["percent"],
+                               "active": bool(a["active"]), "clicks": a["clicks"], "sales": a["sales"],
+                               "earned": {b["currency"]: b["earned"].minor for b in a["balances"]},
+                               "available": {b["currency"]: b["available"].minor for b in a["balances"]}}))
+
+
+COMMANDS = [discount, affiliate]

@@ -24,6 +24,7 @@ ACTIONS = (
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
     "payment.payouts_run",
     "payment.discount_created", "payment.discount_paused", "payment.discount_resumed",
+    "payment.affiliate_invited", "payment.affiliate_changed",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
     # the consoles (issue #16)

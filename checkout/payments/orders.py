@@ -14,7 +14,7 @@ import structlog
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
-from checkout.payments import discounts, ledger, pricing
+from checkout.payments import affiliates, discounts, ledger, pricing
 from checkout.payments.errors import PaystackError
 from checkout.payments.paystack import Paystack
 from checkout.payments.pricing import fee_bps_for, price_items
@@ -33,7 +33,7 @@ def paystack(edge: "Edge") -> Paystack:
 
 
 def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False,
-                 code: str | None = None) -> dict[str, Any]:
+                 code: str | None = None, via: str | None = None) -> dict[str, Any]:
     """A pending order priced from the catalogue (and the discount `code`, checked and held in
     the same transaction); refuses products the buyer already owns."""
     lines = price_items(edge, items)
@@ -59,12 +59,16 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
             subsidy = 0
             if line.discount_bearer == "platform":  # the seller gets what the full price would give
                 subsidy = ledger.fee_split(line.list_price.minor, bps)[1] - net  # type: ignore[union-attr]
+            # an affiliate's referral (`via`) takes its commission from the seller's share
+            affiliate_id, commission = affiliates.commission_for(edge, via, user["id"], line.seller,
+                                                                 line.product_slug, line.amount, net + subsidy)
             edge.db.execute(
                 "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
-                " category, list_amount, discount, subsidy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " category, list_amount, discount, subsidy, affiliate_id, commission)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (order_id, line.product_slug, line.seller, line.title, line.amount, line.currency, bps, fee, net,
                  line.product.category or None, line.list_price.minor if line.list_price else None,
-                 line.discount.minor, subsidy))
+                 line.discount.minor, subsidy, affiliate_id, commission))
     log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
 

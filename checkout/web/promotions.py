@@ -1,7 +1,13 @@
-"""Discount codes in the consoles (docs/promotions.md): a seller creates, pauses and resumes
-codes for the sellers their account manages (all or chosen products) at `/seller/discounts`; an
-admin does the same for platform codes, or any seller's, at `/admin/discounts`. Both pages show
-each code's report: paid uses, the discount given and the revenue with it, from `discount_uses`.
+"""Promotions in the consoles (docs/promotions.md).
+
+Discount codes: a seller creates, pauses and resumes codes for the sellers their account
+manages (all or chosen products) at `/seller/discounts`; an admin does the same for platform
+codes, or any seller's, at `/admin/discounts`. Both pages show each code's report: paid uses,
+the discount given and the revenue with it, from `discount_uses`.
+
+Affiliates: a seller invites an account at `/seller/affiliates` (commission, products) and sees
+each affiliate's clicks, sales and earnings; the affiliate sees the same for their own links at
+`/affiliate`.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.core.errors import EdgeError, Forbidden, ValidationFailed
-from checkout.payments import discounts, payouts
-from checkout.web import flash
+from checkout.payments import affiliates, discounts, payouts
+from checkout.web import flash, params
 from checkout.web.auth import requires
 from checkout.web.base import edge_of
 from checkout.web.pages import read_form, render
@@ -113,7 +119,60 @@ async def admin_discounts(request: Request) -> Response:
     return await _handle(request, ADMIN_PAGE, [], admin=True)
 
 
+AFFILIATES_PAGE = "/seller/affiliates"
+
+
+@requires("seller", forbidden="This page is for seller accounts.", forbidden_code="not_a_seller")
+async def seller_affiliates(request: Request) -> Response:
+    edge = edge_of(request)
+    sellers = payouts.managed_sellers(edge, request.user)
+    if not sellers:
+        raise Forbidden("Your account does not manage a seller page yet.", code="no_seller")
+    if request.method == "POST":
+        form = await read_form(request)
+        seller = str(form.get("seller", "")).strip()
+        if seller not in sellers:
+            raise Forbidden("You do not manage that seller.")
+        try:
+            if form.get("action") in ("stop", "restart"):
+                affiliates.set_active(edge, params.form_id(form, "affiliate"), form.get("action") == "restart", seller,
+                                      request.user.id)
+                said = "Saved."
+            else:
+                made = affiliates.invite(edge, seller, str(form.get("email", "")), str(form.get("percent", "")),
+                                         [str(p) for p in form.getlist("product")],
+                                         str(form.get("code", "")).strip() or None, request.user.id)
+                said = f"{form.get('email')} is now an affiliate with the link code {made['code']}."
+        except EdgeError as exc:
+            return _affiliates_page(request, sellers, status=exc.status, error=exc.message, fields=exc.fields,
+                                    form={k: str(form.get(k, ""))[:200] for k in ("email", "percent", "code")})
+        return flash.redirect(request, AFFILIATES_PAGE, said)
+    return _affiliates_page(request, sellers)
+
+
+def _affiliates_page(request: Request, sellers: list[str], status: int = 200, **extra: Any) -> Response:
+    edge = edge_of(request)
+    found = [a for s in sellers for a in affiliates.listing(edge, seller=s)]
+    products = sorted((p for p in edge.catalog.current().products.values() if p.seller in sellers),
+                      key=lambda p: (p.seller, p.title))
+    extra.setdefault("form", {})
+    extra.setdefault("fields", {})
+    return render(request, "edge/affiliates.html", status=status, affiliates=found, sellers=sellers,
+                  products=products, mine=False, **extra)
+
+
+@requires()
+async def affiliate_dashboard(request: Request) -> Response:
+    """An affiliate's links: each seller's code with its clicks, sales and earnings."""
+    edge = edge_of(request)
+    found = affiliates.listing(edge, user_id=request.user.id)
+    return render(request, "edge/affiliates.html", affiliates=found, sellers=[], products=[], mine=True,
+                  form={}, fields={}, days=edge.settings.AFFILIATE_COOKIE_DAYS)
+
+
 ROUTES = [
+    Route(AFFILIATES_PAGE, seller_affiliates, methods=["GET", "POST"]),
+    Route("/affiliate", affiliate_dashboard),
     Route(SELLER_PAGE, seller_discounts, methods=["GET", "POST"]),
     Route(ADMIN_PAGE, admin_discounts, methods=["GET", "POST"]),
 ]

@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
-from checkout.payments import carts, charges, discounts, orders, pricing
+from checkout.payments import affiliates, carts, charges, discounts, orders, pricing
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
@@ -44,6 +44,7 @@ CSRF_EXEMPT = ("/checkout", "/cart/add", "/webhooks/")
 
 
 CART_COOKIE = "dd_cart"
+VIA_COOKIE = "dd_via"  # the affiliate referral, signed, AFFILIATE_COOKIE_DAYS (docs/promotions.md)
 ORDERS_COOKIE = "dd_orders"  # a guest's orders: the references this browser placed, signed
 ORDERS_KEPT = 20
 ORDERS_COOKIE_DAYS = 30
@@ -143,7 +144,7 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
 
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
-               code: str | None = None) -> Response:
+               code: str | None = None, via: str | None = None) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
@@ -151,7 +152,7 @@ async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest:
                                      guest_only=guest, code=code)
     if again:
         return redirect_to(again)
-    order = orders.create_order(edge, user, items, guest=guest, code=code)
+    order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request))
     result = await run_in_threadpool(orders.call_initialize, edge, order)
     url = orders.record_authorization(edge, order, result)
     response = redirect_to(url)
@@ -168,12 +169,41 @@ async def checkout_post(request: Request) -> Response:
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
     code = discount_code(form)
+    remembered = remember_referral(request, form)
     here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {}),
                                 **({"code": code} if code else {})})
     user = signed_in(request, here)
     if user is None or code:  # a discount is shown on the checkout page before paying
-        return redirect_to(here)
-    return await _pay(request, user, [(slug, amount)])
+        return remembered(redirect_to(here))
+    return remembered(await _pay(request, user, [(slug, amount)], via=remembered.via))
+
+
+class _Referral:
+    """Sets the referral cookie on the response it is given (when the form brought a known code)."""
+
+    def __init__(self, request: Request, via: str | None):
+        self.request, self.via = request, via
+
+    def __call__(self, response: Response) -> Response:
+        if self.via:
+            edge = edge_of(self.request)
+            set_cookie(self.request, response, VIA_COOKIE, edge.tokens.sign_cookie("via", self.via),
+                       max_age=edge.settings.AFFILIATE_COOKIE_DAYS * 86400)
+        return response
+
+
+def remember_referral(request: Request, form: Any) -> _Referral:
+    """A Buy or Add-to-cart form sent with an affiliate's `via` code counts a click and is
+    remembered for AFFILIATE_COOKIE_DAYS; an unknown or malformed code is ignored."""
+    via = affiliates.normalize_via(form.get("via"))
+    if via and affiliates.record_click(edge_of(request), via):
+        return _Referral(request, via)
+    return _Referral(request, None)
+
+
+def referral(request: Request) -> str | None:
+    """The affiliate code this browser was referred with in the last AFFILIATE_COOKIE_DAYS."""
+    return edge_of(request).tokens.unsign_cookie("via", request.cookies.get(VIA_COOKIE))
 
 
 def discount_code(params: Any) -> str | None:
@@ -318,7 +348,7 @@ async def cart_add(request: Request) -> Response:
     line = pricing.price_line(edge, slug, amount)
     owner, new_guest = cart_owner(request, create=True)
     carts.add(edge, owner, slug, line.chosen)
-    response = redirect_to("/cart")
+    response = remember_referral(request, form)(redirect_to("/cart"))
     if new_guest:
         set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
     return response

@@ -58,3 +58,35 @@ CREATE INDEX orders_discount_code ON orders(discount_code_id, status) WHERE disc
 ALTER TABLE order_lines ADD COLUMN list_amount INTEGER;
 ALTER TABLE order_lines ADD COLUMN discount INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE order_lines ADD COLUMN subsidy INTEGER NOT NULL DEFAULT 0;
+
+-- Affiliates: a seller invites an account to earn a commission (basis points of what the buyer
+-- paid for a line, taken from the seller's share, never from the platform fee) on sales through
+-- its link (`?via=CODE`), for all the seller's products or the ones in affiliate_products.
+CREATE TABLE affiliates (
+    id INTEGER PRIMARY KEY,
+    seller TEXT NOT NULL,                     -- catalogue seller slug
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    code TEXT NOT NULL UNIQUE,                -- the ?via= value, upper-cased
+    commission_bps INTEGER NOT NULL CHECK (commission_bps BETWEEN 1 AND 10000),
+    active INTEGER NOT NULL DEFAULT 1,
+    created_by INTEGER,
+    created_at TEXT NOT NULL,
+    UNIQUE (seller, user_id)
+);
+CREATE TABLE affiliate_products (
+    affiliate_id INTEGER NOT NULL REFERENCES affiliates(id),
+    product_slug TEXT NOT NULL,
+    PRIMARY KEY (affiliate_id, product_slug)
+) WITHOUT ROWID;
+-- Buy or Add-to-cart forms sent with the link's code, per UTC day.
+CREATE TABLE affiliate_clicks (
+    affiliate_id INTEGER NOT NULL REFERENCES affiliates(id),
+    day TEXT NOT NULL,
+    clicks INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (affiliate_id, day)
+) WITHOUT ROWID;
+-- A line sold through an affiliate's link: the commission booked to `affiliate:<id>:pending`
+-- (the seller's share is then net + subsidy − commission).
+ALTER TABLE order_lines ADD COLUMN affiliate_id INTEGER REFERENCES affiliates(id);
+ALTER TABLE order_lines ADD COLUMN commission INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX order_lines_affiliate ON order_lines(affiliate_id) WHERE affiliate_id IS NOT NULL;
