@@ -91,7 +91,7 @@ def test_a_sale_through_the_link_books_the_commission_from_the_sellers_share(sho
 
 def test_a_refund_takes_the_commission_back_and_own_purchases_earn_nothing(shop, sandbox):
     edge = edge_of(shop)
-    aff = invite_through_console(shop, percent="12.5", products=["lagos-grotesk"])
+    invite_through_console(shop, percent="12.5", products=["lagos-grotesk"])
     order, _ = buy_through_link(shop, sandbox)
     line = dict(edge.db.execute("SELECT * FROM order_lines WHERE order_id = ?", (order["id"],)).fetchone())
     assert line["commission"] == 62500
