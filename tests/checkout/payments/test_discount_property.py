@@ -1,7 +1,8 @@
-"""Property tests of discount codes over random carts, codes and fee rates: the split adds up
-exactly and keeps every floor; the amount sent to Paystack equals what the ledger's accounts
-receive; the platform fee is exactly the configured share of what was paid; a platform code
-never costs the seller; refunding every line brings every account back to zero. And the race:
+"""Property tests of discount codes and affiliate commissions over random carts, codes, fee
+rates and commissions: the split adds up exactly and keeps every floor; the amount sent to
+Paystack equals what the ledger's accounts receive; the platform fee is exactly the configured
+share of what was paid; a platform code never costs the seller; a commission comes only from
+the referred seller's share; refunding every line brings every account back to zero. And the race:
 20 buyers for a code with 5 uses left, each on its own connection; exactly 5 get it."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from checkout.core.errors import EdgeError
 from checkout.core.settings import load_settings
-from checkout.payments import discounts, events, ledger, orders, refunds
+from checkout.payments import affiliates, discounts, events, ledger, orders, refunds
 from checkout.payments.pricing import percent_of, split_discount
 from checkout.wiring import build_edge
 
@@ -59,8 +60,9 @@ def _receive(edge, event: str, data: dict) -> str:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(code_st, st.sets(st.sampled_from(SLUGS), min_size=1, max_size=3), st.sampled_from([0, 500, 1000, 2500, 10000]),
-       st.booleans())
-def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kofi_bps, redeliver):
+       st.booleans(), st.sampled_from(["ada", "kofi"]), st.integers(1, 10000))
+def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kofi_bps, redeliver, referrer,
+                                                                 commission_bps):
     with tempfile.TemporaryDirectory() as tmp:
         w = World(Path(tmp))
         edge = w.edge
@@ -73,9 +75,11 @@ def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kof
                              **({"percent": f"{code['percent'] // 100}.{code['percent'] % 100:02d}"}
                                 if code["kind"] == "percent" else {"amount": code["amount"], "currency": "NGN"}))
             buyer = w.user(0)
+            affiliates.invite(edge, referrer, w.user(1)["email"], f"{commission_bps // 100}.{commission_bps % 100:02d}",
+                              code="REF")
             items = [(s, None) for s in sorted(cart)]
             try:
-                order = orders.create_order(edge, buyer, items, code="promo")
+                order = orders.create_order(edge, buyer, items, code="promo", via="REF")
             except EdgeError as exc:  # the code does not apply to this cart: said, nothing created
                 assert exc.fields.get("code")
                 assert edge.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
@@ -98,8 +102,16 @@ def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kof
                 assert line["fee"] == ledger.fee_split(line["amount"], line["fee_bps"])[0]
                 if code["seller"] or not line["discount"]:
                     assert line["subsidy"] == 0
-                else:  # a platform code: the seller gets what the full price gives
-                    assert ledger.seller_share(line) == ledger.fee_split(list_amount, line["fee_bps"])[1]
+                else:  # a platform code: the seller gets what the full price gives (before a commission)
+                    assert ledger.seller_share(line) + line["commission"] == \
+                        ledger.fee_split(list_amount, line["fee_bps"])[1]
+                # an affiliate's commission: only on the referrer's lines, from the seller's share
+                if line["seller"] == referrer:
+                    assert line["commission"] == min(line["net"] + line["subsidy"],
+                                                     (line["amount"] * commission_bps + 5000) // 10000)
+                else:
+                    assert line["commission"] == 0 and line["affiliate_id"] is None
+                assert ledger.seller_share(line) >= 0
             for line in lines:
                 rid = refunds.request_refund(edge, buyer, line["id"], "does not open")
                 refunds.decide_refund(edge, rid, buyer["id"], approve=True)
