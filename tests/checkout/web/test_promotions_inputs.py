@@ -38,7 +38,7 @@ def _counts(edge):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fields=st.dictionaries(st.sampled_from(DISCOUNT_FIELDS), value, max_size=10))
-def test_the_discount_form_answers_any_input_clearly(shop, fields):
+def test_the_discount_form_answers_any_input_clearly(shop, fields):  # noqa: F811 - the imported fixture
     edge = _seller(shop)
     page = shop.get("/seller/discounts")
     before = _counts(edge)
@@ -54,7 +54,7 @@ def test_the_discount_form_answers_any_input_clearly(shop, fields):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fields=st.dictionaries(st.sampled_from(AFFILIATE_FIELDS), value, max_size=7))
-def test_the_affiliate_form_answers_any_input_clearly(shop, fields):
+def test_the_affiliate_form_answers_any_input_clearly(shop, fields):  # noqa: F811 - the imported fixture
     edge = _seller(shop)
     page = shop.get("/seller/affiliates")
     before = _counts(edge)
