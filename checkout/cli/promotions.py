@@ -5,6 +5,7 @@ discount codes and affiliates for scripts and admins (docs/promotions.md). Each 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -126,6 +127,24 @@ def affiliate_list(seller: str | None) -> None:
                                "active": bool(a["active"]), "clicks": a["clicks"], "sales": a["sales"],
                                "earned": {b["currency"]: b["earned"].minor for b in a["balances"]},
                                "available": {b["currency"]: b["available"].minor for b in a["balances"]}}))
+
+
+def demo_promotions(e: Any, seller: str | None) -> list[str]:
+    """For `digitaldock seed`: the demo seller's discount code and the demo buyer as its
+    affiliate, made through the same functions as the consoles (kept if they exist)."""
+    if not seller or seller not in e.catalog.current().sellers:  # no storefront built yet: nothing to promote
+        return []
+    if not e.db.execute("SELECT 1 FROM discount_codes WHERE seller = ? AND code_key = 'WELCOME10'", (seller,)).fetchone():
+        discounts.create(e, "WELCOME10", percent="10", seller=seller)
+    buyer = e.db.execute("SELECT id FROM users WHERE email = 'buyer@example.com'").fetchone()
+    found = e.db.execute("SELECT code FROM affiliates WHERE seller = ? AND user_id = ?",
+                         (seller, buyer["id"])).fetchone() if buyer else None
+    if buyer and found is None:
+        found = affiliates.invite(e, seller, "buyer@example.com", "20")
+    lines = [f"promo   WELCOME10 takes 10% off {seller}'s products (/buy?...&code=WELCOME10)"]
+    if found:
+        lines.append(f"promo   buyer@example.com earns 20% on {seller}'s sales through ?via={found['code']} (/affiliate)")
+    return lines
 
 
 COMMANDS = [discount, affiliate]

@@ -302,3 +302,17 @@ def test_sellers_and_admins_manage_codes_in_their_consoles_with_reports(shop, sa
         ("LAUNCH", 100000, 500000, "2030-01-01T00:00:00+00:00")
     shop.cookies.clear()
     assert shop.get("/admin/discounts").status_code in (303, 401, 403)
+
+
+def test_seed_makes_a_demo_code_and_affiliate_through_the_real_functions(tmp_path, catalog_path, monkeypatch):
+    from checkout.cli.edge import seed
+    monkeypatch.setenv("DIGITALDOCK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CATALOG_PATH", str(catalog_path))
+    for name, value in {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}.items():
+        monkeypatch.setenv(name, value)
+    first = CliRunner().invoke(seed, [])
+    assert first.exit_code == 0, first.output
+    promos = [line for line in first.stdout.splitlines() if line.startswith("promo")]
+    assert len(promos) == 2 and "WELCOME10" in promos[0] and "?via=" in promos[1]
+    again = CliRunner().invoke(seed, [])
+    assert [line for line in again.stdout.splitlines() if line.startswith("promo")] == promos  # kept, not doubled
