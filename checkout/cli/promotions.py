@@ -11,7 +11,7 @@ import click
 
 from checkout.cli.common import make_edge
 from checkout.core.errors import EdgeError
-from checkout.payments import affiliates, discounts
+from checkout.payments import affiliates, discounts, upsells
 from digitaldock.money import format_money
 
 
@@ -129,6 +129,42 @@ def affiliate_list(seller: str | None) -> None:
                                "available": {b["currency"]: b["available"].minor for b in a["balances"]}}))
 
 
+@click.group("upsell")
+def upsell() -> None:
+    """Checkout offers: another product of the same seller, added with one click before paying."""
+
+
+@upsell.command("set")
+@click.argument("product")
+@click.argument("offer")
+@click.option("--percent", default=None, help="Percent off the offered product (the seller's discount).")
+def upsell_set(product: str, offer: str, percent: str | None) -> None:
+    """Offer OFFER at the checkout of PRODUCT (both one seller's; replaces an earlier offer)."""
+    try:
+        upsells.set_offer(make_edge(), product, offer, percent)
+    except EdgeError as exc:
+        raise _fail(exc) from None
+    click.echo(json.dumps({"product": product, "offer": offer, "percent": percent}))
+
+
+@upsell.command("remove")
+@click.argument("product")
+def upsell_remove(product: str) -> None:
+    """Stop offering anything at the checkout of PRODUCT."""
+    try:
+        upsells.remove_offer(make_edge(), product)
+    except EdgeError as exc:
+        raise _fail(exc) from None
+    click.echo(f"{product}: no offer")
+
+
+@upsell.command("list")
+def upsell_list() -> None:
+    """Every checkout offer (one JSON object per line)."""
+    for row in upsells.offers(make_edge()):
+        click.echo(json.dumps({k: row[k] for k in ("product_slug", "seller", "offer_slug", "percent_bps")}))
+
+
 def demo_promotions(e: Any, seller: str | None) -> list[str]:
     """For `digitaldock seed`: the demo seller's discount code and the demo buyer as its
     affiliate, made through the same functions as the consoles (kept if they exist)."""
@@ -147,4 +183,4 @@ def demo_promotions(e: Any, seller: str | None) -> list[str]:
     return lines
 
 
-COMMANDS = [discount, affiliate]
+COMMANDS = [discount, affiliate, upsell]

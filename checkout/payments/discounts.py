@@ -216,8 +216,9 @@ def _has_bought(edge: Edge, user_id: int, exclude_order: int | None = None) -> b
 def _eligible(edge: Edge, code: dict[str, Any], lines: list[Line]) -> list[bool]:
     chosen = {r[0] for r in edge.db.execute("SELECT product_slug FROM discount_code_products WHERE code_id = ?",
                                             (code["id"],))}
+    # a line already priced by an offer of its seller (an upsell) takes no code on top
     return [(not code["seller"] or line.seller == code["seller"]) and (not chosen or line.product_slug in chosen)
-            for line in lines]
+            and not line.discount_bearer for line in lines]
 
 
 def _priced(edge: Edge, code: dict[str, Any], lines: list[Line]) -> list[Line]:

@@ -14,7 +14,7 @@ import structlog
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
-from checkout.payments import affiliates, discounts, ledger, pricing
+from checkout.payments import affiliates, discounts, ledger, pricing, upsells
 from checkout.payments.errors import PaystackError
 from checkout.payments.paystack import Paystack
 from checkout.payments.pricing import fee_bps_for, price_items
@@ -33,10 +33,11 @@ def paystack(edge: "Edge") -> Paystack:
 
 
 def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False,
-                 code: str | None = None, via: str | None = None) -> dict[str, Any]:
-    """A pending order priced from the catalogue (and the discount `code`, checked and held in
-    the same transaction); refuses products the buyer already owns."""
-    lines = price_items(edge, items)
+                 code: str | None = None, via: str | None = None, add: str | None = None) -> dict[str, Any]:
+    """A pending order priced from the catalogue (with the checkout's offer `add` when asked for,
+    and the discount `code`, checked and held in the same transaction); refuses products the
+    buyer already owns."""
+    lines = upsells.with_offer(edge, price_items(edge, items), add, user)
     owned = [line.title for line in lines if owns(edge.db, user["id"], line.product_slug)]
     if owned:
         raise Conflict(f"You already own {', '.join(owned)}: it is in your library.", code="already_owned")
@@ -117,15 +118,15 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
 
 
 def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among: Collection[str] | None = None,
-                      guest_only: bool = False, code: str | None = None) -> str | None:
+                      guest_only: bool = False, code: str | None = None, add: str | None = None) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago.
 
     `among`: only these references. A guest account is anyone who types its email address, so a
     guest reuses only an order placed from the same browser (its order cookie); another browser
     gets an order of its own, which its own cookie lets it see. `guest_only`: only one placed as
     a guest (never the payment page the owner opened while signed in)."""
-    lines = pricing.price_items(edge, items)
-    want = sorted((x.product_slug, x.amount) for x in lines)
+    lines = upsells.with_offer(edge, pricing.price_items(edge, items), add, user)
+    want = sorted((x.product_slug, (x.list_price or x.price).minor) for x in lines)
     key = discounts.normalize_code(code) if code and code.strip() else None
     for o in edge.db.execute("SELECT id, reference, authorization_url, (SELECT code_key FROM discount_codes d"
                              " WHERE d.id = orders.discount_code_id) AS code_key FROM orders WHERE user_id = ?"

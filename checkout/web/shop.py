@@ -31,7 +31,7 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
-from checkout.payments import affiliates, carts, charges, discounts, orders, pricing
+from checkout.payments import affiliates, carts, charges, discounts, orders, pricing, upsells
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
@@ -144,15 +144,15 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
 
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
-               code: str | None = None, via: str | None = None) -> Response:
+               code: str | None = None, via: str | None = None, add: str | None = None) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
     again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
-                                     guest_only=guest, code=code)
+                                     guest_only=guest, code=code, add=add)
     if again:
         return redirect_to(again)
-    order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request))
+    order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request), add=add)
     result = await run_in_threadpool(orders.call_initialize, edge, order)
     url = orders.record_authorization(edge, order, result)
     response = redirect_to(url)
@@ -244,19 +244,28 @@ async def checkout_start(request: Request) -> Response:
     except ValidationFailed as exc:
         return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user_or_none(request),
                            error=exc.message, fields=exc.fields, status=exc.status)
-    here = "/buy?" + urlencode({**keep, **({"code": code} if code else {})})
+    add = str(params.get("add") or "")[:200] or None
+    here = "/buy?" + urlencode({**keep, **({"code": code} if code else {}), **({"add": add} if add else {})})
     user = signed_in(request, here)
+    try:
+        offered = upsells.with_offer(edge, lines, add, user)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user, error=exc.message, fields=exc.fields,
+                           code=code or "", status=exc.status)
+    if add:
+        keep = {**keep, "add": add}
     if request.method == "GET" or not lines:
-        priced, problems = _with_code(request, lines, code, user)
-        return _start_page(request, priced, keep, here, user, code=code or "", fields=problems,
+        priced, problems = _with_code(request, offered, code, user)
+        offer = None if add or not lines else upsells.offer_for(edge, lines, user)
+        return _start_page(request, priced, keep, here, user, code=code or "", fields=problems, offer=offer,
                            status=422 if problems else 200)
     items = [(x.product_slug, x.chosen) for x in lines]
     try:
         if user is None:
             user = _guest_user(request, params)
-            response = await _pay(request, user, items, guest=True, code=code)
+            response = await _pay(request, user, items, guest=True, code=code, add=add)
         else:
-            response = await _pay(request, user, items, code=code)
+            response = await _pay(request, user, items, code=code, add=add)
     except ValidationFailed as exc:
         return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields, code=code or "",
                            form={"email": str(params.get("email", ""))}, status=exc.status)
@@ -274,6 +283,7 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
     listed = pricing.total([replace(x, price=x.list_price or x.price) for x in lines])
     discount = (listed - total) if listed and total and listed != total else None
     extra.setdefault("code", "")
+    extra.setdefault("offer", None)
     docs = [d for d in consent.required_now(edge, "buyer")]
     extra.setdefault("form", {})
     extra.setdefault("fields", {})

@@ -90,3 +90,14 @@ CREATE TABLE affiliate_clicks (
 ALTER TABLE order_lines ADD COLUMN affiliate_id INTEGER REFERENCES affiliates(id);
 ALTER TABLE order_lines ADD COLUMN commission INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX order_lines_affiliate ON order_lines(affiliate_id) WHERE affiliate_id IS NOT NULL;
+
+-- Upsells: at checkout, a product's seller offers one other product of theirs to add with one
+-- click before paying, at its price or `percent_bps` off (borne by the seller).
+CREATE TABLE upsells (
+    product_slug TEXT PRIMARY KEY,
+    seller TEXT NOT NULL,
+    offer_slug TEXT NOT NULL,
+    percent_bps INTEGER CHECK (percent_bps BETWEEN 1 AND 9999),
+    created_at TEXT NOT NULL,
+    CHECK (offer_slug <> product_slug)
+);
