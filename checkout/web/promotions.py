@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.core.errors import EdgeError, Forbidden, ValidationFailed
-from checkout.payments import affiliates, discounts, payouts
+from checkout.payments import affiliates, discounts, payouts, upsells
 from checkout.web import flash, params
 from checkout.web.auth import requires
 from checkout.web.base import edge_of
@@ -76,7 +76,16 @@ async def _handle(request: Request, page: str, sellers: list[str], admin: bool) 
             raise Forbidden("You do not manage that seller.")
         action = str(form.get("action", "create"))
         try:
-            if action == "create":
+            if action == "offer":
+                if not seller:
+                    raise ValidationFailed(fields={"seller": "Offers are a seller's."})
+                if form.get("offer"):
+                    upsells.set_offer(edge, str(form.get("product", "")), str(form.get("offer", "")),
+                                      str(form.get("percent", "")).strip() or None, seller=seller)
+                else:
+                    upsells.remove_offer(edge, str(form.get("product", "")), seller)
+                said = "Checkout offer saved."
+            elif action == "create":
                 _create(request, form, seller)
                 said = f"The code {discounts.normalize_code(form.get('code'))} is live."
             elif action in ("pause", "resume"):
@@ -101,7 +110,8 @@ def _page(request: Request, page: str, sellers: list[str], admin: bool, status: 
                       key=lambda p: (p.seller, p.title))
     extra.setdefault("form", {})
     extra.setdefault("fields", {})
-    return render(request, "edge/discounts.html", status=status, codes=codes, products=products, page=page,
+    offers = upsells.offers(edge) if admin else [o for s in sellers for o in upsells.offers(edge, s)]
+    return render(request, "edge/discounts.html", status=status, codes=codes, products=products, page=page, offers=offers,
                   sellers=sorted(catalogue.sellers) if admin else sellers, admin=admin,
                   currencies=list(CURRENCIES), **extra)
 

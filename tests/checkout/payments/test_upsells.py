@@ -93,3 +93,22 @@ def test_offers_are_checked_and_managed_by_command(tmp_path, catalog_path, monke
     assert runner.invoke(upsell, ["remove", "odd-pennies"]).exit_code == 0
     r = runner.invoke(upsell, ["remove", "odd-pennies"])
     assert r.exit_code == 1 and "no offer" in r.output
+
+
+def test_a_seller_sets_and_removes_an_offer_in_the_console(shop, sandbox):
+    from checkout.payments import payouts
+    edge = edge_of(shop)
+    kofi = make_buyer(edge, "kofi@example.com", role="seller")
+    payouts.link_seller(edge, kofi["id"], "kofi")
+    login(shop, "kofi@example.com", PASSWORD)
+    page = shop.get("/seller/discounts")
+    assert "No offers yet" in page.text
+    form = {"csrf_token": csrf_from(page.text), "action": "offer", "seller": "kofi", "product": "kente-template",
+            "offer": "odd-pennies", "percent": "25"}
+    assert shop.post("/seller/discounts", data=form).status_code == 303
+    assert upsells.offers(edge, "kofi")[0]["percent_bps"] == 2500
+    bad = shop.post("/seller/discounts", data={**form, "offer": "lagos-grotesk"})
+    assert bad.status_code == 422 and 'id="offer-error"' in bad.text
+    assert shop.post("/seller/discounts", data={**form, "seller": "ada"}).status_code == 403
+    assert shop.post("/seller/discounts", data={**form, "offer": ""}).status_code == 303
+    assert upsells.offers(edge, "kofi") == []

@@ -1,4 +1,4 @@
-"""Hostile input on the promotions consoles' forms (/seller/discounts, /admin/discounts,
+"""Hostile input on the promotions consoles' forms (/seller/discounts with its checkout offers,
 /seller/affiliates): wrong types, encodings, control characters and huge values in any field get
 a clear 4xx naming a field, or are accepted as valid; nothing half-made is left behind."""
 
@@ -15,9 +15,10 @@ from ..payments.conftest import PASSWORD, catalog_path, make_buyer, sandbox, sho
 value = st.one_of(st.text(max_size=60), st.text(alphabet=st.characters(categories=["Cc", "Zs", "So"]), max_size=20),
                   st.integers(-10**20, 10**20).map(str), st.sampled_from(["", "10", "12.5", "2026-13-40", "NGN", "XXX",
                                                                           "lagos-grotesk", "kente-template", "ada",
-                                                                          "0", "-1", "1e9", "A" * 5000]))
+                                                                          "0", "-1", "1e9", "A" * 5000, "offer", "create",
+                                                                          "pause", "stop", "odd-pennies", "kofi"]))
 DISCOUNT_FIELDS = ("code", "kind", "percent", "amount", "currency", "product", "max_uses", "per_buyer", "min_order",
-                   "starts", "ends", "first_purchase_only", "seller", "action")
+                   "starts", "ends", "first_purchase_only", "seller", "action", "offer")
 AFFILIATE_FIELDS = ("email", "percent", "code", "product", "seller", "action", "affiliate")
 
 
@@ -33,7 +34,7 @@ def _seller(client):
 
 def _counts(edge):
     return [edge.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-            for t in ("discount_codes", "discount_code_products", "affiliates", "affiliate_products")]
+            for t in ("discount_codes", "discount_code_products", "affiliates", "affiliate_products", "upsells")]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
