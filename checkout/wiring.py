@@ -18,7 +18,7 @@ from checkout.core.settings import Settings
 from checkout.delivery import library, uploads
 from checkout.delivery import retention as product_files
 from checkout.ops import alerts
-from checkout.payments import events
+from checkout.payments import affiliates, events
 
 
 def register(hooks: Hooks) -> Hooks:
@@ -30,6 +30,7 @@ def register(hooks: Hooks) -> Hooks:
         ("refused webhooks", events.prune_rejected),
         ("download addresses", library.forget_download_addresses),
         ("withdrawn products' files", product_files.purge_removed_files),
+        ("affiliates of closed accounts", affiliates.stop_closed_accounts),  # issue #17
     ]
     hooks.catalog_listeners += [
         consent.note_versions,  # a new version of a legal document: its users are emailed

@@ -161,3 +161,12 @@ def set_active(edge: Edge, affiliate_id: int, active: bool, seller: str | None =
         if not cur.rowcount:
             raise NotFound("There is no such affiliate.")
         audit.record(edge, "payment.affiliate_changed", actor_id=actor_id, affiliate_id=affiliate_id, active=active)
+
+
+def stop_closed_accounts(edge: Edge, now: float) -> dict[str, int]:
+    """Retention step: an affiliate whose account is disabled, being deleted or anonymised earns
+    nothing more (its link is stopped; what it earned stays in the ledger)."""
+    with atomic(edge.db):
+        cur = edge.db.execute("UPDATE affiliates SET active = 0 WHERE active = 1 AND user_id IN (SELECT id FROM users"
+                              " WHERE disabled_at IS NOT NULL OR anonymised_at IS NOT NULL OR banned_at IS NOT NULL)")
+    return {"affiliate_links_stopped": cur.rowcount}

@@ -167,3 +167,21 @@ def test_affiliate_commands(tmp_path, catalog_path, monkeypatch, make_client):
     rows = [json.loads(line) for line in r.stdout.splitlines() if '"clicks"' in line]
     assert rows == [{"code": "AFF-KOFI", "seller": "kofi", "email": "aff@example.com", "percent": "15%", "active": True,
                      "clicks": 0, "sales": 0, "earned": {}, "available": {}}]
+
+
+def test_the_gdpr_export_holds_a_users_affiliate_links_and_code_uses(shop, sandbox):
+    from checkout.accounts import gdpr
+    edge = edge_of(shop)
+    aff = invite_through_console(shop)
+    data = gdpr.export(edge, aff["user_id"])
+    assert [a["code"] for a in data["affiliates"]] == ["AMAKA"] and data["discount_uses"] == []
+
+
+def test_an_affiliate_whose_account_closes_earns_no_more(shop, sandbox):
+    from checkout.core import retention
+    edge = edge_of(shop)
+    aff = invite_through_console(shop)
+    edge.db.execute("UPDATE users SET disabled_at = ? WHERE id = ?", (edge.clock.iso(), aff["user_id"]))
+    report = retention.run(edge)
+    assert report["affiliate_links_stopped"] == 1
+    assert affiliates.by_code(edge, "AMAKA") is None
