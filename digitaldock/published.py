@@ -70,6 +70,7 @@ class PublishedProduct:
     cover: str = ""
     files: tuple[PublishedFile, ...] = field(default_factory=tuple)
     withdrawn: bool = False
+    bundle: tuple[str, ...] = ()  # a bundle's member products (issue #17); its files hold theirs
 
     @classmethod
     def from_json(cls, slug: str, data: Any) -> PublishedProduct:
@@ -85,10 +86,13 @@ class PublishedProduct:
         files = data.get("files") or []
         if not isinstance(files, list):
             raise PublishedError("files: expected a list")
+        bundle = data.get("bundle") or []
+        if not isinstance(bundle, list) or not all(isinstance(m, str) for m in bundle):
+            raise PublishedError("bundle: expected a list of product slugs")
         return cls(slug=slug, title=_str(data, "title"), seller=_str(data, "seller"), price=price, pwyw_minimum=pwyw,
                    category=_str(data, "category", ""), version=str(data.get("version", "")),
                    license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
-                   files=tuple(PublishedFile.from_json(f) for f in files))
+                   files=tuple(PublishedFile.from_json(f) for f in files), bundle=tuple(bundle))
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `catalog.json` holds it (its slug is the key)."""
@@ -96,7 +100,7 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files]}
+                "files": [f.to_json() for f in self.files], **({"bundle": list(self.bundle)} if self.bundle else {})}
 
     def file(self, sha256: str) -> PublishedFile | None:
         return next((f for f in self.files if f.sha256 == sha256), None)

@@ -34,6 +34,7 @@ MAX_IMAGES = 10
 MAX_FILE_BYTES = 500 * 1024 * 1024
 MAX_FILES = 20
 MAX_TAGS = 10
+MIN_BUNDLE, MAX_BUNDLE = 2, 20  # products in a bundle (issue #17)
 TITLE_LEN = (3, 120)
 SUMMARY_LEN = (10, 280)
 DESCRIPTION_LEN = (20, 20_000)
@@ -133,6 +134,7 @@ class Product:
     published: dt.date
     status: str
     featured: bool = False
+    bundle: tuple[str, ...] = ()  # a bundle's member products (slugs); () for a plain product
     source: str = ""
     digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
 
@@ -344,6 +346,8 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "published": (True, "the publication date, YYYY-MM-DD"),
     "status": (True, f"one of {', '.join(STATUSES)}"),
     "featured": (False, "true to feature the product on the home page"),
+    "bundle": (False, f"a bundle: {MIN_BUNDLE}–{MAX_BUNDLE} product slugs of the same seller and currency, "
+                      "whose files the bundle lists too"),
 }
 FILE_FIELDS = ("name", "size", "sha256", "key")
 
@@ -443,6 +447,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     published = c.take(meta, "published", _date)
     status = c.take(meta, "status", _status)
     featured = c.take(meta, "featured", _bool, required=False) or False
+    bundle = c.take(meta, "bundle", lambda v: _bundle(c, v, slug), required=False) or ()
     description = doc.body.strip()
     if not DESCRIPTION_LEN[0] <= len(description) <= DESCRIPTION_LEN[1]:
         c.add("description", f"body must be {DESCRIPTION_LEN[0]} to {DESCRIPTION_LEN[1]} characters, "
@@ -454,7 +459,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
+                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
 
 
 def _check_body(c: _Collector, name: str, doc: frontmatter.Document) -> None:
@@ -492,6 +497,51 @@ def _tags(c: _Collector, v: Any) -> tuple[str, ...]:
         else:
             out.append(t)
     return tuple(out)
+
+
+def _bundle(c: _Collector, v: Any, own: str) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise ValueError(f"must be a list of product slugs, got {_kind(v)}")
+    if not MIN_BUNDLE <= len(v) <= MAX_BUNDLE:
+        raise ValueError(f"a bundle holds {MIN_BUNDLE} to {MAX_BUNDLE} products, got {len(v)}")
+    out: list[str] = []
+    for i, member in enumerate(v):
+        if not isinstance(member, str) or not SLUG.match(member) or len(member) > 80:
+            c.add(f"bundle[{i}]", f"{member!r} is not a product slug")
+        elif member == own:
+            c.add(f"bundle[{i}]", "a bundle cannot contain itself")
+        elif member in out:
+            c.add(f"bundle[{i}]", f"{member!r} is listed twice")
+        else:
+            out.append(member)
+    return tuple(out)
+
+
+def bundle_problems(products: dict[str, Product]) -> list[tuple[str, str, str]]:
+    """(bundle's source, field, message) for every bundle whose members are not products of
+    the same seller and currency, are bundles themselves, or whose files the bundle lacks (a
+    buyer of the bundle downloads every member's files from it)."""
+    out = []
+    for p in sorted(products.values(), key=lambda p: p.slug):
+        have = {f.sha256 for f in p.files}
+        for i, slug in enumerate(p.bundle):
+            member = products.get(slug)
+            where = f"bundle[{i}]"
+            if member is None:
+                out.append((p.source, where, f"unknown product {slug!r}"))
+            elif member.bundle:
+                out.append((p.source, where, f"{slug!r} is a bundle itself; list its products instead"))
+            elif member.seller != p.seller:
+                out.append((p.source, where, f"{slug!r} is {member.seller}'s, not {p.seller}'s"))
+            elif member.price.currency != p.price.currency:
+                out.append((p.source, where, f"{slug!r} is priced in {member.price.currency}, the bundle in "
+                                             f"{p.price.currency}"))
+            else:
+                missing = [f.name for f in member.files if f.sha256 not in have]
+                if missing:
+                    out.append((p.source, "files", f"lacks {', '.join(missing)} of {slug!r}: a bundle lists "
+                                                   "every file of its products"))
+    return out
 
 
 def _gallery(c: _Collector, v: Any) -> tuple[str, ...]:
@@ -1080,6 +1130,8 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         problems.append(Problem(shown("products"), 1, "products",
                                 "no published products: the storefront would be empty (drafts and "
                                 "withdrawn products are not shown); is this the right content folder?"))
+    for source, field_, message in bundle_problems(cat.products):
+        problems.append(Problem(source, 1, field_, message))
     for slug in sorted(set(cat.ratings) - set(seen)):
         problems.append(Problem(shown("ratings.yml"), 1, slug, "rated product does not exist"))
     for path, under in found.legal:

@@ -120,11 +120,18 @@ class ProductView:
         parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating),
                  site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
         parts += [site.repr_of(g) for g in self.gallery_imgs]
+        parts += [repr(item) for item in self.bundle_items]  # a bundle's page shows its products' titles
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     @cached_property
     def url(self) -> str:
         return f"/products/{self.p.slug}/"
+
+    @cached_property
+    def bundle_items(self) -> list[tuple[str, str]]:
+        """A bundle's products as (url, title), in the order the bundle lists them."""
+        products = self._site.catalog.products
+        return [(f"/products/{s}/", products[s].title) for s in self.p.bundle if s in products]
 
     @cached_property
     def seller_obj(self) -> Seller:
@@ -503,6 +510,7 @@ def catalog_json(m: SiteModel) -> bytes:
             "cover": p.cover_img.src,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "key": f.key}
                       for f in p.files],
+            **({"bundle": list(p.p.bundle)} if p.p.bundle else {}),
         } for p in sorted(m.products, key=lambda p: p.slug)},
         "legal": {d.slug: {"title": d.title, "version": d.version,
                            "effective": d.effective.isoformat(), "url": f"/legal/{d.slug}/"}

@@ -41,6 +41,7 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
     owned = [line.title for line in lines if owns(edge.db, user["id"], line.product_slug)]
     if owned:
         raise Conflict(f"You already own {', '.join(owned)}: it is in your library.", code="already_owned")
+    check_bundles(edge, user["id"], lines)
     state = edge.catalog.current()
     now = edge.clock.iso()
     reference = "dd-" + secrets.token_hex(10)
@@ -72,6 +73,28 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
                  line.discount.minor, subsidy, affiliate_id, commission))
     log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
+
+
+def check_bundles(edge: "Edge", user_id: int, lines: list[pricing.Line]) -> None:
+    """The written rule for bundles (docs/promotions.md): a bundle of which the buyer already owns
+    a product is refused, naming it (buy the others on their own); a product the buyer owns
+    through a bundle is refused like any owned product. The same goes within one order."""
+    products = edge.catalog.current().products
+    slugs = {line.product_slug for line in lines}
+    mine = {r[0] for r in edge.db.execute("SELECT product_slug FROM purchases WHERE user_id = ? AND status = 'active'",
+                                          (user_id,))}
+    for line in lines:
+        members = line.product.bundle
+        if members:
+            have = [products[m].title if m in products else m for m in members if m in mine or m in slugs]
+            if have:
+                raise Conflict(f"You already own or are buying {', '.join(have)}, part of the bundle {line.title}; "
+                               "buy the bundle's other products on their own instead.", code="bundle_partly_owned")
+        else:
+            through = [products[b].title for b in mine if b in products and line.product_slug in products[b].bundle]
+            if through:
+                raise Conflict(f"You already own {line.title} through the bundle {through[0]}: it is in your library.",
+                               code="already_owned")
 
 
 def unknown_order() -> NotFound:

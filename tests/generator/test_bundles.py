@@ -1,0 +1,35 @@
+"""A bundle on the static side (issue #17): catalog.json tells the edge its products, its page
+lists them by title (and follows a member's new title on an incremental rebuild), and a bundle
+of another seller's product stops the build with the file and field named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_a_bundle_is_listed_with_its_products(content: Path, tmp_path: Path, kit):
+    kit.write_product(content, "guide-pack", bundle=["first-guide", "second-font"], price='"25.00"')
+    out = kit.build_to(content, tmp_path / "out")
+    catalog = json.loads((out / "catalog.json").read_text())
+    assert catalog["products"]["guide-pack"]["bundle"] == ["first-guide", "second-font"]
+    assert "bundle" not in catalog["products"]["first-guide"]
+    page = (out / "products/guide-pack/index.html").read_text()
+    assert "A bundle of 2 products" in page and ">First Guide</a>" in page and ">Second Font</a>" in page
+    kit.write_product(content, "second-font", category="fonts", price='"20.00"', published="2026-04-01",
+                      tags=["type"], title="Second Font Pro")
+    again = kit.build_to(content, tmp_path / "out")
+    assert ">Second Font Pro</a>" in (again / "products/guide-pack/index.html").read_text()
+
+
+def test_a_bundle_of_another_sellers_product_is_refused(content: Path, tmp_path: Path, kit):
+    (content / "sellers" / "other-seller.md").write_text(
+        (content / "sellers" / "test-seller.md").read_text().replace("Test Seller", "Other Seller"), encoding="utf-8")
+    kit.write_product(content, "their-font", seller="other-seller")
+    kit.write_product(content, "mixed-pack", bundle=["first-guide", "their-font"])
+    from digitaldock.schema import ContentError
+    with pytest.raises(ContentError) as info:
+        kit.build_to(content, tmp_path / "out")
+    assert "mixed-pack.md" in str(info.value) and "bundle[1]" in str(info.value) and "other-seller's" in str(info.value)
