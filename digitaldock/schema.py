@@ -35,6 +35,7 @@ MAX_FILE_BYTES = 500 * 1024 * 1024
 MAX_FILES = 20
 MAX_TAGS = 10
 MIN_BUNDLE, MAX_BUNDLE = 2, 20  # products in a bundle (issue #17)
+MAX_TOGETHER = 8  # products "often bought together" kept per product (issue #17)
 TITLE_LEN = (3, 120)
 SUMMARY_LEN = (10, 280)
 DESCRIPTION_LEN = (20, 20_000)
@@ -797,6 +798,32 @@ def parse_ratings(path: str | Path, text: str) -> tuple[dict[str, Rating], list[
     return out, problems
 
 
+def parse_together(path: str | Path, text: str) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+    """content/together.yml: slug → the products most often bought by the same buyers, most
+    often first; exported from the edge's purchases (`digitaldock upsell together`, issue #17)."""
+    path = str(path)
+    data, problems = _load_yaml_file(path, text, "together")
+    if problems:
+        return {}, problems
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return {}, [Problem(path, 1, "together", "must be a mapping of product slug to a list of product slugs")]
+    out: dict[str, tuple[str, ...]] = {}
+    lines: dict[str, int] | None = None
+    for slug, items in data.items():
+        ok = (isinstance(slug, str) and isinstance(items, list) and len(items) <= MAX_TOGETHER
+              and all(isinstance(i, str) and SLUG.match(i) and i != slug for i in items))
+        if not ok:
+            if lines is None:
+                lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
+            problems.append(Problem(path, lines.get(str(slug), 1), str(slug),
+                                    f"needs a list of at most {MAX_TOGETHER} other product slugs"))
+            continue
+        out[slug] = tuple(items)
+    return out, problems
+
+
 # --- the whole catalogue ---------------------------------------------------------------------
 
 @dataclass
@@ -813,6 +840,7 @@ class Catalog:
     products: dict[str, Product] = field(default_factory=dict)
     legal: dict[str, LegalDocument] = field(default_factory=dict)
     ratings: dict[str, Rating] = field(default_factory=dict)
+    together: dict[str, tuple[str, ...]] = field(default_factory=dict)  # often bought together (together.yml)
     images: dict[str, ImageInfo] = field(default_factory=dict)
     image_files: dict[str, str] = field(default_factory=dict)
 
@@ -1079,6 +1107,10 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         if (text := read("ratings.yml", tree.MAX_YAML_BYTES, "ratings")) is not None:
             cat.ratings, more = parse_ratings(shown("ratings.yml"), text)
             problems += more
+    if os.path.lexists(root / "together.yml"):
+        if (text := read("together.yml", tree.MAX_YAML_BYTES, "together")) is not None:
+            cat.together, more = parse_together(shown("together.yml"), text)
+            problems += more
     for path, under in found.sellers:
         try:
             seller, more = parse_seller(shown(under), tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
@@ -1132,6 +1164,11 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
                                 "withdrawn products are not shown); is this the right content folder?"))
     for source, field_, message in bundle_problems(cat.products):
         problems.append(Problem(source, 1, field_, message))
+    for slug, items in sorted(cat.together.items()):
+        for gone in [slug, *items]:
+            if gone not in seen:
+                problems.append(Problem(shown("together.yml"), 1, slug, f"product {gone!r} does not exist"))
+                break
     for slug in sorted(set(cat.ratings) - set(seen)):
         problems.append(Problem(shown("ratings.yml"), 1, slug, "rated product does not exist"))
     for path, under in found.legal:

@@ -121,11 +121,23 @@ class ProductView:
                  site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
         parts += [site.repr_of(g) for g in self.gallery_imgs]
         parts += [repr(item) for item in self.bundle_items]  # a bundle's page shows its products' titles
+        parts += [repr(item) for item in self.together_items]  # and "often bought together" theirs
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     @cached_property
     def url(self) -> str:
         return f"/products/{self.p.slug}/"
+
+    @cached_property
+    def together_items(self) -> list[tuple[str, str]]:
+        """"Often bought together": the public products content/together.yml lists, as (url, title)."""
+        catalog = self._site.catalog
+        wanted = catalog.together.get(self.p.slug, ())
+        if not wanted:
+            return []
+        shown = [catalog.products[s] for s in wanted if s in catalog.products]
+        shown = [p for p in shown if p.is_public and not catalog.sellers[p.seller].suspended]
+        return [(f"/products/{p.slug}/", p.title) for p in shown][:4]
 
     @cached_property
     def bundle_items(self) -> list[tuple[str, str]]:

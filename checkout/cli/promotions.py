@@ -165,6 +165,24 @@ def upsell_list() -> None:
         click.echo(json.dumps({k: row[k] for k in ("product_slug", "seller", "offer_slug", "percent_bps")}))
 
 
+@upsell.command("together")
+@click.option("--min-buyers", type=int, default=3, show_default=True,
+              help="Buyers who must own both products before a pair is shown (never one buyer's purchases).")
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Write content/together.yml here (default: print it).")
+def upsell_together(min_buyers: int, output: str | None) -> None:
+    """Export "often bought together" from real co-purchases, for the build (like ratings.yml)."""
+    found = upsells.bought_together(make_edge(), min_buyers)
+    text = "".join(f"{slug}: [{', '.join(others)}]\n" for slug, others in sorted(found.items()))
+    header = "# Often bought together: exported by `digitaldock upsell together` from the edge's purchases.\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(header + text)
+        click.echo(f"{len(found)} products written to {output}")
+    else:
+        click.echo(header + text, nl=False)
+
+
 def demo_promotions(e: Any, seller: str | None) -> list[str]:
     """For `digitaldock seed`: the demo seller's discount code and the demo buyer as its
     affiliate, made through the same functions as the consoles (kept if they exist)."""

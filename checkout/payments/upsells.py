@@ -93,3 +93,21 @@ def with_offer(edge: Edge, lines: list[Line], add: Any, user: Any = None) -> lis
         raise ValidationFailed("That product is not offered with this order any more.",
                                fields={"add": "Not offered with this order."}, code="no_such_offer")
     return [*lines, offered]
+
+
+def bought_together(edge: Edge, min_buyers: int = 3, keep: int = 4) -> dict[str, list[str]]:
+    """For each product, the products most often owned by the same buyers (active purchases),
+    most buyers first, then by slug; a pair counts only when at least `min_buyers` different
+    buyers own both, so the list never tells what one buyer bought. Written to the content as
+    `together.yml` (`digitaldock upsell together`) and shown on product pages by the build."""
+    pairs = edge.db.execute(
+        "SELECT a.product_slug, b.product_slug, COUNT(DISTINCT a.user_id) AS n FROM purchases a"
+        " JOIN purchases b ON b.user_id = a.user_id AND b.product_slug <> a.product_slug AND b.status = 'active'"
+        " WHERE a.status = 'active' GROUP BY a.product_slug, b.product_slug HAVING n >= ?"
+        " ORDER BY a.product_slug, n DESC, b.product_slug", (max(1, min_buyers),)).fetchall()
+    out: dict[str, list[str]] = {}
+    for slug, other, _n in pairs:
+        found = out.setdefault(slug, [])
+        if len(found) < keep:
+            found.append(other)
+    return out

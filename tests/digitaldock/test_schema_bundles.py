@@ -49,3 +49,15 @@ def test_members_are_checked_across_the_catalogue():
     short = dataclasses.replace(pack, files=(file("a"),))
     assert bundle_problems({**products, "pack": short}) == [("pack.md", "files", "lacks b.ttf of 'b-font': a bundle "
                                                                                 "lists every file of its products")]
+
+
+def test_together_yml_shapes():
+    from digitaldock.schema import parse_together
+    assert parse_together("t.yml", "a-b: [c-d, e-f]\n") == ({"a-b": ("c-d", "e-f")}, [])
+    assert parse_together("t.yml", "") == ({}, [])
+    for text in ("a-b: c-d\n", "a-b: [a-b]\n", "a-b: [Not A Slug]\n", "a-b: [" + ", ".join(["x-y"] * 9) + "]\n",
+                 "a-b: [1, 2]\n"):
+        found, problems = parse_together("t.yml", text)
+        assert found == {} and len(problems) == 1 and problems[0].field == "a-b", text
+    assert parse_together("t.yml", "- a\n")[1][0].field == "together"
+    assert parse_together("t.yml", "a: [\n")[1]  # broken YAML is a problem, never an exception

@@ -33,3 +33,17 @@ def test_a_bundle_of_another_sellers_product_is_refused(content: Path, tmp_path:
     with pytest.raises(ContentError) as info:
         kit.build_to(content, tmp_path / "out")
     assert "mixed-pack.md" in str(info.value) and "bundle[1]" in str(info.value) and "other-seller's" in str(info.value)
+
+
+def test_often_bought_together_comes_from_together_yml(content: Path, tmp_path: Path, kit):
+    (content / "together.yml").write_text("first-guide: [second-font, draft-thing, naira-pack]\n", encoding="utf-8")
+    out = kit.build_to(content, tmp_path / "out")
+    page = (out / "products/first-guide/index.html").read_text()
+    block = page.split("Often bought together", 1)[1].split("</ul>", 1)[0]
+    assert ">Second Font</a>" in block and ">Naira Pack</a>" in block and "Draft" not in block  # only public ones
+    assert "Often bought together" not in (out / "products/second-font/index.html").read_text()
+    (content / "together.yml").write_text("first-guide: [no-such-product]\n", encoding="utf-8")
+    from digitaldock.schema import ContentError
+    with pytest.raises(ContentError) as info:
+        kit.build_to(content, tmp_path / "out2")
+    assert "together.yml" in str(info.value) and "'no-such-product' does not exist" in str(info.value)

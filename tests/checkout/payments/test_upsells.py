@@ -112,3 +112,31 @@ def test_a_seller_sets_and_removes_an_offer_in_the_console(shop, sandbox):
     assert shop.post("/seller/discounts", data={**form, "seller": "ada"}).status_code == 403
     assert shop.post("/seller/discounts", data={**form, "offer": ""}).status_code == 303
     assert upsells.offers(edge, "kofi") == []
+
+
+def test_often_bought_together_is_exported_only_for_pairs_several_buyers_own(shop, tmp_path, catalog_path,
+                                                                            monkeypatch):
+    edge = edge_of(shop)
+    now = edge.clock.iso()
+    for i in range(4):  # four buyers own kente and odd-pennies; one also owns lagos-grotesk
+        buyer = make_buyer(edge, f"b{i}@example.com")
+        slugs = ["kente-template", "odd-pennies"] + (["lagos-grotesk"] if i == 0 else [])
+        cur = edge.db.execute("INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash,"
+                              " created_at, updated_at) VALUES (?,?,?, 'NGN', 1, 'paid', 'x', ?, ?)",
+                              (f"ref{i}", buyer["id"], buyer["email"], now, now))
+        for slug in slugs:
+            line = edge.db.execute("INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency,"
+                                   " fee_bps, fee, net) VALUES (?,?, 'x', 'x', 1, 'NGN', 0, 0, 1)",
+                                   (cur.lastrowid, slug)).lastrowid
+            edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status,"
+                            " created_at) VALUES (?,?,?,?, 'x', 'active', ?)", (buyer["id"], cur.lastrowid, line, slug, now))
+    assert upsells.bought_together(edge) == {"kente-template": ["odd-pennies"], "odd-pennies": ["kente-template"]}
+    assert upsells.bought_together(edge, min_buyers=1)["lagos-grotesk"] == ["kente-template", "odd-pennies"]
+    monkeypatch.setenv("DIGITALDOCK_DATA_DIR", str(edge.settings.data_dir))
+    monkeypatch.setenv("CATALOG_PATH", str(catalog_path))
+    target = tmp_path / "together.yml"
+    r = CliRunner().invoke(upsell, ["together", "--output", str(target)])
+    assert r.exit_code == 0, r.output
+    from digitaldock.schema import parse_together
+    parsed, problems = parse_together("together.yml", target.read_text())
+    assert problems == [] and parsed == {"kente-template": ("odd-pennies",), "odd-pennies": ("kente-template",)}
