@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkout.cli.promotions import affiliate
-from checkout.payments import affiliates, ledger, payouts
+from checkout.core.errors import ValidationFailed
+from checkout.payments import affiliates, discounts, ledger, orders, payouts
 
 from ..conftest import csrf_from, login
 from .conftest import PASSWORD, deliver_held, make_buyer
@@ -185,3 +187,34 @@ def test_an_affiliate_whose_account_closes_earns_no_more(shop, sandbox):
     report = retention.run(edge)
     assert report["affiliate_links_stopped"] == 1
     assert affiliates.by_code(edge, "AMAKA") is None
+
+
+def test_a_forged_or_foreign_referral_cookie_earns_nothing(shop, sandbox):
+    edge = edge_of(shop)
+    invite_through_console(shop)
+    make_buyer(edge)
+    login(shop, "buyer@example.com", PASSWORD)
+    for forged in ("AMAKA", edge.tokens.sign_cookie("orders", "AMAKA"), "AMAKA.forged-signature"):
+        shop.cookies.set("dd_via", forged)
+        page = shop.get("/buy?product=lagos-grotesk")
+        r = shop.post("/buy", data={"csrf_token": csrf_from(page.text), "product": "lagos-grotesk"})
+        assert r.status_code == 303
+        line = edge.db.execute("SELECT commission, affiliate_id FROM order_lines ORDER BY id DESC").fetchone()
+        assert tuple(line) == (0, None), forged
+    assert ledger.balances(edge, "affiliate:") == {}
+
+
+def test_a_discount_code_cannot_be_used_past_its_limit_by_racing_or_replaying(shop, sandbox):
+    """The limit holds against parallel checkouts (test_discount_property) and replayed webhooks."""
+    edge = edge_of(shop)
+    discounts.create(edge, "ONE", percent="50", max_uses=1)
+    buyer = make_buyer(edge)
+    order = orders.create_order(edge, buyer, [("lagos-grotesk", None)], code="one")
+    orders.record_authorization(edge, order, orders.call_initialize(edge, order))
+    sandbox.pay(order["reference"])
+    held = sandbox.take_held()
+    assert deliver_held(shop, held * 3) == ["paid", "duplicate", "duplicate"]
+    assert edge.db.execute("SELECT COUNT(*) FROM discount_uses").fetchone()[0] == 1
+    other = make_buyer(edge, "other@example.com")
+    with pytest.raises(ValidationFailed, match="used up"):
+        orders.create_order(edge, other, [("lagos-grotesk", None)], code="one")
