@@ -35,7 +35,8 @@ from wrkload import Request  # noqa: E402
 from checkout.core import logs
 from checkout.core.db import atomic
 from checkout.core.settings import load_settings
-from checkout.payments import discounts, ledger, orders
+from checkout.payments import discounts, ledger
+from checkout.payments import orders as order_book
 from checkout.wiring import build_edge
 
 SECRET = "sk_test_digitaldock_sandbox"
@@ -129,7 +130,7 @@ def prepare(root: Path, count: int, discounted: float = 0.0) -> tuple[dict[str, 
     for i, user in enumerate(users):
         slugs = [f"p{i % 40}"] + ([f"p{(i + 1) % 40}"] if i % 3 == 0 else [])
         code = ("BENCH10" if (i // every) % 2 else "BENCH50") if every and i % every == 0 else None
-        made.append(orders.create_order(edge, dict(user), [(s, None) for s in slugs], code=code))
+        made.append(order_book.create_order(edge, dict(user), [(s, None) for s in slugs], code=code))
     edge.close()
     return env, made
 
@@ -187,7 +188,7 @@ def main() -> None:
     ap.add_argument("--profile", help="py-spy the edge while it takes the events, collapsed stacks to this file")
     args = ap.parse_args()
     wrkload.wrk_binary()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # the servers may still be closing their WAL
         root = Path(tmp)
         env, orders = prepare(root, args.orders, args.discounted)
         stream = events_for(orders, args.duplicates)

@@ -22,6 +22,7 @@ ACTIONS = (
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
+    "payment.payout_otp", "payment.dashboard_refund",
     "payment.payouts_run",
     "payment.discount_created", "payment.discount_paused", "payment.discount_resumed",
     "payment.affiliate_invited", "payment.affiliate_changed",
@@ -32,6 +33,9 @@ ACTIONS = (
     "admin.content_change", "moderation.report_filed", "moderation.report_decided", "moderation.claim_filed",
     "moderation.claim_decided", "seller.product_unlisted", "seller.product_relisted", "seller.product_deleted",
     "seller.profile_changed", "seller.created", "ledger.statement_sealed",
+    # reviews (issue #14)
+    "review.created", "review.edited", "review.deleted", "review.approved", "review.hidden", "review.reported",
+    "review.replied",
 )
 
 

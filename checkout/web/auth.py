@@ -37,7 +37,7 @@ from checkout.web.base import Redirect, edge_of
 
 SESSION_COOKIE = "dd_session"
 SAFE_METHODS = ("GET", "HEAD")
-STOREFRONT_JSON = ("/api/cart/summary",)  # read by the static site's script, with the cookie
+STOREFRONT_JSON = ("/api/cart/summary", "/api/wishlist/saved")  # read by the static site's script, with the cookie
 
 
 class EdgeUser(BaseUser):
