@@ -74,7 +74,7 @@ def test_a_sellers_code_is_shown_before_paying_charged_booked_and_refunded_exact
     refund_id = edge.db.execute("SELECT id FROM refunds").fetchone()[0]
     shop.post("/admin/refunds", data={"csrf_token": csrf_from(page.text), "refund": refund_id, "action": "approve"})
     assert sandbox.box.refunds[0]["amount"] == 450000
-    assert deliver_held(shop, sandbox.take_held() * 2)[1] == "refunded"
+    assert "refunded" in deliver_held(shop, sandbox.take_held() * 2)
     assert not owns(edge.db, user["id"], "lagos-grotesk")
     assert ledger.check(edge.db) == []
     assert ledger.balance(edge, "seller:ada:pending", "NGN") == 0
