@@ -18,7 +18,7 @@ from checkout.core.settings import Settings
 from checkout.delivery import library, uploads
 from checkout.delivery import retention as product_files
 from checkout.ops import alerts
-from checkout.payments import events
+from checkout.payments import affiliates, events
 from checkout.reviews import invites, wishlist
 from checkout.reviews import reviews as review_rules
 
@@ -33,6 +33,7 @@ def register(hooks: Hooks) -> Hooks:
         ("download addresses", library.forget_download_addresses),
         ("withdrawn products' files", product_files.purge_removed_files),
         ("review invitations", invites.send_invitations),  # once per purchase, a few days after it
+        ("affiliates of closed accounts", affiliates.stop_closed_accounts),  # issue #17
     ]
     hooks.catalog_listeners += [
         consent.note_versions,  # a new version of a legal document: its users are emailed

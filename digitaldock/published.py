@@ -71,6 +71,7 @@ class PublishedProduct:
     files: tuple[PublishedFile, ...] = field(default_factory=tuple)
     withdrawn: bool = False
     preview: PublishedFile | None = None  # the public sample (issue #15), never one of `files`
+    bundle: tuple[str, ...] = ()  # a bundle's member products (issue #17); its files hold theirs
 
     @classmethod
     def from_json(cls, slug: str, data: Any) -> PublishedProduct:
@@ -86,10 +87,13 @@ class PublishedProduct:
         files = data.get("files") or []
         if not isinstance(files, list):
             raise PublishedError("files: expected a list")
+        bundle = data.get("bundle") or []
+        if not isinstance(bundle, list) or not all(isinstance(m, str) for m in bundle):
+            raise PublishedError("bundle: expected a list of product slugs")
         return cls(slug=slug, title=_str(data, "title"), seller=_str(data, "seller"), price=price, pwyw_minimum=pwyw,
                    category=_str(data, "category", ""), version=str(data.get("version", "")),
                    license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
-                   files=tuple(PublishedFile.from_json(f) for f in files),
+                   files=tuple(PublishedFile.from_json(f) for f in files), bundle=tuple(bundle),
                    preview=PublishedFile.from_json(data["preview"]) if data.get("preview") else None)
 
     def to_json(self) -> dict[str, Any]:
@@ -98,7 +102,7 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files],
+                "files": [f.to_json() for f in self.files], **({"bundle": list(self.bundle)} if self.bundle else {}),
                 **({"preview": self.preview.to_json()} if self.preview else {})}
 
     def file(self, sha256: str) -> PublishedFile | None:

@@ -40,6 +40,8 @@ PREVIEW_KINDS = {"pdf": "pdf", "mp3": "audio", "ogg": "audio", "oga": "audio", "
                  "mp4": "video", "webm": "video", "png": "image", "jpg": "image", "jpeg": "image",
                  "webp": "image", "gif": "image"}
 MAX_TAGS = 10
+MIN_BUNDLE, MAX_BUNDLE = 2, 20  # products in a bundle (issue #17)
+MAX_TOGETHER = 8  # products "often bought together" kept per product (issue #17)
 TITLE_LEN = (3, 120)
 SUMMARY_LEN = (10, 280)
 DESCRIPTION_LEN = (20, 20_000)
@@ -128,6 +130,7 @@ class Product:
     published: dt.date
     status: str
     featured: bool = False
+    bundle: tuple[str, ...] = ()  # a bundle's member products (slugs); () for a plain product
     source: str = ""
     digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
     preview: ProductFile | None = None  # public sample: PDF pages, an audio clip, a video or image specimen
@@ -342,6 +345,8 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "published": (True, "the publication date, YYYY-MM-DD"),
     "status": (True, f"one of {', '.join(STATUSES)}"),
     "featured": (False, "true to feature the product on the home page"),
+    "bundle": (False, f"a bundle: {MIN_BUNDLE}–{MAX_BUNDLE} product slugs of the same seller and currency, "
+                      "whose files the bundle lists too"),
 }
 FILE_FIELDS = ("name", "size", "sha256", "key")
 
@@ -442,6 +447,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     published = c.take(meta, "published", _date)
     status = c.take(meta, "status", _status)
     featured = c.take(meta, "featured", _bool, required=False) or False
+    bundle = c.take(meta, "bundle", lambda v: _bundle(c, v, slug), required=False) or ()
     description = doc.body.strip()
     if not DESCRIPTION_LEN[0] <= len(description) <= DESCRIPTION_LEN[1]:
         c.add("description", f"body must be {DESCRIPTION_LEN[0]} to {DESCRIPTION_LEN[1]} characters, "
@@ -453,7 +459,8 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest(), preview=preview), []
+                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest(),
+                   preview=preview), []
 
 
 def _check_body(c: _Collector, name: str, doc: frontmatter.Document) -> None:
@@ -491,6 +498,51 @@ def _tags(c: _Collector, v: Any) -> tuple[str, ...]:
         else:
             out.append(t)
     return tuple(out)
+
+
+def _bundle(c: _Collector, v: Any, own: str) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise ValueError(f"must be a list of product slugs, got {_kind(v)}")
+    if not MIN_BUNDLE <= len(v) <= MAX_BUNDLE:
+        raise ValueError(f"a bundle holds {MIN_BUNDLE} to {MAX_BUNDLE} products, got {len(v)}")
+    out: list[str] = []
+    for i, member in enumerate(v):
+        if not isinstance(member, str) or not SLUG.match(member) or len(member) > 80:
+            c.add(f"bundle[{i}]", f"{member!r} is not a product slug")
+        elif member == own:
+            c.add(f"bundle[{i}]", "a bundle cannot contain itself")
+        elif member in out:
+            c.add(f"bundle[{i}]", f"{member!r} is listed twice")
+        else:
+            out.append(member)
+    return tuple(out)
+
+
+def bundle_problems(products: dict[str, Product]) -> list[tuple[str, str, str]]:
+    """(bundle's source, field, message) for every bundle whose members are not products of
+    the same seller and currency, are bundles themselves, or whose files the bundle lacks (a
+    buyer of the bundle downloads every member's files from it)."""
+    out = []
+    for p in sorted(products.values(), key=lambda p: p.slug):
+        have = {f.sha256 for f in p.files}
+        for i, slug in enumerate(p.bundle):
+            member = products.get(slug)
+            where = f"bundle[{i}]"
+            if member is None:
+                out.append((p.source, where, f"unknown product {slug!r}"))
+            elif member.bundle:
+                out.append((p.source, where, f"{slug!r} is a bundle itself; list its products instead"))
+            elif member.seller != p.seller:
+                out.append((p.source, where, f"{slug!r} is {member.seller}'s, not {p.seller}'s"))
+            elif member.price.currency != p.price.currency:
+                out.append((p.source, where, f"{slug!r} is priced in {member.price.currency}, the bundle in "
+                                             f"{p.price.currency}"))
+            else:
+                missing = [f.name for f in member.files if f.sha256 not in have]
+                if missing:
+                    out.append((p.source, "files", f"lacks {', '.join(missing)} of {slug!r}: a bundle lists "
+                                                   "every file of its products"))
+    return out
 
 
 def _gallery(c: _Collector, v: Any) -> tuple[str, ...]:
@@ -746,6 +798,32 @@ def parse_categories(path: str | Path, text: str) -> tuple[list[Category], list[
     return out, problems
 
 
+def parse_together(path: str | Path, text: str) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+    """content/together.yml: slug → the products most often bought by the same buyers, most
+    often first; exported from the edge's purchases (`digitaldock upsell together`, issue #17)."""
+    path = str(path)
+    data, problems = _load_yaml_file(path, text, "together")
+    if problems:
+        return {}, problems
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return {}, [Problem(path, 1, "together", "must be a mapping of product slug to a list of product slugs")]
+    out: dict[str, tuple[str, ...]] = {}
+    lines: dict[str, int] | None = None
+    for slug, items in data.items():
+        ok = (isinstance(slug, str) and isinstance(items, list) and len(items) <= MAX_TOGETHER
+              and all(isinstance(i, str) and SLUG.match(i) and i != slug for i in items))
+        if not ok:
+            if lines is None:
+                lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
+            problems.append(Problem(path, lines.get(str(slug), 1), str(slug),
+                                    f"needs a list of at most {MAX_TOGETHER} other product slugs"))
+            continue
+        out[slug] = tuple(items)
+    return out, problems
+
+
 # --- the whole catalogue ---------------------------------------------------------------------
 
 @dataclass
@@ -762,6 +840,7 @@ class Catalog:
     products: dict[str, Product] = field(default_factory=dict)
     legal: dict[str, LegalDocument] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)  # ratings and sales: the build sets them (digitaldock.stats)
+    together: dict[str, tuple[str, ...]] = field(default_factory=dict)  # often bought together (together.yml)
     images: dict[str, ImageInfo] = field(default_factory=dict)
     image_files: dict[str, str] = field(default_factory=dict)
 
@@ -1024,6 +1103,10 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         cat.categories, more = parse_categories(shown("categories.yml"), text)
         problems += more
         categories_read = not more or bool(cat.categories)
+    if os.path.lexists(root / "together.yml"):
+        if (text := read("together.yml", tree.MAX_YAML_BYTES, "together")) is not None:
+            cat.together, more = parse_together(shown("together.yml"), text)
+            problems += more
     for path, under in found.sellers:
         try:
             seller, more = parse_seller(shown(under), tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
@@ -1075,6 +1158,13 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         problems.append(Problem(shown("products"), 1, "products",
                                 "no published products: the storefront would be empty (drafts and "
                                 "withdrawn products are not shown); is this the right content folder?"))
+    for source, field_, message in bundle_problems(cat.products):
+        problems.append(Problem(source, 1, field_, message))
+    for slug, items in sorted(cat.together.items()):
+        for gone in [slug, *items]:
+            if gone not in seen:
+                problems.append(Problem(shown("together.yml"), 1, slug, f"product {gone!r} does not exist"))
+                break
     for path, under in found.legal:
         text = None
         try:

@@ -141,11 +141,30 @@ class ProductView:
         parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating), str(self.sold_30d),
                  site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
         parts += [site.repr_of(g) for g in self.gallery_imgs]
+        parts += [repr(item) for item in self.bundle_items]  # a bundle's page shows its products' titles
+        parts += [repr(item) for item in self.together_items]  # and "often bought together" theirs
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     @cached_property
     def url(self) -> str:
         return f"/products/{self.p.slug}/"
+
+    @cached_property
+    def together_items(self) -> list[tuple[str, str]]:
+        """"Often bought together": the public products content/together.yml lists, as (url, title)."""
+        catalog = self._site.catalog
+        wanted = catalog.together.get(self.p.slug, ())
+        if not wanted:
+            return []
+        shown = [catalog.products[s] for s in wanted if s in catalog.products]
+        shown = [p for p in shown if p.is_public and not catalog.sellers[p.seller].suspended]
+        return [(f"/products/{p.slug}/", p.title) for p in shown][:4]
+
+    @cached_property
+    def bundle_items(self) -> list[tuple[str, str]]:
+        """A bundle's products as (url, title), in the order the bundle lists them."""
+        products = self._site.catalog.products
+        return [(f"/products/{s}/", products[s].title) for s in self.p.bundle if s in products]
 
     @cached_property
     def seller_obj(self) -> Seller:
@@ -564,6 +583,7 @@ def catalog_json(m: SiteModel) -> bytes:
                       for f in p.files],
             **({"preview": {"name": p.p.preview.name, "size": p.p.preview.size, "sha256": p.p.preview.sha256,
                             "key": p.p.preview.key}} if p.p.preview else {}),
+            **({"bundle": list(p.p.bundle)} if p.p.bundle else {}),
         } for p in sorted(m.products, key=lambda p: p.slug)},
         "legal": {d.slug: {"title": d.title, "version": d.version,
                            "effective": d.effective.isoformat(), "url": f"/legal/{d.slug}/"}

@@ -17,6 +17,7 @@ from checkout.cli.common import make_edge
 from checkout.cli.common import settings as load_settings
 from checkout.cli.consoles import USER_COMMANDS
 from checkout.cli.payments import user_link_seller
+from checkout.cli.promotions import demo_promotions
 from checkout.core import audit
 from checkout.core import retention as retention_job
 from checkout.core.catalog import required_documents
@@ -113,6 +114,8 @@ def seed() -> None:
     demo = demo_seller(e)
     if demo:
         click.echo(f"seller  seller@example.com manages the catalogue seller {demo} (its products and earnings)")
+    for line in demo_promotions(e, demo):
+        click.echo(line)  # a discount code and an affiliate for the demo seller (issue #17)
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text("\n".join(lines) + "\n", "utf-8")

@@ -25,6 +25,8 @@ ACTIONS = (
     "payment.payout_otp", "payment.dashboard_refund",
     "payment.payouts_run",
     "payment.refund_processed", "payment.refund_failed",  # the buyer's refund, step by step (#15)
+    "payment.discount_created", "payment.discount_paused", "payment.discount_resumed",
+    "payment.affiliate_invited", "payment.affiliate_changed",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
     # the consoles (issue #16)

@@ -142,6 +142,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAYOUT_INTERVAL_SECONDS", 86400.0, "How often the edge releases earnings and pays sellers out (0 disables the schedule).", float),
     Setting("RECONCILE_INTERVAL_SECONDS", 600.0, "How often the edge verifies orders left pending (0 disables it).", float),
     Setting("RECONCILE_AFTER_SECONDS", 300.0, "Age after which a pending order is verified by the reconciliation job.", float),
+    Setting("DISCOUNT_HOLD_MINUTES", 30, "A pending order priced with a discount code holds one of the code's uses this long, so buyers racing for the last use learn it before paying (docs/promotions.md).", int),
+    Setting("AFFILIATE_COOKIE_DAYS", 30, "Days the edge remembers an affiliate's referral (`?via=CODE`, cookie `dd_via`, set when the Buy form posts; docs/promotions.md).", int),
     Setting("ORDER_ABANDON_HOURS", 24, "A pending order that Paystack does not know after this long is marked abandoned.", int),
     # delivery and uploads (issue #7)
     Setting("STORAGE_BACKEND", "local", "Where product files and uploads live: `local` (STORAGE_DIR, reading through to `<CONTENT_DIR>/storage`) or `s3` (S3_BUCKET at S3_ENDPOINT_URL, AWS_* keys from the environment)."),

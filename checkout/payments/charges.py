@@ -14,9 +14,9 @@ from checkout.core import outbox
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import ledger, receipts
+from checkout.payments import discounts, ledger, receipts
 from checkout.payments.errors import PaymentsUnavailable, PaystackError
-from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
+from checkout.payments.ledger import COSTS, RECEIVABLE
 from checkout.payments.orders import (
     PAID_STATES,
     Duplicate,
@@ -58,6 +58,8 @@ def apply_charge(edge: "Edge", data: dict[str, Any]) -> str:
             owned = [line["title"] for line in lines if owns(edge.db, order["user_id"], line["product_slug"])]
             if owned:
                 reason = f"The buyer already owned {', '.join(owned)} when this payment arrived (paid twice)"
+        if reason is None:  # the code's use is counted here, in the fulfilling transaction
+            reason = discounts.claim_use(edge, order, lines)
         if reason:
             edge.db.execute("UPDATE orders SET status = 'flagged', flag_reason = ?, paystack_id = ?, updated_at = ?"
                             " WHERE id = ?", (reason, data.get("id"), now, order["id"]))
@@ -90,9 +92,7 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                     (now, data.get("id"), fees, now, receipts.payment_method(data), order["id"]))
     entries: list[ledger.Entry] = []
     for line in lines:
-        entries += [(RECEIVABLE, Money(currency, line["amount"]), line["id"]),
-                    (FEES, Money(currency, -line["fee"]), line["id"]),
-                    (seller_account(line["seller"], "pending"), Money(currency, -line["net"]), line["id"])]
+        entries += ledger.sale_entries(line)
         edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status, created_at)"
                         " VALUES (?,?,?,?,?, 'active', ?)", (order["user_id"], order["id"], line["id"],
                                                              line["product_slug"], line["seller"], now))
@@ -105,7 +105,7 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (seller,)):
             outbox.enqueue(edge, "sale", account["email"], account["id"], name=account["display_name"],
                            lines=[{"title": x["title"], "amount": format_money(x["amount"], currency),
-                                   "net": format_money(x["net"], currency)} for x in seller_lines],
+                                   "net": format_money(ledger.seller_share(x), currency)} for x in seller_lines],
                            days=edge.settings.REFUND_WINDOW_DAYS)
 
 

@@ -14,7 +14,7 @@ import structlog
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
-from checkout.payments import ledger, pricing
+from checkout.payments import affiliates, discounts, ledger, pricing, upsells
 from checkout.payments.errors import CurrencyNotEnabled, PaymentsUnavailable, PaystackError
 from checkout.payments.paystack import Paystack
 from checkout.payments.pricing import fee_bps_for, price_items
@@ -32,33 +32,69 @@ def paystack(edge: "Edge") -> Paystack:
     return edge._paystack  # type: ignore[attr-defined]
 
 
-def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False) -> dict[str, Any]:
-    """A pending order priced from the catalogue; refuses products the buyer already owns."""
-    lines = price_items(edge, items)
+def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False,
+                 code: str | None = None, via: str | None = None, add: str | None = None) -> dict[str, Any]:
+    """A pending order priced from the catalogue (with the checkout's offer `add` when asked for,
+    and the discount `code`, checked and held in the same transaction); refuses products the
+    buyer already owns."""
+    lines = upsells.with_offer(edge, price_items(edge, items), add, user)
     owned = [line.title for line in lines if owns(edge.db, user["id"], line.product_slug)]
     if owned:
         raise Conflict(f"You already own {', '.join(owned)}: it is in your library.", code="already_owned")
+    check_bundles(edge, user["id"], lines)
     state = edge.catalog.current()
     now = edge.clock.iso()
     reference = "dd-" + secrets.token_hex(10)
-    total = pricing.total(lines)
     with atomic(edge.db):
+        lines = discounts.quote(edge, lines, code, user)  # inside: two buyers cannot hold the last use
+        total = pricing.total(lines)
+        code_id = next((line.discount_code_id for line in lines if line.discount_code_id), None)
         cur = edge.db.execute(
             "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
-            " guest, updated_at) VALUES (?,?,?,?,?, 'pending', ?,?,?,?)",
+            " guest, updated_at, discount_code_id) VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?)",
             (reference, user["id"], user["email"], total.currency, total.minor, state.build_hash or "unknown",
-             now, int(guest), now))
+             now, int(guest), now, code_id))
         order_id = int(cur.lastrowid)
         for line in lines:
             bps = fee_bps_for(edge, line.seller)
-            fee, net = ledger.fee_split(line.amount, bps)
+            fee, net = ledger.fee_split(line.amount, bps)  # the fee is a share of what the buyer pays
+            subsidy = 0
+            if line.discount_bearer == "platform":  # the seller gets what the full price would give
+                subsidy = ledger.fee_split(line.list_price.minor, bps)[1] - net  # type: ignore[union-attr]
+            # an affiliate's referral (`via`) takes its commission from the seller's share
+            affiliate_id, commission = affiliates.commission_for(edge, via, user["id"], line.seller,
+                                                                 line.product_slug, line.amount, net + subsidy)
             edge.db.execute(
                 "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
-                " category) VALUES (?,?,?,?,?,?,?,?,?,?)", (order_id, line.product_slug, line.seller, line.title,
-                                                            line.amount, line.currency, bps, fee, net,
-                                                            line.product.category or None))
+                " category, list_amount, discount, subsidy, affiliate_id, commission)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (order_id, line.product_slug, line.seller, line.title, line.amount, line.currency, bps, fee, net,
+                 line.product.category or None, line.list_price.minor if line.list_price else None,
+                 line.discount.minor, subsidy, affiliate_id, commission))
     log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
+
+
+def check_bundles(edge: "Edge", user_id: int, lines: list[pricing.Line]) -> None:
+    """The written rule for bundles (docs/promotions.md): a bundle of which the buyer already owns
+    a product is refused, naming it (buy the others on their own); a product the buyer owns
+    through a bundle is refused like any owned product. The same goes within one order."""
+    products = edge.catalog.current().products
+    slugs = {line.product_slug for line in lines}
+    mine = {r[0] for r in edge.db.execute("SELECT product_slug FROM purchases WHERE user_id = ? AND status = 'active'",
+                                          (user_id,))}
+    for line in lines:
+        members = line.product.bundle
+        if members:
+            have = [products[m].title if m in products else m for m in members if m in mine or m in slugs]
+            if have:
+                raise Conflict(f"You already own or are buying {', '.join(have)}, part of the bundle {line.title}; "
+                               "buy the bundle's other products on their own instead.", code="bundle_partly_owned")
+        else:
+            through = [products[b].title for b in mine if b in products and line.product_slug in products[b].bundle]
+            if through:
+                raise Conflict(f"You already own {line.title} through the bundle {through[0]}: it is in your library.",
+                               code="already_owned")
 
 
 def unknown_order() -> NotFound:
@@ -127,14 +163,17 @@ def copy_order(edge: "Edge", order: dict[str, Any]) -> dict[str, Any]:
     with atomic(edge.db):
         cur = edge.db.execute(
             "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
-            " guest, updated_at) VALUES (?,?,?,?,?, 'pending', ?,?,?,?)",
+            " guest, updated_at, discount_code_id) VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?)",
             (reference, order["user_id"], order["email"], order["currency"], order["amount"], order["catalog_hash"],
-             now, order["guest"], now))
+             now, order["guest"], now, order.get("discount_code_id")))
         new_id = int(cur.lastrowid)
+        # the promotions' columns too (issue #17): a copy keeps its discount, subsidy and commission
         edge.db.execute(
             "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
-            " category) SELECT ?, product_slug, seller, title, amount, currency, fee_bps, fee, net, category"
-            " FROM order_lines WHERE order_id = ? ORDER BY id", (new_id, order["id"]))
+            " category, list_amount, discount, subsidy, affiliate_id, commission)"
+            " SELECT ?, product_slug, seller, title, amount, currency, fee_bps, fee, net, category, list_amount,"
+            " discount, subsidy, affiliate_id, commission FROM order_lines WHERE order_id = ? ORDER BY id",
+            (new_id, order["id"]))
     return get_order(edge, reference)
 
 
@@ -149,23 +188,25 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
 
 
 def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among: Collection[str] | None = None,
-                      guest_only: bool = False) -> str | None:
+                      guest_only: bool = False, code: str | None = None, add: str | None = None) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago.
 
     `among`: only these references. A guest account is anyone who types its email address, so a
     guest reuses only an order placed from the same browser (its order cookie); another browser
     gets an order of its own, which its own cookie lets it see. `guest_only`: only one placed as
     a guest (never the payment page the owner opened while signed in)."""
-    lines = pricing.price_items(edge, items)
-    want = sorted((x.product_slug, x.amount) for x in lines)
-    for o in edge.db.execute("SELECT id, reference, authorization_url FROM orders WHERE user_id = ?"
+    lines = upsells.with_offer(edge, pricing.price_items(edge, items), add, user)
+    want = sorted((x.product_slug, (x.list_price or x.price).minor) for x in lines)
+    key = discounts.normalize_code(code) if code and code.strip() else None
+    for o in edge.db.execute("SELECT id, reference, authorization_url, (SELECT code_key FROM discount_codes d"
+                             " WHERE d.id = orders.discount_code_id) AS code_key FROM orders WHERE user_id = ?"
                              " AND status = 'pending' AND authorization_url IS NOT NULL AND created_at >= ?"
                              " AND (guest = 1 OR ? = 0) ORDER BY id DESC LIMIT 5",
                              (user["id"], edge.clock.iso(-1800), int(guest_only))).fetchall():
         if among is not None and o["reference"] not in among:
             continue
-        have = sorted((x["product_slug"], x["amount"]) for x in order_lines(edge, o["id"]))
-        if have == want:
+        have = sorted((x["product_slug"], x["list_amount"] or x["amount"]) for x in order_lines(edge, o["id"]))
+        if have == want and o["code_key"] == key:
             return str(o["authorization_url"])
     return None
 

@@ -36,8 +36,7 @@ def release_due(edge: "Edge") -> int:
             " AND l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_line_id = l.id"
             " AND r.status IN ('requested', 'approved', 'processing'))", (cutoff,)).fetchall()
         for line in rows:
-            ledger.post(edge, "release", [(seller_account(line["seller"], "pending"), Money(line["currency"], line["net"]), line["id"]),
-                                          (seller_account(line["seller"], "available"), Money(line["currency"], -line["net"]), line["id"])],
+            ledger.post(edge, "release", ledger.release_entries(line),
                         order_id=line["order_id"], order_line_id=line["id"])
             edge.db.execute("UPDATE order_lines SET released_at = ? WHERE id = ?", (edge.clock.iso(), line["id"]))
             n += 1
@@ -184,7 +183,7 @@ def next_payouts(edge: "Edge", slug: str) -> list[dict[str, Any]]:
     releasing: dict[str, int] = {}
     waiting: dict[str, int] = {}
     for line in edge.db.execute(
-            "SELECT l.currency, l.net, o.paid_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
+            "SELECT l.currency, l.net + l.subsidy - l.commission AS net, o.paid_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
             " WHERE l.seller = ? AND o.status IN ('paid', 'partially_refunded') AND l.released_at IS NULL"
             " AND l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_line_id = l.id"
             " AND r.status IN ('requested', 'approved', 'processing'))", (slug,)):

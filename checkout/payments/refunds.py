@@ -16,10 +16,9 @@ from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
 from checkout.payments import ledger
 from checkout.payments.errors import PaystackError, RetryLater
-from checkout.payments.ledger import FEES, RECEIVABLE, seller_account
 from checkout.payments.orders import order_lines, paystack
 from checkout.payments.paystack import amount_of
-from digitaldock.money import Money, format_money
+from digitaldock.money import format_money
 
 log = structlog.get_logger("checkout.payments.refunds")
 
@@ -309,9 +308,7 @@ def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: st
     line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
     now = edge.clock.iso()
     bucket = "available" if line["released_at"] else "pending"
-    ledger.post(edge, "refund", [(RECEIVABLE, Money(line["currency"], -line["amount"]), line["id"]),
-                                 (FEES, Money(line["currency"], line["fee"]), line["id"]),
-                                 (seller_account(line["seller"], bucket), Money(line["currency"], line["net"]), line["id"])],
+    ledger.post(edge, "refund", ledger.sale_entries(line, sign=-1, bucket=bucket),
                 order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
     edge.db.execute("UPDATE refunds SET status = 'processed', paystack_status = 'processed', processed_at = ?"
                     " WHERE id = ?", (now, refund["id"]))

@@ -19,6 +19,7 @@ event loop's thread, so the edge's one connection never sees two transactions at
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -32,7 +33,7 @@ from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
 from checkout.delivery import library
 from checkout.ops import alerts
-from checkout.payments import carts, charges, orders, pricing
+from checkout.payments import affiliates, carts, charges, discounts, orders, pricing, upsells
 from checkout.payments.errors import PaymentsUnavailable
 from checkout.reviews import invites, wishlist
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
@@ -47,6 +48,7 @@ CSRF_EXEMPT = ("/checkout", "/cart/add", "/webhooks/")
 
 
 CART_COOKIE = "dd_cart"
+VIA_COOKIE = "dd_via"  # the affiliate referral, signed, AFFILIATE_COOKIE_DAYS (docs/promotions.md)
 ORDERS_COOKIE = "dd_orders"  # a guest's orders: the references this browser placed, signed
 ORDERS_KEPT = 20
 ORDERS_COOKIE_DAYS = 30
@@ -161,16 +163,17 @@ def note_available(edge: Any) -> None:
         alerts.clear(edge, "paystack_unavailable")
 
 
-async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
+async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
+               code: str | None = None, via: str | None = None, add: str | None = None) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
     again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
-                                     guest_only=guest)
+                                     guest_only=guest, code=code, add=add)
     if again:
         return redirect_to(again)
     try:
-        order = orders.create_order(edge, user, items, guest=guest)
+        order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request), add=add)
     except Conflict as exc:
         if exc.code != "already_owned":
             raise
@@ -213,11 +216,51 @@ async def checkout_post(request: Request) -> Response:
     form = await read_form(request)
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
-    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {})})
+    code = discount_code(form)
+    remembered = remember_referral(request, form)
+    here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {}),
+                                **({"code": code} if code else {})})
     user = signed_in(request, here)
-    if user is None:
-        return redirect_to(here)
-    return await _pay(request, user, [(slug, amount)])
+    if user is None or code:  # a discount is shown on the checkout page before paying
+        return remembered(redirect_to(here))
+    return remembered(await _pay(request, user, [(slug, amount)], via=remembered.via))
+
+
+class _Referral:
+    """Sets the referral cookie on the response it is given (when the form brought a known code)."""
+
+    def __init__(self, request: Request, via: str | None):
+        self.request, self.via = request, via
+
+    def __call__(self, response: Response) -> Response:
+        if self.via:
+            edge = edge_of(self.request)
+            set_cookie(self.request, response, VIA_COOKIE, edge.tokens.sign_cookie("via", self.via),
+                       max_age=edge.settings.AFFILIATE_COOKIE_DAYS * 86400)
+        return response
+
+
+def remember_referral(request: Request, form: Any) -> _Referral:
+    """A Buy or Add-to-cart form sent with an affiliate's `via` code counts a click and is
+    remembered for AFFILIATE_COOKIE_DAYS; an unknown or malformed code is ignored."""
+    via = affiliates.normalize_via(form.get("via"))
+    if via and affiliates.record_click(edge_of(request), via):
+        return _Referral(request, via)
+    return _Referral(request, None)
+
+
+def referral(request: Request) -> str | None:
+    """The affiliate code this browser was referred with in the last AFFILIATE_COOKIE_DAYS."""
+    return edge_of(request).tokens.unsign_cookie("via", request.cookies.get(VIA_COOKIE))
+
+
+def discount_code(params: Any) -> str | None:
+    """The `code` field (form or query), upper-cased; None when empty; a clear 422 naming `code`
+    for anything that cannot be a code (control characters, too long, not text)."""
+    raw = params.get("code")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return discounts.normalize_code(raw)
 
 
 def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -231,24 +274,48 @@ def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], d
     return [line], {"product": slug, **({"amount": amount} if amount else {})}
 
 
+def _with_code(request: Request, lines: list[pricing.Line], code: str | None, user: Any) -> tuple[list[pricing.Line], dict[str, str]]:
+    """The lines as the code prices them, or unchanged with the reason under the `code` field."""
+    try:
+        return discounts.quote(edge_of(request), lines, code, user), {}
+    except ValidationFailed as exc:
+        return lines, {"code": exc.message}
+
+
 async def checkout_start(request: Request) -> Response:
     """Review the order; sign in or give an email to check out as a guest, then pay."""
     edge = edge_of(request)
     params = request.query_params if request.method == "GET" else await read_form(request)
     lines, keep = _start_items(request, params)
-    here = "/buy?" + urlencode(keep)
+    try:
+        code = discount_code(params)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user_or_none(request),
+                           error=exc.message, fields=exc.fields, status=exc.status)
+    add = str(params.get("add") or "")[:200] or None
+    here = "/buy?" + urlencode({**keep, **({"code": code} if code else {}), **({"add": add} if add else {})})
     user = signed_in(request, here)
+    try:
+        offered = upsells.with_offer(edge, lines, add, user)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user, error=exc.message, fields=exc.fields,
+                           code=code or "", status=exc.status)
+    if add:
+        keep = {**keep, "add": add}
     if request.method == "GET" or not lines:
-        return _start_page(request, lines, keep, here, user)
+        priced, problems = _with_code(request, offered, code, user)
+        offer = None if add or not lines else upsells.offer_for(edge, lines, user)
+        return _start_page(request, priced, keep, here, user, code=code or "", fields=problems, offer=offer,
+                           status=422 if problems else 200)
     items = [(x.product_slug, x.chosen) for x in lines]
     try:
         if user is None:
             user = _guest_user(request, params)
-            response = await _pay(request, user, items, guest=True)
+            response = await _pay(request, user, items, guest=True, code=code, add=add)
         else:
-            response = await _pay(request, user, items)
+            response = await _pay(request, user, items, code=code, add=add)
     except ValidationFailed as exc:
-        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields,
+        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields, code=code or "",
                            form={"email": str(params.get("email", ""))}, status=exc.status)
     if keep.get("cart"):
         owner, _ = cart_owner(request)
@@ -261,11 +328,15 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
                 status: int = 200, **extra: Any) -> Response:
     edge = edge_of(request)
     total = pricing.total(lines)
+    listed = pricing.total([replace(x, price=x.list_price or x.price) for x in lines])
+    discount = (listed - total) if listed and total and listed != total else None
+    extra.setdefault("code", "")
+    extra.setdefault("offer", None)
     docs = [d for d in consent.required_now(edge, "buyer")]
     extra.setdefault("form", {})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=total, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+                  total=total, discount=discount, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
 def _guest_user(request: Request, form: Any) -> Any:
@@ -337,7 +408,7 @@ async def cart_add(request: Request) -> Response:
     line = pricing.price_line(edge, slug, amount)
     owner, new_guest = cart_owner(request, create=True)
     carts.add(edge, owner, slug, line.chosen)
-    response = redirect_to("/cart")
+    response = remember_referral(request, form)(redirect_to("/cart"))
     if new_guest:
         set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
     return response

@@ -104,3 +104,20 @@ document.documentElement.classList.add("js");
     for (var i = 0; i < folds.length; i++) folds[i].open = false;
   }
 })();
+
+// A product link with ?code=SAVE10 (issue #17): the Buy form carries the discount code to the
+// edge, which shows the discounted price on its checkout page before anyone pays. Without
+// JavaScript the buyer types the code on that page instead.
+// An affiliate's link, ?via=CODE, is carried the same way by the Buy and Add-to-cart forms; the
+// edge remembers it (a first-party cookie) when one of them is sent.
+(function () {
+  "use strict";
+  if (!window.URLSearchParams) return;
+  var query = new URLSearchParams(window.location.search);
+  ["code", "via"].forEach(function (name) {
+    var value = query.get(name);
+    if (!value || !/^[A-Za-z0-9_-]{2,40}$/.test(value)) return;
+    document.querySelectorAll('form.buy input[name="' + name + '"], form.add-to-cart input[name="' + name + '"]')
+      .forEach(function (field) { field.value = value; });
+  });
+})();
