@@ -11,6 +11,7 @@ import sqlite_utils
 
 from checkout import accounts, delivery, ops, payments
 from checkout.accounts import consent, gdpr
+from checkout.core import idempotency
 from checkout.core.clock import Clock
 from checkout.core.context import Edge
 from checkout.core.hooks import Hooks
@@ -27,6 +28,7 @@ def register(hooks: Hooks) -> Hooks:
         hooks.email_subjects.update(area.EMAIL_SUBJECTS)
     hooks.retention_tasks += [
         ("personal data", gdpr.prune_personal_data),  # accounts, sessions, tokens, audit log, emails
+        ("API idempotency keys", idempotency.prune),  # a retried POST is answered the same for a day
         ("refused webhooks", events.prune_rejected),
         ("download addresses", library.forget_download_addresses),
         ("withdrawn products' files", product_files.purge_removed_files),
