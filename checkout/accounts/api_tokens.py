@@ -25,7 +25,7 @@ from checkout.core.errors import InvalidToken, NotFound, ValidationFailed
 from checkout.core.tokens import random_token, sha256
 
 
-def issue_refresh(edge: Edge, user_id: int, family: str | None = None) -> str:
+def issue_refresh(edge: "Edge", user_id: int, family: str | None = None) -> str:
     token_id, secret = random_token(9), random_token(32)
     now = edge.clock()
     edge.db.execute(
@@ -35,7 +35,7 @@ def issue_refresh(edge: Edge, user_id: int, family: str | None = None) -> str:
     return f"{token_id}.{secret}"
 
 
-def rotate_refresh(edge: Edge, token: str, ip: str | None) -> tuple[sqlite3.Row, str]:
+def rotate_refresh(edge: "Edge", token: str, ip: str | None) -> tuple[sqlite3.Row, str]:
     """Spend a refresh token and return (user, its successor). Reuse revokes the whole family."""
     token_id, _, secret = (token or "").partition(".")
     with atomic(edge.db):
@@ -63,7 +63,7 @@ def rotate_refresh(edge: Edge, token: str, ip: str | None) -> tuple[sqlite3.Row,
                        code="token_reused")
 
 
-def revoke_refresh(edge: Edge, token: str) -> None:
+def revoke_refresh(edge: "Edge", token: str) -> None:
     token_id, _, secret = (token or "").partition(".")
     row = edge.db.execute("SELECT * FROM refresh_tokens WHERE id = ?", (token_id,)).fetchone()
     if row is None or sha256(secret) != row["token_hash"]:
@@ -126,7 +126,7 @@ def check_name(name: Any) -> str:
     return name
 
 
-def create_personal(edge: Edge, user: Any, name: Any, scopes: Any, ip: str | None = None) -> tuple[dict[str, Any], str]:
+def create_personal(edge: "Edge", user: Any, name: Any, scopes: Any, ip: str | None = None) -> tuple[dict[str, Any], str]:
     """A new token for `user`: (its public description, the token itself, to be shown once)."""
     name = check_name(name)
     scopes = check_scopes(user["role"], scopes)
@@ -151,7 +151,7 @@ def describe_personal(row: Any) -> dict[str, Any]:
             "revoked_at": row["revoked_at"]}
 
 
-def personal(edge: Edge, user_id: int, token_id: int) -> dict[str, Any]:
+def personal(edge: "Edge", user_id: int, token_id: int) -> dict[str, Any]:
     """One of `user_id`'s tokens; another user's answers 404 like a missing one."""
     row = edge.db.execute("SELECT * FROM personal_tokens WHERE id = ? AND user_id = ?", (token_id, user_id)).fetchone()
     if row is None:
@@ -159,12 +159,12 @@ def personal(edge: Edge, user_id: int, token_id: int) -> dict[str, Any]:
     return describe_personal(row)
 
 
-def personal_of(edge: Edge, user_id: int, include_revoked: bool = False) -> list[dict[str, Any]]:
+def personal_of(edge: "Edge", user_id: int, include_revoked: bool = False) -> list[dict[str, Any]]:
     sql = "SELECT * FROM personal_tokens WHERE user_id = ?" + ("" if include_revoked else " AND revoked_at IS NULL")
     return [describe_personal(r) for r in edge.db.execute(sql + " ORDER BY id DESC", (user_id,))]
 
 
-def revoke_personal(edge: Edge, user_id: int, token_id: int, ip: str | None = None) -> dict[str, Any]:
+def revoke_personal(edge: "Edge", user_id: int, token_id: int, ip: str | None = None) -> dict[str, Any]:
     with atomic(edge.db):
         found = personal(edge, user_id, token_id)
         if found["revoked_at"] is None:
@@ -174,13 +174,13 @@ def revoke_personal(edge: Edge, user_id: int, token_id: int, ip: str | None = No
     return personal(edge, user_id, token_id)
 
 
-def revoke_all_personal(edge: Edge, user_id: int) -> int:
+def revoke_all_personal(edge: "Edge", user_id: int) -> int:
     """Every token of an account, at once (a ban, a deletion). Call inside the caller's transaction."""
     return edge.db.execute("UPDATE personal_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                            (edge.clock.iso(), user_id)).rowcount
 
 
-def authenticate_personal(edge: Edge, token: str, ip: str | None) -> tuple[sqlite3.Row, tuple[str, ...]]:
+def authenticate_personal(edge: "Edge", token: str, ip: str | None) -> tuple[sqlite3.Row, tuple[str, ...]]:
     """(the user, the token's scopes) for a presented `ddp_` token; InvalidToken otherwise."""
     prefix, _, secret = token[len(PAT_PREFIX):].partition("_")
     row = edge.db.execute("SELECT * FROM personal_tokens WHERE prefix = ?", (prefix,)).fetchone() if prefix else None

@@ -34,7 +34,7 @@ _USER_FIELDS = ("id", "email", "display_name", "role", "created_at", "email_veri
                 "password_changed_at", "disabled_at", "deletion_requested_at")
 
 
-def export(edge: Edge, user_id: int) -> dict[str, Any]:
+def export(edge: "Edge", user_id: int) -> dict[str, Any]:
     """Everything held about one user, as plain JSON-able data (no password hash, no token hashes)."""
     db = edge.db
     user = db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
@@ -55,7 +55,7 @@ def export(edge: Edge, user_id: int) -> dict[str, Any]:
     return data
 
 
-def request_deletion(edge: Edge, user: Any, ip: str | None) -> str:
+def request_deletion(edge: "Edge", user: Any, ip: str | None) -> str:
     """Disable the account now and schedule anonymisation; returns the anonymisation date."""
     now = edge.clock()
     when = iso(now + edge.settings.DELETION_GRACE_DAYS * 86400)
@@ -73,7 +73,7 @@ def request_deletion(edge: Edge, user: Any, ip: str | None) -> str:
     return when
 
 
-def anonymise(edge: Edge, user_id: int) -> None:
+def anonymise(edge: "Edge", user_id: int) -> None:
     with atomic(edge.db):
         edge.db.execute(
             "UPDATE users SET email = ?, display_name = 'Deleted user', password_hash = '', anonymised_at = ?,"
@@ -92,7 +92,7 @@ def anonymise(edge: Edge, user_id: int) -> None:
         audit.record(edge, "user.anonymised", subject_id=user_id)
 
 
-def prune_personal_data(edge: Edge, now: float) -> dict[str, int]:
+def prune_personal_data(edge: "Edge", now: float) -> dict[str, int]:
     """Retention task: the rows of the table above that belong to accounts, the audit log and
     the outbox; returns what was removed, by kind."""
     s = edge.settings

@@ -35,7 +35,7 @@ ACTIONS = (
 )
 
 
-def record(edge: Edge, action: str, *, actor_id: int | None = None, subject_id: int | None = None,
+def record(edge: "Edge", action: str, *, actor_id: int | None = None, subject_id: int | None = None,
            ip: str | None = None, **detail: Any) -> None:
     assert action in ACTIONS, action
     request_id = structlog.contextvars.get_contextvars().get("request_id")
@@ -44,7 +44,7 @@ def record(edge: Edge, action: str, *, actor_id: int | None = None, subject_id: 
         (edge.clock.iso(), action, actor_id, subject_id, ip, request_id, json.dumps(detail, sort_keys=True)))
 
 
-def recent(edge: Edge, limit: int = 200, subject_id: int | None = None) -> list[dict[str, Any]]:
+def recent(edge: "Edge", limit: int = 200, subject_id: int | None = None) -> list[dict[str, Any]]:
     sql = "SELECT * FROM audit_log"
     args: tuple = ()
     if subject_id is not None:
@@ -54,7 +54,7 @@ def recent(edge: Edge, limit: int = 200, subject_id: int | None = None) -> list[
     return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
 
-def acted_by(edge: Edge, actor_id: int, limit: int = 100) -> list[dict[str, Any]]:
+def acted_by(edge: "Edge", actor_id: int, limit: int = 100) -> list[dict[str, Any]]:
     """What an account did to others (or to nothing in particular), newest first."""
     rows = edge.db.execute("SELECT * FROM audit_log WHERE actor_id = ? AND (subject_id IS NULL OR subject_id != ?)"
                            " ORDER BY id DESC LIMIT ?", (actor_id, actor_id, limit)).fetchall()

@@ -63,7 +63,7 @@ def _str_list(data: dict[str, Any], key: str) -> list[str]:
     return value
 
 
-def _tokens(edge: Edge, user: Any, refresh: str) -> dict[str, Any]:
+def _tokens(edge: "Edge", user: Any, refresh: str) -> dict[str, Any]:
     minutes = edge.settings.ACCESS_TOKEN_MINUTES
     return {"access_token": edge.tokens.access_token(user["id"], user["role"], minutes), "token_type": "bearer",
             "expires_in": minutes * 60, "refresh_token": refresh}
