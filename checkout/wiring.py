@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from checkout import accounts, delivery, ops, payments
+from checkout import accounts, delivery, integrations, ops, payments
 from checkout.accounts import consent, gdpr
 from checkout.core import idempotency
 from checkout.core.clock import Clock
@@ -18,13 +18,14 @@ from checkout.core.hooks import Hooks
 from checkout.core.settings import Settings
 from checkout.delivery import library, uploads
 from checkout.delivery import retention as product_files
+from checkout.integrations import webhooks
 from checkout.ops import alerts
 from checkout.payments import events
 
 
 def register(hooks: Hooks) -> Hooks:
     """Add the built-in implementations of every extension point to `hooks`."""
-    for area in (accounts, payments, delivery, ops):
+    for area in (accounts, payments, delivery, ops, integrations):
         hooks.email_subjects.update(area.EMAIL_SUBJECTS)
     hooks.retention_tasks += [
         ("personal data", gdpr.prune_personal_data),  # accounts, sessions, tokens, audit log, emails
@@ -36,6 +37,9 @@ def register(hooks: Hooks) -> Hooks:
     hooks.catalog_listeners += [
         consent.note_versions,  # a new version of a legal document: its users are emailed
         product_files.on_catalog_load,  # products that left the catalogue start their retention
+    ]
+    hooks.event_listeners += [
+        webhooks.on_event,  # sellers' webhook endpoints: deliveries queued with the change
     ]
     hooks.alert_checks += alerts.CHECKS
     hooks.alert_checks.append(("upload_scanner", uploads.check_scanner))  # uploads fail closed without clamd

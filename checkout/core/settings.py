@@ -168,6 +168,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLAMD_DEFAULT_SOCKET", "/var/run/clamav/clamd.ctl", "Tried when CLAMD_SOCKET and CLAMD_HOST are empty (Debian's clamav-daemon listens here): uploads are scanned whenever clamd answers on it. Production refuses uploads (503, and an alert) when no clamd answers; empty turns the fallback off.", str),
     Setting("APPROVAL_MODE", "write", "What approving a submission does: `write` the product Markdown into CONTENT_DIR and rebuild, or `pull-request` (commit it on a new branch of the content repository)."),
     Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode).", bool),
+    # the public API's outgoing webhooks (issue #21)
+    Setting("WEBHOOK_POLL_SECONDS", 2.0, "How often the edge sends due webhook deliveries to sellers' endpoints; 0 turns the worker off (`digitaldock webhooks send` then sends them).", float),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", 10.0, "Time an endpoint has to connect and answer one delivery.", float),
+    Setting("WEBHOOK_MAX_RESPONSE_BYTES", 65536, "Bytes of an endpoint's answer read at most (the first 2,000 are kept in the delivery log); the rest is never read.", int),
+    Setting("WEBHOOK_BACKOFF_SECONDS", 30.0, "First retry delay of a failed delivery; doubles after each failure.", float),
+    Setting("WEBHOOK_RETRY_HOURS", 24.0, "A delivery is retried this long; then it is given up and its endpoint disabled, and its owner emailed.", float),
+    Setting("WEBHOOK_SECRET_OVERLAP_HOURS", 24.0, "After a secret rotation the previous secret also signs deliveries this long, so receivers can switch without missing one.", float),
+    Setting("WEBHOOK_ALLOW_PRIVATE", False, "Let endpoints be private, loopback or link-local addresses (127.0.0.1, 10.x, 169.254.169.254...). Off in production: a webhook must not reach inside our network; on only for tests and local development.", bool),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -9,13 +9,14 @@ from typing import Any
 
 import structlog
 
-from checkout.core import outbox
+from checkout.core import outbox, signals
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.payments import ledger
 from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
+from checkout.payments.listings import money_json
 from checkout.payments.orders import PAID_STATES, order_lines, paystack
 from checkout.payments.paystack import amount_of
 from checkout.payments.purchases import owns
@@ -94,6 +95,13 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                            lines=[{"title": x["title"], "amount": format_money(x["amount"], currency),
                                    "net": format_money(x["net"], currency)} for x in seller_lines],
                            days=edge.settings.REFUND_WINDOW_DAYS)
+        signals.emit(edge, "sale", {
+            "seller": seller, "order_reference": order["reference"], "sold_at": now,
+            "total": money_json(sum(x["amount"] for x in seller_lines), currency),
+            "net": money_json(sum(x["net"] for x in seller_lines), currency),
+            "lines": [{"sale_id": x["id"], "product_slug": x["product_slug"], "title": x["title"],
+                       "price": money_json(x["amount"], currency), "fee": money_json(x["fee"], currency),
+                       "net": money_json(x["net"], currency)} for x in seller_lines]})
 
 
 def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from checkout.core import outbox
+from checkout.core import outbox, signals
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
@@ -18,6 +18,7 @@ from checkout.core.errors import ServiceUnavailable, ValidationFailed
 from checkout.payments import ledger, payout_accounts
 from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import RECEIVABLE, seller_account
+from checkout.payments.listings import money_json
 from checkout.payments.orders import paystack
 from checkout.payments.paystack import amount_of
 from digitaldock.money import CURRENCIES, Money, format_money
@@ -266,13 +267,21 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (payout["seller_slug"],)):
             outbox.enqueue(edge, "payout_sent", account["email"], account["id"], name=account["display_name"],
                            amount=format_money(payout["amount"], payout["currency"]))
+        _payout_event(edge, payout, "success")
         return "payout_success"
     if payout["status"] in ("failed", "reversed"):
         return f"no_change_{payout['status']}"
     if outcome == "failed" and payout["status"] == "success":
         return "no_change_success"
     _return_payout(edge, payout, outcome)
+    _payout_event(edge, payout, outcome)
     return f"payout_{outcome}"
+
+
+def _payout_event(edge: "Edge", payout: dict[str, Any], status: str) -> None:
+    signals.emit(edge, "payout", {"seller": payout["seller_slug"], "payout_id": payout["id"],
+                                  "reference": payout["reference"], "status": status,
+                                  "amount": money_json(payout["amount"], payout["currency"]), "at": edge.clock.iso()})
 
 
 def listing(edge: "Edge", limit: int = 300, seller: str | None = None) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from checkout.core import audit, outbox
+from checkout.core import audit, outbox, signals
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
@@ -17,6 +17,7 @@ from checkout.core.errors import Conflict, NotFound, ValidationFailed
 from checkout.payments import ledger
 from checkout.payments.errors import PaystackError, RetryLater
 from checkout.payments.ledger import FEES, RECEIVABLE, seller_account
+from checkout.payments.listings import money_json
 from checkout.payments.orders import order_lines, paystack
 from checkout.payments.paystack import amount_of
 from digitaldock.money import Money, format_money
@@ -215,6 +216,10 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
                    title=line["title"], amount=format_money(line["amount"], line["currency"]))
+    signals.emit(edge, "refund", {"seller": line["seller"], "refund_id": refund["id"], "sale_id": line["id"],
+                                  "order_reference": reference, "product_slug": line["product_slug"],
+                                  "title": line["title"], "amount": money_json(line["amount"], line["currency"]),
+                                  "net_reversed": money_json(line["net"], line["currency"]), "processed_at": now})
     return "refunded"
 
 

@@ -25,7 +25,7 @@ def shop(make_client, built, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(built, site)
     client = make_client(CATALOG_PATH=str(site / "output" / "catalog.json"), CONTENT_DIR=str(site / "content"),
-                         REBUILD_ON_APPROVAL=False)
+                         REBUILD_ON_APPROVAL=False, WEBHOOK_ALLOW_PRIVATE=True)
     edge = client.app.state.edge
     seller = make_account(edge, "ade@example.com", "seller", "Ade Foundry")
     buyer = make_account(edge, "bea@example.com", "buyer", "Bea Buyer")
@@ -156,7 +156,10 @@ def test_every_route_answers_another_users_ids_with_404(shop):
     client, edge, seller, buyer = shop
     sell(client, buyer, "lagos-grotesk")
     buyer_auth = personal_token(client, "bea@example.com", ["read:orders", "read:library"])
-    mine = personal_token(client, "ade@example.com", ["read:sales"], name="ade's")
+    mine = personal_token(client, "ade@example.com", ["read:sales", "write:webhooks"], name="ade's")
+    endpoint = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["sale"]},
+                           headers=mine).json()
+    delivery = client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=mine).json()
     make_account(edge, "eve@example.com", "seller", "Eve Other")
     from checkout.accounts.api_tokens import SCOPES
     eve = personal_token(client, "eve@example.com", [s for s, (roles, _) in SCOPES.items() if "seller" in roles])
@@ -165,7 +168,7 @@ def test_every_route_answers_another_users_ids_with_404(shop):
            "purchase_id": str(client.get("/api/v1/library", headers=buyer_auth).json()["data"][0]["purchase_id"]),
            "sale_id": str(client.get("/api/v1/sales", headers=mine).json()["data"][0]["id"]),
            "token_id": str(edge.db.execute("SELECT id FROM personal_tokens ORDER BY id LIMIT 1").fetchone()[0]),
-           "slug": "lagos-grotesk", "endpoint_id": "1", "delivery_id": "1"}
+           "slug": "lagos-grotesk", "endpoint_id": str(endpoint["id"]), "delivery_id": str(delivery["id"])}
     walked = 0
     for op in OPERATIONS:
         if "{" not in op.path:
@@ -175,10 +178,13 @@ def test_every_route_answers_another_users_ids_with_404(shop):
         r = client.request(op.method, _fill(op.path, ids), headers=headers, json=body)
         assert r.status_code == 404, (op.method, op.path, r.status_code, r.text)
         walked += 1
-    assert walked >= 6
+    assert walked >= 14
+    # and nothing of theirs changed
+    assert client.get(f"/api/v1/webhooks/{endpoint['id']}", headers=mine).json()["status"] == "active"
+    assert edge.db.execute("SELECT COUNT(*) FROM personal_tokens WHERE revoked_at IS NOT NULL").fetchone()[0] == 0
     # lists show only Eve's own (nothing)
     for path in ("/api/v1/sales", "/api/v1/refunds", "/api/v1/payouts", "/api/v1/balances", "/api/v1/products",
-                 "/api/v1/orders", "/api/v1/library"):
+                 "/api/v1/orders", "/api/v1/library", "/api/v1/webhooks"):
         r = client.get(path, headers=eve)
         assert r.status_code == 200 and r.json()["data"] == [], (path, r.text)
 
