@@ -36,6 +36,7 @@ from checkout.web import (
     admin_reports,
     admin_users,
     api,
+    api_docs,
     base,
     delivery,
     health,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes = [
         *health.ROUTES,
         *api.ROUTES,
+        *api_docs.ROUTES,
         *accounts.ROUTES,
         *seller.ROUTES,
         *delivery.ROUTES,
