@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import swagger_ui
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-import swagger_ui
 
 ASSETS = Path(swagger_ui.__file__).resolve().parent / "static"
 
