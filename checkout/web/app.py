@@ -39,6 +39,7 @@ from checkout.web import (
     api_docs,
     base,
     delivery,
+    developer,
     health,
     jobs,
     moderation,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *admin_reports.ROUTES,
         *moderation.ROUTES,
         *seller_dashboard.ROUTES,
+        *developer.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
