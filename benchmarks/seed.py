@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,9 +37,12 @@ def main() -> None:
         done = subprocess.run([*exe, "seed", "--products", str(args.products), "--buyers", str(args.buyers),
                                "--orders", str(args.orders)], env=env, cwd=base, capture_output=True, text=True)
         total = time.perf_counter() - started
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load = os.getloadavg()[0]
         steps = [line for line in done.stderr.splitlines() if " s  " in line and not line.startswith("{")]
         print(f"seed --products {args.products} --buyers {args.buyers} --orders {args.orders}: "
-              f"exit {done.returncode}, {total:.1f} s in all")
+              f"exit {done.returncode}, {total:.1f} s in all, {cpu.ru_utime + cpu.ru_stime:.1f} s of CPU "
+              f"(the build's processes included); 1-minute load {load:.1f} at the end")
         for line in steps:
             if "orders" not in line or "paid orders" in line:
                 print("  " + line.strip())

@@ -14,10 +14,13 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from checkout.accounts import api_tokens
+from checkout.accounts import standing as accounts_standing
 from checkout.core.errors import NotFound
 from checkout.delivery import library, links, listings
 from checkout.payments import listings as money
 from checkout.payments import payouts
+from checkout.web import params
+from checkout.web.admin_users import run_action
 from checkout.web.api_registry import (
     INTEGER,
     MONEY_SCHEMA,
@@ -258,4 +261,47 @@ OPERATIONS: list[Operation] = [
     Operation("GET", "/api/v1/balances", list_balances,
               "Balances from the ledger: pending (refund window), available, and on its way to the bank",
               "read:payouts", obj(["data"], data={"type": "array", "items": ref("Balance")}), "Sellers", roles=SELLER),
+]
+
+
+# --- admins ---------------------------------------------------------------------------------------------
+
+async def admin_list_users(call: Call) -> Any:
+    offset = params.bounded_int(call.query.get("offset", "0"), "offset", 0, 10**9)
+    found = accounts_standing.search(call.edge, call.query.get("q", ""), call.limit(), offset)
+    return {"data": [accounts_standing.describe(dict(u) | {"ban_reason": None}) for u in found]}
+
+
+async def admin_get_user(call: Call) -> Any:
+    return accounts_standing.describe(accounts_standing.account(call.edge, call.path_id("user_id")))
+
+
+def _admin_action(action: str) -> Any:
+    async def handler(call: Call) -> Any:
+        user_id = call.path_id("user_id")
+        accounts_standing.account(call.edge, user_id)  # 404 before any field check
+        said = await run_action(call.edge, action, user_id, call.user, call.text("reason", action != "verify", 500),
+                                "", call.ip)
+        return {"done": said, "user": accounts_standing.describe(accounts_standing.account(call.edge, user_id))}
+    handler.__name__ = f"admin_{action}_user"
+    return handler
+
+
+ADMIN = ("admin",)
+USER_ID = Param("user_id", "path", {"type": "integer", "minimum": 1})
+OPERATIONS += [
+    Operation("GET", "/api/v1/admin/users", admin_list_users, "Accounts whose email or name contains q, newest first",
+              "admin:*", obj(["data"], data={"type": "array", "items": {"$ref": "#/components/schemas/Account"}}),
+              "Admin", roles=ADMIN, params=(Param("q"), Param("limit", schema={"type": "integer", "minimum": 1,
+                                                                                  "maximum": 100}),
+                                            Param("offset", schema={"type": "integer", "minimum": 0}))),
+    Operation("GET", "/api/v1/admin/users/{user_id}", admin_get_user, "One account", "admin:*",
+              {"$ref": "#/components/schemas/Account"}, "Admin", roles=ADMIN, params=(USER_ID,)),
+    *[Operation("POST", f"/api/v1/admin/users/{{user_id}}/{action}", _admin_action(action), summary, "admin:*",
+                obj(["done", "user"], done=STRING, user={"$ref": "#/components/schemas/Account"}), "Admin",
+                roles=ADMIN, params=(USER_ID,),
+                body=obj(["reason"] if action != "verify" else [], reason={"type": "string", "maxLength": 500}))
+      for action, summary in (("ban", "Ban an account: sessions and tokens refused at once (audited)"),
+                              ("unban", "Lift a ban (audited)"), ("verify", "Verify a seller (audited)"),
+                              ("unverify", "Take a seller's badge away (audited)"))],
 ]

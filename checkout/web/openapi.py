@@ -41,7 +41,8 @@ def spec(server_url: str, operations: list[Any] = (), schemas: dict[str, Any] | 
                    {"name": "Account", "description": "The account a token belongs to."},
                    {"name": "Buyers", "description": "Orders, the library and download links."},
                    {"name": "Sellers", "description": "Products, sales, refunds, payouts and balances."},
-                   {"name": "Webhooks", "description": "Endpoints that receive signed events, and their deliveries."}]
+                   {"name": "Webhooks", "description": "Endpoints that receive signed events, and their deliveries."},
+                   {"name": "Admin", "description": "Accounts: find, ban, verify (tokens with admin:*)."}]
     doc["info"]["description"] = (
         "The public API is under `/api/v1/`: send a personal access token (`ddp_...`) as "
         "`Authorization: Bearer <token>`; each operation names the scope it needs. Lists are "
