@@ -268,3 +268,35 @@ def test_public_addresses_pass_and_private_ones_do_not():
     with pytest.raises(UnsafeEndpoint):
         addresses.check_url("http://127.0.0.1/")
     assert addresses.check_url("http://127.0.0.1:8080/x?y=1", allow_private=True).path == "/x?y=1"
+
+
+def test_each_event_goes_to_the_endpoints_that_want_it_and_to_admins(shop, receiver):
+    from checkout.core import signals
+    from checkout.core.db import atomic
+
+    client, edge, buyer = shop
+    headers = auth(client)
+    sales_only = register(client, headers, receiver.url + "/ok", ("sale",))
+    payouts = register(client, headers, receiver.url + "/ok", ("payout", "refund"))
+    make_account(edge, "root@example.com", "admin", "Root Admin")
+    r = client.post("/api/auth/token", json={"grant_type": "password", "email": "root@example.com",
+                                             "password": PASSWORD})
+    admin = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    watcher = client.post("/api/v1/webhooks", json={"url": receiver.url + "/ok", "events": ["refund"]},
+                          headers=admin).json()
+    with atomic(edge.db):
+        signals.emit(edge, "refund", {"seller": "adire-type-foundry", "refund_id": 1})
+        signals.emit(edge, "payout", {"seller": "someone-else", "payout_id": 2})
+        signals.emit(edge, "product.approved", {"seller": "adire-type-foundry", "product_slug": "x"})
+    got = {(r["endpoint_id"], r["event"]) for r in edge.db.execute("SELECT * FROM webhook_deliveries")}
+    # the seller's refund endpoint and the admin's (admins hear every seller); nobody wanted that payout
+    assert got == {(payouts["id"], "refund"), (watcher["id"], "refund")}
+    assert sales_only["id"] not in {e for e, _ in got}
+    # a rolled-back change queues nothing
+    try:
+        with atomic(edge.db):
+            signals.emit(edge, "refund", {"seller": "adire-type-foundry", "refund_id": 3})
+            raise RuntimeError("the change failed")
+    except RuntimeError:
+        pass
+    assert edge.db.execute("SELECT COUNT(*) FROM webhook_deliveries").fetchone()[0] == 2

@@ -131,6 +131,17 @@ def test_pagination_filters_and_etags(shop):
     r = client.get("/api/v1/sales", headers=auth)
     again = client.get("/api/v1/sales", headers={**auth, "If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+    # balances come from the ledger: both sales' net is pending (inside the refund window)
+    money_auth = personal_token(client, "ade@example.com", ["read:payouts", "read:refunds"], name="money")
+    sales = client.get("/api/v1/sales", headers=auth).json()["data"]
+    balances = client.get("/api/v1/balances", headers=money_auth).json()["data"]
+    for currency in {s_["net"]["currency"] for s_ in sales}:
+        [row] = [b for b in balances if b["currency"] == currency]
+        assert row["pending"]["amount"] == sum(s_["net"]["amount"] for s_ in sales if s_["net"]["currency"] == currency)
+        assert row["available"]["amount"] == 0
+    assert client.get("/api/v1/payouts?status=success", headers=money_auth).json()["data"] == []
+    assert client.get("/api/v1/refunds?status=requested", headers=money_auth).json()["data"] == []
+    assert client.get("/api/v1/refunds?status=bogus", headers=money_auth).status_code == 422
 
 
 def test_the_same_idempotency_key_gets_the_same_answer(shop):
