@@ -30,6 +30,7 @@ def register(hooks: Hooks) -> Hooks:
     hooks.retention_tasks += [
         ("personal data", gdpr.prune_personal_data),  # accounts, sessions, tokens, audit log, emails
         ("API idempotency keys", idempotency.prune),  # a retried POST is answered the same for a day
+        ("webhook deliveries", webhooks.prune),  # sellers' delivery logs keep a month
         ("refused webhooks", events.prune_rejected),
         ("download addresses", library.forget_download_addresses),
         ("withdrawn products' files", product_files.purge_removed_files),

@@ -320,3 +320,14 @@ def process_due(edge: "Edge", limit: int = 20) -> dict[str, int]:
     for item in claim_due(edge, limit):
         counts[record_result(edge, item, send_one(edge, item))] += 1
     return counts
+
+
+KEEP_DELIVERIES_DAYS = 30
+
+
+def prune(edge: "Edge", now: float) -> dict[str, int]:
+    """Retention step: finished deliveries (succeeded or given up) older than 30 days are forgotten;
+    the delivery log shows a month."""
+    cur = edge.db.execute("DELETE FROM webhook_deliveries WHERE status IN ('succeeded', 'dead') AND created_at < ?",
+                          (iso(now - KEEP_DELIVERIES_DAYS * 86400),))
+    return {"webhook_deliveries": cur.rowcount}

@@ -300,3 +300,17 @@ def test_each_event_goes_to_the_endpoints_that_want_it_and_to_admins(shop, recei
     except RuntimeError:
         pass
     assert edge.db.execute("SELECT COUNT(*) FROM webhook_deliveries").fetchone()[0] == 2
+
+
+def test_the_retention_job_forgets_finished_deliveries_after_a_month(shop, receiver):
+    from checkout.core import retention
+
+    client, edge, buyer = shop
+    headers = auth(client)
+    endpoint = register(client, headers, receiver.url + "/ok")
+    client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=headers)
+    webhooks.process_due(edge)
+    assert retention.run(edge)["webhook_deliveries"] == 0  # a fresh log is kept
+    edge.clock.advance(31 * 86400)
+    assert retention.run(edge)["webhook_deliveries"] == 1
+    assert edge.db.execute("SELECT COUNT(*) FROM webhook_deliveries").fetchone()[0] == 0
