@@ -36,6 +36,7 @@ from checkout.core import logs
 from checkout.core.db import atomic
 from checkout.core.settings import load_settings
 from checkout.payments import ledger
+from checkout.payments import orders as order_book
 from checkout.wiring import build_edge
 
 SECRET = "sk_test_digitaldock_sandbox"
@@ -123,7 +124,7 @@ def prepare(root: Path, orders: int) -> tuple[dict[str, str], list[dict]]:
     users = edge.db.execute("SELECT * FROM users ORDER BY id").fetchall()
     for i, user in enumerate(users):
         slugs = [f"p{i % 40}"] + ([f"p{(i + 1) % 40}"] if i % 3 == 0 else [])
-        made.append(orders.create_order(edge, dict(user), [(s, None) for s in slugs]))
+        made.append(order_book.create_order(edge, dict(user), [(s, None) for s in slugs]))
     edge.close()
     return env, made
 
@@ -180,7 +181,7 @@ def main() -> None:
     ap.add_argument("--profile", help="py-spy the edge while it takes the events, collapsed stacks to this file")
     args = ap.parse_args()
     wrkload.wrk_binary()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # the servers may still be closing their WAL
         root = Path(tmp)
         env, orders = prepare(root, args.orders)
         stream = events_for(orders, args.duplicates)

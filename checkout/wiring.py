@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from checkout import accounts, delivery, integrations, ops, payments
+from checkout import accounts, delivery, integrations, ops, payments, reviews
 from checkout.accounts import consent, gdpr
 from checkout.core import idempotency
 from checkout.core.clock import Clock
@@ -21,11 +21,13 @@ from checkout.delivery import retention as product_files
 from checkout.integrations import webhooks
 from checkout.ops import alerts
 from checkout.payments import events
+from checkout.reviews import invites, wishlist
+from checkout.reviews import reviews as review_rules
 
 
 def register(hooks: Hooks) -> Hooks:
     """Add the built-in implementations of every extension point to `hooks`."""
-    for area in (accounts, payments, delivery, ops, integrations):
+    for area in (accounts, payments, delivery, reviews, ops, integrations):
         hooks.email_subjects.update(area.EMAIL_SUBJECTS)
     hooks.retention_tasks += [
         ("personal data", gdpr.prune_personal_data),  # accounts, sessions, tokens, audit log, emails
@@ -34,11 +36,14 @@ def register(hooks: Hooks) -> Hooks:
         ("refused webhooks", events.prune_rejected),
         ("download addresses", library.forget_download_addresses),
         ("withdrawn products' files", product_files.purge_removed_files),
+        ("review invitations", invites.send_invitations),  # once per purchase, a few days after it
     ]
     hooks.catalog_listeners += [
         consent.note_versions,  # a new version of a legal document: its users are emailed
         product_files.on_catalog_load,  # products that left the catalogue start their retention
+        wishlist.on_catalog_load,  # a saved product got cheaper: opted-in savers are emailed
     ]
+    hooks.moderation_queues.append(("reviews", review_rules.moderation_queue))  # held and reported reviews
     hooks.event_listeners += [
         webhooks.on_event,  # sellers' webhook endpoints: deliveries queued with the change
     ]

@@ -1,6 +1,6 @@
 """Split a Markdown file into YAML front matter and body, and find the line of any key.
 
-Every YAML a content file holds (front matter, categories.yml, ratings.yml) goes through one
+Every YAML a content file holds (front matter, categories.yml) goes through one
 strict loader, because every content file is hostile until validated (issue #20):
 
 - **YAML 1.2 core scalars, narrowed.** Only `true`/`false` are booleans, only `~`/`null`/empty

@@ -24,6 +24,7 @@ from . import frontmatter, images, tree
 from .errors import DigitalDockError
 from .images import ImageInfo, ImageRefused
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
+from .stats import Stats
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
@@ -101,17 +102,6 @@ class ProductFile:
     size: int
     sha256: str
     key: str
-
-
-@dataclass(frozen=True)
-class Rating:
-    average: str  # a decimal string such as "4.6": ratings are not money but stay exact too
-    count: int
-
-    @property
-    def stars_x10(self) -> int:
-        whole, _, frac = self.average.partition(".")
-        return int(whole) * 10 + int((frac or "0")[0])
 
 
 @dataclass(frozen=True)
@@ -593,7 +583,7 @@ def storage_key(sha256: str) -> str:
     return f"sha256/{sha256[:2]}/{sha256}"
 
 
-# --- sellers, categories, ratings, legal ----------------------------------------------------
+# --- sellers, categories, legal -----------------------------------------------------------
 
 SELLER_FIELDS = ("name", "avatar", "payout_currency", "location", "website", "links", "verified", "suspended")
 MAX_SELLER_LINKS = 5
@@ -718,35 +708,6 @@ def parse_categories(path: str | Path, text: str) -> tuple[list[Category], list[
     return out, problems
 
 
-_AVERAGE = re.compile(r"^([0-4](\.[0-9])?|5(\.0)?)\Z")
-
-
-def parse_ratings(path: str | Path, text: str) -> tuple[dict[str, Rating], list[Problem]]:
-    """content/ratings.yml: slug → {average, count}, exported from verified-buyer reviews."""
-    path = str(path)
-    data, problems = _load_yaml_file(path, text, "ratings")
-    if problems:
-        return {}, problems
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        return {}, [Problem(path, 1, "ratings", "must be a mapping of product slug to {average, count}")]
-    out = {}
-    lines: dict[str, int] | None = None
-    for slug, item in data.items():
-        avg = item.get("average", "") if isinstance(item, dict) else ""
-        avg = str(avg) if isinstance(avg, (str, int)) and not isinstance(avg, bool) else ""
-        count = item.get("count") if isinstance(item, dict) else None
-        if not _AVERAGE.match(avg) or not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            if lines is None:
-                lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
-            problems.append(Problem(path, lines.get(slug, 1), slug,
-                                    "needs average 0.0–5.0 and a count ≥ 1"))
-            continue
-        out[slug] = Rating(avg, count)
-    return out, problems
-
-
 # --- the whole catalogue ---------------------------------------------------------------------
 
 @dataclass
@@ -762,7 +723,7 @@ class Catalog:
     sellers: dict[str, Seller] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     legal: dict[str, LegalDocument] = field(default_factory=dict)
-    ratings: dict[str, Rating] = field(default_factory=dict)
+    stats: Stats = field(default_factory=Stats)  # ratings and sales: the build sets them (digitaldock.stats)
     images: dict[str, ImageInfo] = field(default_factory=dict)
     image_files: dict[str, str] = field(default_factory=dict)
 
@@ -1025,10 +986,6 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         cat.categories, more = parse_categories(shown("categories.yml"), text)
         problems += more
         categories_read = not more or bool(cat.categories)
-    if os.path.lexists(root / "ratings.yml"):
-        if (text := read("ratings.yml", tree.MAX_YAML_BYTES, "ratings")) is not None:
-            cat.ratings, more = parse_ratings(shown("ratings.yml"), text)
-            problems += more
     for path, under in found.sellers:
         try:
             seller, more = parse_seller(shown(under), tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
@@ -1080,8 +1037,6 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         problems.append(Problem(shown("products"), 1, "products",
                                 "no published products: the storefront would be empty (drafts and "
                                 "withdrawn products are not shown); is this the right content folder?"))
-    for slug in sorted(set(cat.ratings) - set(seen)):
-        problems.append(Problem(shown("ratings.yml"), 1, slug, "rated product does not exist"))
     for path, under in found.legal:
         text = None
         try:

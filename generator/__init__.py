@@ -37,6 +37,7 @@ class StorefrontGenerator:
 
     def generate_context(self) -> None:
         from digitaldock.schema import load_catalog
+        from digitaldock.stats import load_stats
 
         from .build import TrackingCache, load_parse_cache, without_gc
 
@@ -44,6 +45,7 @@ class StorefrontGenerator:
             cache = TrackingCache(load_parse_cache(self.cache_dir))
             self.catalog, _ = load_catalog(self.settings.content, cache=cache,
                                            jobs=self.jobs or os.cpu_count() or 1)
+            self.catalog.stats = load_stats(self.settings.stats)
         self._parse_cache = cache.used() if cache.changed else None
 
     def generate_output(self, writer) -> None:

@@ -234,6 +234,7 @@ def render_into(catalog: Catalog, settings: Settings, output: Path, cache_dir: P
     """Write the whole site into `output`, re-rendering only what changed, then drop stale files."""
     output.mkdir(parents=True, exist_ok=True)
     model = SiteModel(catalog, settings)
+    model.cache_dir = cache_dir  # the search index keeps what it can between builds
     files = plan(model)
     # every page shows the site's navigation and footer (categories with products, legal documents)
     model.assets = theme_assets(settings)

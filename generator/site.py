@@ -12,6 +12,7 @@ function that produces it); `generator/build.py` renders the plan. The Pelican p
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -37,15 +38,18 @@ from digitaldock.schema import (
     ContentError,
     Seller,
 )
+from digitaldock.search import SORTS as SEARCH_SORTS
+from digitaldock.stats import ProductStats
+
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment
 from .feeds import atom_feed
-from .formatting import PRICE_BANDS, rating_label
 from .markup import heading_id, render_markdown
-from .search import search_index
+from .search import search_files
 
 CATALOG_SCHEMA_VERSION = 1
+SITEMAP_URLS = 50_000  # Google's limit of URLs in one sitemap file
 
 SORTS: dict[str, tuple[str, str]] = {
     # slug: (label, path segment; "" for the default order)
@@ -53,6 +57,7 @@ SORTS: dict[str, tuple[str, str]] = {
     "price-low": ("Price: low to high", "sort/price-low"),
     "price-high": ("Price: high to low", "sort/price-high"),
     "rating": ("Top rated", "sort/rating"),
+    "popular": ("Most popular", "sort/popular"),
 }
 
 @dataclass
@@ -66,6 +71,7 @@ class Settings:
     per_page: int = 24
     theme: Path = THEME_DIR
     content: Path = Path("content")
+    stats: Path | None = None  # the edge's exported ratings and sales (digitaldock.stats)
 
     @classmethod
     def from_pelican(cls, s: dict[str, Any]) -> Settings:
@@ -77,7 +83,22 @@ class Settings:
             per_page=int(s.get("PRODUCTS_PER_PAGE", cls.per_page)),
             theme=Path(s["THEME"]),
             content=Path(s["PATH"]),
+            stats=stats_path(s),
         )
+
+
+def stats_path(s: dict[str, Any]) -> Path | None:
+    """STATS_PATH, or stats.json in the content folder (where `digitaldock reviews export`
+    writes by default); a missing file means no ratings and no sales."""
+    given = s.get("STATS_PATH")
+    return Path(given) if given else Path(s["PATH"]) / "stats.json"
+
+
+def _date_display(iso: str) -> str:
+    try:
+        return formatting.long_date(dt.date.fromisoformat(iso[:10]))
+    except ValueError:
+        return iso
 
 
 # --- view models ------------------------------------------------------------------------------
@@ -117,7 +138,7 @@ class ProductView:
         """Everything about this product that any page shows, hashed once per build."""
         # the source file's digest stands for every field of the product itself
         site = self._site
-        parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating),
+        parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating), str(self.sold_30d),
                  site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
         parts += [site.repr_of(g) for g in self.gallery_imgs]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
@@ -135,8 +156,29 @@ class ProductView:
         return self._site.categories[self.p.category]
 
     @cached_property
-    def rating(self):
-        return self._site.catalog.ratings.get(self.p.slug)
+    def rating(self) -> ProductStats | None:
+        """Approved reviews' aggregate, histogram and latest reviews; None: no stars at all."""
+        return self._site.catalog.stats.rating(self.p.slug)
+
+    @cached_property
+    def sold_30d(self) -> int:
+        """Units sold in the last 30 days (popularity), from the edge's export."""
+        return self._site.catalog.stats.sold(self.p.slug)
+
+    @cached_property
+    def recent_reviews(self) -> list[SimpleNamespace]:
+        """The latest approved reviews, their text sanitised as descriptions are (`render_markdown`)."""
+        if not self.rating:
+            return []
+        return [SimpleNamespace(id=r.id, rating=r.rating, stars="★" * r.rating + "☆" * (5 - r.rating),
+                                title=r.title, author=r.author, date=r.date,
+                                date_display=_date_display(r.date), body_html=Markup(render_markdown(r.body)),
+                                reply_html=Markup(render_markdown(r.reply)) if r.reply else None)
+                for r in self.rating.recent]
+
+    @cached_property
+    def reviews_url(self) -> str:
+        return f"{self._site.settings.checkout_url}/reviews/{self.p.slug}"
 
     @cached_property
     def price_display(self) -> str:
@@ -178,18 +220,6 @@ class ProductView:
                 for f in self.p.files]
 
     @cached_property
-    def price_band(self) -> str:
-        cents = self.usd_cents
-        return next(label for lo, hi, label in PRICE_BANDS if cents >= lo and (hi is None or cents < hi))
-
-    @cached_property
-    def rating_filters(self) -> list[str]:
-        r = self.rating
-        if not r:
-            return []
-        return [rating_label(n) for n in (4, 3, 2, 1) if r.stars_x10 >= n * 10]
-
-    @cached_property
     def published_iso(self) -> str:
         return self.p.published.isoformat()
 
@@ -224,10 +254,20 @@ class ProductView:
             data["aggregateRating"] = {
                 "@type": "AggregateRating",
                 "ratingValue": self.rating.average,
+                "ratingCount": self.rating.count,
                 "reviewCount": self.rating.count,
                 "bestRating": "5",
                 "worstRating": "1",
             }
+            data["review"] = [{
+                "@type": "Review",
+                "author": {"@type": "Person", "name": r.author},
+                "datePublished": r.date,
+                "name": r.title or f"{r.rating} out of 5",
+                "reviewBody": r.body,
+                "reviewRating": {"@type": "Rating", "ratingValue": str(r.rating), "bestRating": "5",
+                                 "worstRating": "1"},
+            } for r in self.rating.recent]
         # "</" inside a JSON string would end the script element early
         return Markup(json.dumps(data, ensure_ascii=False, sort_keys=True).replace("<", "\\u003c"))
 
@@ -242,6 +282,8 @@ def _sort(products: list[ProductView], order: str) -> list[ProductView]:
     if order == "rating":
         return sorted(newest, key=lambda p: (-(p.rating.stars_x10 if p.rating else -1),
                                              -(p.rating.count if p.rating else 0)))
+    if order == "popular":
+        return sorted(newest, key=lambda p: -p.sold_30d)
     return newest
 
 
@@ -435,23 +477,30 @@ def plan(m: SiteModel) -> list[OutputFile]:
             "canonical": f"/legal/{doc.slug}/",
         }))
     add(OutputFile("search/index.html", "search.html", {
-        "canonical": "/search/", "sorts": SORTS, "bands": [b[2] for b in PRICE_BANDS],
+        "canonical": "/search/", "sorts": SORTS, "noindex": True, "checkout_url": settings.checkout_url,
+        "search_sorts": SEARCH_SORTS,
     }))
     add(OutputFile("404.html", "404.html", {"canonical": None}))
     def key() -> str:
         return m.global_fp
 
     add(OutputFile("catalog.json", produce=lambda: catalog_json(m), data_key=key))
-    add(OutputFile("search/index.json", produce=lambda: search_index(m), data_key=key))
+    for rel in search_files(m):
+        # index.json and files named by their content: the catalogue's fingerprint keys them all
+        add(OutputFile(f"search/{rel}", produce=lambda rel=rel: search_files(m)[rel], data_key=key))
     add(OutputFile("feeds/all.atom.xml", data_key=key,
                    produce=lambda: atom_feed(m, m.products, "All products", "/feeds/all.atom.xml")))
     for c in m.site.categories:
         add(OutputFile(f"feeds/category/{c.slug}.atom.xml", data_key=key,
                        produce=lambda c=c: atom_feed(m, m.by_category(c.slug), c.name,
                                                      f"/feeds/category/{c.slug}.atom.xml")))
-    pages = [f.path for f in files if f.template]
-    add(OutputFile("sitemap.xml", produce=lambda: sitemap(m, pages),
-                   data_key=lambda: m.global_fp + repr(pages)))
+    pages = [f.path for f in files if f.template and indexable(f)]
+    sitemaps = [pages[n:n + SITEMAP_URLS] for n in range(0, len(pages), SITEMAP_URLS)] or [[]]
+    for n, part in enumerate(sitemaps, 1):
+        add(OutputFile(f"sitemaps/sitemap-{n}.xml", produce=lambda part=part: sitemap(m, part),
+                       data_key=lambda part=part: m.global_fp + repr(part)))
+    add(OutputFile("sitemap.xml", produce=lambda: sitemap_index(m, len(sitemaps)),
+                   data_key=lambda: m.global_fp + repr(len(sitemaps))))
     add(OutputFile("robots.txt", produce=lambda: robots(settings), data_key=settings.site_url))
     return files
 
@@ -474,7 +523,7 @@ def _listing(m: SiteModel, title: str, base: str, products: list[ProductView], p
                 "page_url": (lambda k, root=root: root if k == 1 else f"{root}page/{k}/"),
                 "sort": order, "sorts": [(s, SORTS[s][0], f"/{base}/" + (f"{SORTS[s][1]}/" if SORTS[s][1] else ""))
                                          for s in sorts] if len(sorts) > 1 else [],
-                "canonical": url, **extra,
+                "canonical": url, "noindex": order != sorts[0], **extra,
             }))
     return out
 
@@ -516,14 +565,27 @@ def catalog_json(m: SiteModel) -> bytes:
     return ('{"build_hash":"' + build_hash + '",' + canonical[1:] + "\n").encode()
 
 
-def sitemap(m: SiteModel, pages: list[str]) -> bytes:
-    """Every public HTML page (not the 404), with lastmod for product pages."""
+def indexable(f: OutputFile) -> bool:
+    """A page search engines may list: not the 404, nothing marked noindex (the search page,
+    listings in another order than their own)."""
+    return f.path != "404.html" and not f.context.get("noindex")
+
+
+def sitemap_index(m: SiteModel, parts: int) -> bytes:
+    """sitemap.xml: the index of the sitemap files (each at most SITEMAP_URLS pages)."""
     base = m.settings.site_url
-    lastmod = {p.url: p.published.isoformat() for p in m.products}
+    rows = [f"<sitemap><loc>{escape(base)}/sitemaps/sitemap-{n}.xml</loc></sitemap>" for n in range(1, parts + 1)]
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "\n".join(rows) + "\n</sitemapindex>\n").encode()
+
+
+def sitemap(m: SiteModel, pages: list[str]) -> bytes:
+    """One sitemap file: these indexable pages, with lastmod for product pages."""
+    base = m.settings.site_url
+    lastmod = m.__dict__.setdefault("_lastmod", {p.url: p.published.isoformat() for p in m.products})
     rows = []
     for path in pages:
-        if path == "404.html":
-            continue
         url = "/" + path.removesuffix("index.html")
         mod = f"<lastmod>{lastmod[url]}</lastmod>" if url in lastmod else ""
         rows.append(f"<url><loc>{escape(base + url)}</loc>{mod}</url>")

@@ -69,9 +69,17 @@ def is_fingerprinted(key: str) -> bool:
     return bool(_FINGERPRINT.search(Path(key).name.rsplit(".", 1)[0]))
 
 
+def is_document(key: str) -> bool:
+    """A file visitors navigate to or that names others: it switches last and is cached briefly.
+    Data files named by their content (the search index's shards, `search/t/0.3a0cdaaee2.json`)
+    are assets: immutable, and up before the `search/index.json` that names them."""
+    suffix = Path(key).suffix.lower()
+    return suffix in DOCUMENTS and not (suffix == ".json" and is_fingerprinted(key))
+
+
 def cache_control(key: str) -> str:
     suffix = Path(key).suffix.lower()
-    if suffix in DOCUMENTS:
+    if is_document(key):
         return SHORT
     if is_fingerprinted(key):
         return IMMUTABLE
@@ -93,7 +101,7 @@ class LocalFile:
 
     @property
     def is_document(self) -> bool:
-        return Path(self.key).suffix.lower() in DOCUMENTS
+        return is_document(self.key)
 
 
 @dataclass

@@ -28,7 +28,8 @@ log = structlog.get_logger("checkout.gdpr")
 EXPORT_VERSION = 1
 # Tables later issues add; exported when present so the export stays complete as the edge grows.
 OPTIONAL_USER_TABLES = {"orders": "user_id", "purchases": "user_id", "refunds": "user_id",
-                        "wishlist_items": "user_id", "downloads": "user_id"}
+                        "wishlist_items": "user_id", "downloads": "user_id", "reviews": "user_id",
+                        "review_reports": "user_id", "review_votes": "user_id", "email_preferences": "user_id"}
 
 _USER_FIELDS = ("id", "email", "display_name", "role", "created_at", "email_verified_at",
                 "password_changed_at", "disabled_at", "deletion_requested_at")

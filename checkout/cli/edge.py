@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 
 from checkout.accounts import passwords, standing, users
 from checkout.cli.common import make_edge
@@ -25,6 +26,8 @@ from checkout.core.errors import EdgeError
 from checkout.core.outbox import process_due
 from checkout.ops import seeding
 from checkout.payments import payouts
+from checkout.reviews import demo as review_demo
+from checkout.reviews import export as stats_export
 
 
 def server_options(settings: Any) -> dict[str, Any]:
@@ -161,6 +164,33 @@ def _seed_accounts(e: Any) -> None:
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text("\n".join(lines) + "\n", "utf-8")
+    demo_sales(e)
+
+
+def demo_sales(e: Any) -> None:
+    """Buyers, purchases and reviews (issue #14), paid on the local Paystack sandbox: only when
+    PAYSTACK_BASE_URL is a sandbox that answers (never against Paystack itself)."""
+    base = e.settings.PAYSTACK_BASE_URL.rstrip("/")
+    key = e.settings.PAYSTACK_SECRET_KEY.reveal()
+    if e.settings.production or "paystack.co" in base:
+        return
+    try:
+        httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"}, timeout=2).raise_for_status()
+    except httpx.HTTPError:
+        click.echo("no Paystack sandbox answers: no demo purchases or reviews (run `digitaldock dev`)")
+        return
+
+    def pay(reference: str) -> None:
+        httpx.post(f"{base}/_sandbox/pay/{reference}", json={"action": "pay"},
+                   headers={"Authorization": f"Bearer {key}"}, timeout=10).raise_for_status()
+
+    admin = users.get_by_email(e, "admin@example.com")
+    made = review_demo.seed_store(e, admin, e.hasher.hash("demo-" + secrets.token_urlsafe(9)), pay)
+    if made["buyers"]:
+        click.echo(f"demo store: {made['buyers']} buyers, {made['purchases']} purchases, {made['reviews']} reviews")
+        changed, problem = stats_export.publish(e)
+        if problem:
+            click.echo(f"the storefront rebuild failed: {problem}", err=True)
 
 
 def demo_seller(e: Any) -> str | None:

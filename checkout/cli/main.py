@@ -41,6 +41,11 @@ def _ops() -> list[click.Command]:
     return COMMANDS
 
 
+def _reviews() -> list[click.Command]:
+    from checkout.cli.reviews import COMMANDS
+    return COMMANDS
+
+
 def _consoles() -> list[click.Command]:
     from checkout.cli.consoles import COMMANDS
     return COMMANDS
@@ -57,7 +62,7 @@ def _dev() -> list[click.Command]:
 
 
 # Areas that contribute subcommands, in the order `--help` lists them.
-AREAS = (_storefront, _pipeline, _edge, _payments, _delivery, _ops, _consoles, _api, _dev)
+AREAS = (_storefront, _pipeline, _edge, _payments, _delivery, _reviews, _ops, _consoles, _api, _dev)
 
 
 class _AreaGroup(click.Group):

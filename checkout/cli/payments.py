@@ -13,9 +13,10 @@ from checkout.cli.consoles import ledger_statement
 from checkout.core import audit
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError
+from checkout.payments import provider
 from checkout.payments.charges import reconcile as run
 from checkout.payments.ledger import balances, check
-from checkout.payments.payouts import link_seller, run_payouts
+from checkout.payments.payouts import link_seller, run_payouts, verify_in_flight
 
 
 @click.command()
@@ -62,9 +63,34 @@ def ledger_balances(prefix: str) -> None:
 @click.command()
 @click.option("--older-than", type=float, default=None, help="Seconds a pending order must be old (default: RECONCILE_AFTER_SECONDS).")
 def reconcile(older_than: float | None) -> None:
-    """Verify orders left pending with Paystack and apply the outcome (heals missed webhooks)."""
+    """Verify orders left pending and payouts long in flight with Paystack, apply the outcome
+    (heals missed webhooks) and book fees a fee-less event left unknown."""
 
-    click.echo(json.dumps(run(make_edge(), older_than)))
+    edge = make_edge()
+    counts = run(edge, older_than)
+    counts.update({f"transfer_{k}": v for k, v in verify_in_flight(edge).items()})
+    click.echo(json.dumps(counts))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def doctor(as_json: bool) -> None:
+    """Check the Paystack account: reachable, test or live, the currencies it accepts and pays
+    out in, and catalogue currencies it would refuse. Exit 1 when something stops sales."""
+
+    found = provider.report(make_edge())
+    if as_json:
+        click.echo(json.dumps(found, sort_keys=True))
+    else:
+        click.echo(f"paystack {found['api']} ({found['mode']} key), circuit {found['circuit']}")
+        if found.get("currencies") is not None:
+            click.echo(f"accepts: {', '.join(found['currencies']) or 'nothing'}")
+            click.echo(f"pays out in: {', '.join(found['payout_currencies']) or 'nothing'}")
+        click.echo(f"catalogue sells in: {', '.join(found['catalogue_currencies']) or 'nothing yet'}")
+        for p in found["problems"]:
+            click.echo(f"PROBLEM: {p}", err=True)
+    if found["problems"]:
+        raise SystemExit(1)
 
 
 @click.group()
@@ -113,4 +139,4 @@ def seller_link(email: str, seller_slug: str, fee_bps: int | None) -> None:
 user_link_seller = click.Command("link-seller", callback=seller_link.callback, params=seller_link.params,
                                  help=seller_link.help)
 ledger_group.add_command(ledger_statement)  # `digitaldock ledger statement --seller SLUG [--verify]`
-COMMANDS = [sandbox, ledger_group, reconcile, payouts, seller]
+COMMANDS = [sandbox, ledger_group, reconcile, doctor, payouts, seller]

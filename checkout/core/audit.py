@@ -24,6 +24,7 @@ ACTIONS = (
     "webhook.secret_rotated", "webhook.endpoint_disabled",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
+    "payment.payout_otp", "payment.dashboard_refund",
     "payment.payouts_run",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
@@ -32,6 +33,9 @@ ACTIONS = (
     "admin.content_change", "moderation.report_filed", "moderation.report_decided", "moderation.claim_filed",
     "moderation.claim_decided", "seller.product_unlisted", "seller.product_relisted", "seller.product_deleted",
     "seller.profile_changed", "seller.created", "ledger.statement_sealed",
+    # reviews (issue #14)
+    "review.created", "review.edited", "review.deleted", "review.approved", "review.hidden", "review.reported",
+    "review.replied",
 )
 
 

@@ -130,7 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEBHOOK_REFUSED_LIMIT", "60/minute", "Refused webhook posts (bad signature, wrong source) one address may send before it gets 429 and nothing more is written for it."),
     Setting("PAYSTACK_CHECK_SOURCE_IP", False, "Accept webhooks only from Paystack's published IP addresses.", bool),
     Setting("PAYSTACK_TIMEOUT_SECONDS", 10.0, "Timeout of one Paystack API call.", float),
-    Setting("PAYSTACK_RETRIES", 3, "Retries of a Paystack API call after a network error or 5xx (exponential backoff).", int),
+    Setting("PAYSTACK_RETRIES", 3, "Retries of a Paystack API call after a network error, a 5xx or a 429 (exponential backoff; a 429's `Retry-After` is honoured).", int),
+    Setting("PAYSTACK_RETRY_AFTER_MAX_SECONDS", 30.0, "Longest wait a 429's `Retry-After` may ask for inside one call; a longer one leaves the work for the next run.", float),
+    Setting("PAYSTACK_BREAKER_FAILURES", 5, "Consecutive unreachable Paystack calls (network error, 5xx, 429 after every retry) that open the circuit breaker: calls then fail fast.", int),
+    Setting("PAYSTACK_BREAKER_SECONDS", 30.0, "How long the open circuit breaker fails fast before one probe call may close it again.", float),
+    Setting("TRANSFER_VERIFY_AFTER_SECONDS", 3600.0, "Age after which reconciliation asks Paystack (`GET /transfer/verify`) about a payout still in flight.", float),
     Setting("PLATFORM_FEE_BPS", 1000, "Platform fee in basis points of each sale (1000 = 10%); a seller can have its own (`digitaldock seller link --fee-bps`).", int),
     Setting("REFUND_WINDOW_DAYS", 7, "Days after payment a buyer may ask for a refund; seller earnings become available after it.", int),
     Setting("PAYOUT_MINIMUM", 100000, "Smallest payout, in minor units of the payout currency.", int),
@@ -167,7 +171,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLAMD_PORT", 3310, "clamd TCP port.", int),
     Setting("CLAMD_DEFAULT_SOCKET", "/var/run/clamav/clamd.ctl", "Tried when CLAMD_SOCKET and CLAMD_HOST are empty (Debian's clamav-daemon listens here): uploads are scanned whenever clamd answers on it. Production refuses uploads (503, and an alert) when no clamd answers; empty turns the fallback off.", str),
     Setting("APPROVAL_MODE", "write", "What approving a submission does: `write` the product Markdown into CONTENT_DIR and rebuild, or `pull-request` (commit it on a new branch of the content repository)."),
-    Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode).", bool),
+    Setting("REBUILD_ON_APPROVAL", True, "Rebuild the storefront into the folder of CATALOG_PATH after an approval (write mode), and after reviews or sales change the exported stats.", bool),
+    # reviews, ratings, popularity and the wishlist (issue #14)
+    Setting("REVIEW_MODERATION", "auto", "When a new or edited review waits for an admin: `auto` (its text contains a link, or its author's account is younger than a day), `all` (every review) or `none` (visible at once).", str),
+    Setting("REVIEW_LIMIT", "10/hour", "Review writes, edits, replies, votes and reports per account (limits syntax)."),
+    Setting("REVIEW_INVITE_DAYS", 3, "Days after a purchase that the buyer is invited to review it (once, by email, unless they unsubscribed); 0 sends no invitations.", int),
+    Setting("REVIEWS_STATS_PATH", "", "Where the edge exports ratings, latest reviews and units sold for the build (`digitaldock reviews export`); empty: `stats.json` in CONTENT_DIR, which the build reads by default."),
+    Setting("REVIEWS_EXPORT_SECONDS", 60.0, "How often the running edge re-exports the stats (sales, refunds and the 30-day window move popularity) and rebuilds the storefront when they changed; 0 turns it off. A review decision exports at once.", float),
     # the public API's outgoing webhooks (issue #21)
     Setting("WEBHOOK_POLL_SECONDS", 2.0, "How often the edge sends due webhook deliveries to sellers' endpoints; 0 turns the worker off (`digitaldock webhooks send` then sends them).", float),
     Setting("WEBHOOK_TIMEOUT_SECONDS", 10.0, "Time an endpoint has to connect and answer one delivery.", float),
@@ -250,6 +260,10 @@ class Settings:
     @property
     def email_dir(self) -> Path:
         return Path(self.values["EMAIL_DIR"] or self.data_dir / "emails")
+
+    @property
+    def stats_path(self) -> Path:
+        return Path(self.values["REVIEWS_STATS_PATH"] or Path(self.values["CONTENT_DIR"]) / "stats.json")
 
     @property
     def theme_dir(self) -> Path:

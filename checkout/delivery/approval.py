@@ -240,10 +240,12 @@ def rebuild(edge: "Edge") -> str | None:
     import sys
 
     output = Path(edge.settings.CATALOG_PATH).resolve().parent
+    # the ratings and units sold the edge exported (issue #14, checkout.reviews.export)
     code = ("import sys; from generator.build import build; "
-            "build(sys.argv[1], None, {'PATH': sys.argv[2]})")
+            "build(sys.argv[1], None, {'PATH': sys.argv[2], 'STATS_PATH': sys.argv[3]})")
     try:
-        done = subprocess.run([sys.executable, "-c", code, str(output), str(_content(edge).resolve())],
+        done = subprocess.run([sys.executable, "-c", code, str(output), str(_content(edge).resolve()),
+                               str(Path(edge.settings.stats_path).resolve())],
                               capture_output=True, text=True, timeout=900, check=False)
     except subprocess.TimeoutExpired:
         return "the build took longer than 15 minutes"

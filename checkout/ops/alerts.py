@@ -24,7 +24,7 @@ from checkout.core import audit, outbox
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import events
+from checkout.payments import events, refunds
 
 log = structlog.get_logger("checkout.alerts")
 
@@ -153,6 +153,39 @@ def check_payouts(edge: "Edge") -> str | None:
     return f"{n} payout(s) failed or were reversed in the last 24 hours" if n else None
 
 
+def check_payouts_waiting(edge: "Edge") -> str | None:
+    """Payouts Paystack holds for an OTP, or in flight with no final word for too long."""
+    if "payouts" not in _tables(edge):
+        return None
+    otp = edge.db.execute("SELECT COUNT(*) FROM payouts WHERE status = 'pending' AND paystack_status = 'otp'").fetchone()[0]
+    stale = edge.db.execute("SELECT COUNT(*) FROM payouts WHERE status = 'pending' AND COALESCE(paystack_status, '')"
+                            " != 'otp' AND updated_at <= ?",
+                            (edge.clock.iso(-2 * edge.settings.TRANSFER_VERIFY_AFTER_SECONDS),)).fetchone()[0]
+    parts = []
+    if otp:
+        parts.append(f"{otp} payout(s) wait for the transfer OTP: enter it at /admin/payments")
+    if stale:
+        parts.append(f"{stale} payout(s) have been in flight for over "
+                     f"{2 * edge.settings.TRANSFER_VERIFY_AFTER_SECONDS / 3600:g} hours with no outcome from Paystack")
+    return "; ".join(parts) or None
+
+
+def check_refunds_attention(edge: "Edge") -> str | None:
+    """Refunds Paystack could not complete (needs-attention, failed) and refunds made in its
+    dashboard that match no purchase."""
+    if "refunds" not in _tables(edge):
+        return None
+    stuck = refunds.attention_count(edge)
+    unmatched = edge.db.execute("SELECT COUNT(*) FROM payment_events WHERE outcome = 'unmatched_refund'"
+                                " AND received_at >= ?", (edge.clock.iso(-7 * 86400),)).fetchone()[0]
+    parts = []
+    if stuck:
+        parts.append(f"{stuck} refund(s) need attention at Paystack: see /admin/payments")
+    if unmatched:
+        parts.append(f"{unmatched} refund(s) from Paystack matched no purchase in the last 7 days: see /admin/payments")
+    return "; ".join(parts) or None
+
+
 def check_disk(edge: "Edge") -> str | None:
     usage = shutil.disk_usage(edge.settings.database_path.parent)
     used = 100.0 * (usage.total - usage.free) / usage.total
@@ -164,7 +197,8 @@ def check_disk(edge: "Edge") -> str | None:
 CHECKS: list[tuple[str, Callable[["Edge"], str | None]]] = [
     ("backup_failed", check_backups), ("replica_stale", check_replica), ("dead_emails", check_dead_emails),
     ("webhook_signatures", check_webhook_signatures), ("flagged_orders", check_flagged_orders),
-    ("payouts_failing", check_payouts), ("disk_full", check_disk),
+    ("payouts_failing", check_payouts), ("payouts_waiting", check_payouts_waiting),
+    ("refunds_attention", check_refunds_attention), ("disk_full", check_disk),
 ]
 
 

@@ -19,6 +19,8 @@ EMAIL_SUBJECTS = {
     "refund_processed": "Your DigitalDock refund was processed",
     "refund_declined": "Your DigitalDock refund request was declined",
     "payout_sent": "DigitalDock sent you a payout",
+    "payout_returned": "Your DigitalDock payout came back",
+    "refund_seller": "A sale of yours was refunded",
     "payout_account_changed": "Your DigitalDock payout account was changed",
     "statement_sealed": "Your DigitalDock statement for the month is sealed",
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 
@@ -14,10 +15,18 @@ from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.payments import ledger
-from checkout.payments.errors import PaystackError
+from checkout.payments.errors import PaymentsUnavailable, PaystackError
 from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
 from checkout.payments.listings import money_json
-from checkout.payments.orders import PAID_STATES, order_lines, paystack
+from checkout.payments.orders import (
+    PAID_STATES,
+    Duplicate,
+    copy_order,
+    get_order,
+    order_lines,
+    paystack,
+    record_authorization,
+)
 from checkout.payments.paystack import amount_of
 from checkout.payments.purchases import owns
 from digitaldock.money import Money, format_money
@@ -71,7 +80,11 @@ def apply_charge(edge: "Edge", data: dict[str, Any]) -> str:
 
 
 def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], data: dict[str, Any], now: str) -> None:
-    fees = amount_of(data.get("fees")) or 0
+    # Paystack's own sample event has "fees": null: then the cost stays unknown (NULL) until
+    # reconciliation reads it from verify (`book_missing_fees`), never a silent zero
+    fees = amount_of(data.get("fees"))
+    if fees is None:
+        log.warning("payment_without_fees", reference=order["reference"])
     currency = order["currency"]
     edge.db.execute("UPDATE orders SET status = 'paid', paid_at = ?, paystack_id = ?, paystack_fees = ?, updated_at = ?"
                     " WHERE id = ?", (now, data.get("id"), fees, now, order["id"]))
@@ -85,8 +98,7 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                                                              line["product_slug"], line["seller"], now))
     ledger.post(edge, "sale", entries, order_id=order["id"], memo=order["reference"])
     if fees:
-        ledger.post(edge, "paystack_fee", [(COSTS, Money(currency, fees), None), (RECEIVABLE, Money(currency, -fees), None)],
-                    order_id=order["id"], memo=order["reference"])
+        _book_fees(edge, order, fees)
     _receipt(edge, order, lines)
     for seller, seller_lines in _by_seller(lines).items():
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
@@ -102,6 +114,42 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
             "lines": [{"sale_id": x["id"], "product_slug": x["product_slug"], "title": x["title"],
                        "price": money_json(x["amount"], currency), "fee": money_json(x["fee"], currency),
                        "net": money_json(x["net"], currency)} for x in seller_lines]})
+
+
+def _book_fees(edge: "Edge", order: dict[str, Any], fees: int) -> None:
+    currency = order["currency"]
+    ledger.post(edge, "paystack_fee", [(COSTS, Money(currency, fees), None), (RECEIVABLE, Money(currency, -fees), None)],
+                order_id=order["id"], memo=order["reference"])
+
+
+def orders_without_fees(edge: "Edge", limit: int = 200) -> list[str]:
+    """Paid orders whose event carried no `fees` (references, oldest first)."""
+    return [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE paystack_fees IS NULL AND paid_at IS NOT NULL"
+                                          " AND status IN ('paid', 'refunded', 'partially_refunded') AND catalog_hash != 'bulk'"
+                                          " ORDER BY id LIMIT ?", (limit,))]
+
+
+def apply_fees(edge: "Edge", reference: str, result: dict[str, Any] | PaystackError) -> str:
+    """Book Paystack's fee for a paid order from what verify says (once)."""
+    fees = amount_of(result.get("fees")) if isinstance(result, dict) else None
+    if fees is None or not isinstance(result, dict) or result.get("reference") != reference:
+        return "fees_unknown"
+    with atomic(edge.db):
+        order = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
+        if order is None or order["paystack_fees"] is not None or order["status"] not in PAID_STATES:
+            return "fees_known"  # not paid yet: fulfilment books the fees it is given
+        edge.db.execute("UPDATE orders SET paystack_fees = ? WHERE id = ?", (fees, order["id"]))
+        if fees:
+            _book_fees(edge, dict(order), fees)
+    return "fees_booked"
+
+
+def book_missing_fees(edge: "Edge") -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ref in orders_without_fees(edge):
+        outcome = apply_fees(edge, ref, call_verify(edge, ref))
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -140,7 +188,7 @@ def call_verify(edge: "Edge", reference: str) -> dict[str, Any] | PaystackError:
 def apply_verify_result(edge: "Edge", reference: str, result: dict[str, Any] | PaystackError, source: str) -> str:
     if isinstance(result, PaystackError):
         log.warning("paystack_verify_failed", reference=reference, error=result.message, status=result.paystack_status)
-        if result.paystack_status == 400 and "not found" in result.message.lower():
+        if result.not_found:  # 404 per Paystack's OpenAPI, or the older 400 "not found"
             return _not_found_at_paystack(edge, reference)
         return "unreachable"
     return apply_verified(edge, reference, result, source)
@@ -149,6 +197,8 @@ def apply_verify_result(edge: "Edge", reference: str, result: dict[str, Any] | P
 def apply_verified(edge: "Edge", reference: str, data: dict[str, Any], source: str) -> str:
     if not isinstance(data, dict) or data.get("reference") != reference:
         return "mismatched_reference"
+    if data.get("status") == "success" and amount_of(data.get("fees")) is not None:
+        apply_fees(edge, reference, data)  # an order paid by a fee-less event learns its fees here
     with atomic(edge.db):
         outcome = apply_charge(edge, data)
         if outcome in ("still_pending", "already_paid", "already_flagged") or outcome.startswith("no_change"):
@@ -173,14 +223,44 @@ def _not_found_at_paystack(edge: "Edge", reference: str) -> str:
     return "still_pending"
 
 
-def reconcile(edge: "Edge", older_than: float | None = None, limit: int = 500) -> dict[str, int]:
-    """Verify every order left pending longer than RECONCILE_AFTER_SECONDS; a missed webhook heals."""
+def pending_to_verify(edge: "Edge", older_than: float | None = None, limit: int = 500) -> list[str]:
     age = edge.settings.RECONCILE_AFTER_SECONDS if older_than is None else older_than
-    cutoff = edge.clock.iso(-age)
-    refs = [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE status = 'pending' AND created_at <= ?"
-                                          " ORDER BY id LIMIT ?", (cutoff, limit))]
+    return [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE status = 'pending' AND created_at <= ?"
+                                          " ORDER BY id LIMIT ?", (edge.clock.iso(-age), limit))]
+
+
+def reconcile(edge: "Edge", older_than: float | None = None, limit: int = 500) -> dict[str, int]:
+    """Verify every order left pending longer than RECONCILE_AFTER_SECONDS (a missed webhook
+    heals; one Paystack never saw expires), and book fees a fee-less event left unknown."""
     counts: dict[str, int] = {}
-    for ref in refs:
+    for ref in pending_to_verify(edge, older_than, limit):
         outcome = verify_and_apply(edge, ref, "reconcile")
         counts[outcome] = counts.get(outcome, 0) + 1
+    for outcome, n in book_missing_fees(edge).items():
+        counts[outcome] = counts.get(outcome, 0) + n
     return counts
+
+
+def record_initialize(edge: "Edge", order: dict[str, Any], result: dict[str, Any] | PaystackError) -> str | dict[str, Any]:
+    """After `call_initialize`: the URL to send the buyer to. For a duplicate reference (an
+    earlier attempt timed out after Paystack created the transaction), continue from what verify
+    says: paid → the callback page; otherwise its pay page was never shown, so the order is
+    retired (abandoned; a late payment of it would still be applied) and a fresh order with the
+    same lines is returned for the caller to initialize."""
+    if not isinstance(result, Duplicate):
+        return record_authorization(edge, order, result)
+    data = result["verified"]
+    ref = order["reference"]
+    if not isinstance(data, dict) or data.get("reference") != ref:
+        raise PaymentsUnavailable()  # verify answered without this transaction: nothing charged, try again
+    current = get_order(edge, ref)
+    if current["authorization_url"]:
+        return str(current["authorization_url"])
+    if data.get("status") == "success":
+        apply_verified(edge, ref, data, "verify")
+        return f"{edge.settings.CHECKOUT_URL}/checkout/callback?" + urlencode({"trxref": ref, "reference": ref})
+    with atomic(edge.db):
+        edge.db.execute("UPDATE orders SET status = 'abandoned', updated_at = ? WHERE id = ? AND status = 'pending'",
+                        (edge.clock.iso(), order["id"]))
+    log.warning("order_replaced_after_duplicate_reference", reference=ref, paystack_status=data.get("status"))
+    return copy_order(edge, order)

@@ -15,7 +15,7 @@ from checkout.core.db import atomic
 from checkout.payments.charges import apply_charge
 from checkout.payments.payouts import apply_transfer
 from checkout.payments.paystack import amount_of
-from checkout.payments.refunds import apply_refund_failed, apply_refund_processed
+from checkout.payments.refunds import REFUND_STATES, apply_refund_failed, apply_refund_processed, apply_refund_progress
 
 log = structlog.get_logger("checkout.payments.events")
 
@@ -47,7 +47,9 @@ def store_and_apply(edge: "Edge", raw: bytes, source: str = "webhook") -> tuple[
     except (ValueError, KeyError, TypeError):
         return "malformed", None
     key = dedup_key(event, data)
-    reference = data.get("reference") or data.get("transaction_reference")
+    found = data.get("reference") or data.get("transaction_reference")
+    # a signed event is still data: a reference that is a list or an object is noted as text
+    reference = found if isinstance(found, str) or found is None else json.dumps(found)[:200]
     with atomic(edge.db):  # a savepoint: an event that fails leaves no trace, even in a batch
         cur = edge.db.execute(
             "INSERT OR IGNORE INTO payment_events (source, event, dedup_key, reference, raw_body, signature_ok,"
@@ -98,6 +100,8 @@ def apply_event(edge: "Edge", event: str, data: dict[str, Any]) -> str:
         return apply_refund_processed(edge, data)
     if event == "refund.failed":
         return apply_refund_failed(edge, data)
+    if event in REFUND_STATES:
+        return apply_refund_progress(edge, event, data)
     if event in ("transfer.success", "transfer.failed", "transfer.reversed"):
         return apply_transfer(edge, event.split(".", 1)[1], data)
     return "ignored"

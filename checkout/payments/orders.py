@@ -15,7 +15,7 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
 from checkout.payments import ledger, pricing
-from checkout.payments.errors import PaystackError
+from checkout.payments.errors import CurrencyNotEnabled, PaymentsUnavailable, PaystackError
 from checkout.payments.paystack import Paystack
 from checkout.payments.pricing import fee_bps_for, price_items
 from checkout.payments.purchases import owns
@@ -83,20 +83,64 @@ def start_payment(edge: "Edge", order: dict[str, Any]) -> str:
     return record_authorization(edge, order, call_initialize(edge, order))
 
 
+class Duplicate(dict):  # type: ignore[type-arg]
+    """`initialize` said "Duplicate Transaction Reference": an earlier attempt whose answer was
+    lost (a timeout) created the transaction. Holds what verify says of it (`verified`)."""
+
+
 def call_initialize(edge: "Edge", order: dict[str, Any]) -> dict[str, Any] | PaystackError:
+    client = paystack(edge)
     try:
-        return paystack(edge).initialize(
+        return client.initialize(
             order["email"], order["amount"], order["currency"], order["reference"],
             f"{edge.settings.CHECKOUT_URL}/checkout/callback", {"order_id": order["id"], "source": "digitaldock"})
+    except PaystackError as exc:
+        if exc.paystack_status != 400 or "duplicate" not in exc.message.lower():
+            return exc
+    log.warning("paystack_initialize_duplicate", reference=order["reference"])
+    try:  # the transaction exists: fetch it and continue from its state
+        return Duplicate(verified=client.verify(order["reference"]))
     except PaystackError as exc:
         return exc
 
 
+def refused(order: dict[str, Any], error: PaystackError) -> Exception:
+    """What a buyer reads when `initialize` failed: Paystack unreachable (nothing charged, come
+    back), the currency not enabled on the Paystack account, or Paystack's own reason."""
+    log.warning("paystack_initialize_failed", reference=order["reference"], error=error.message,
+                status=error.paystack_status)
+    if error.retryable:
+        return PaymentsUnavailable()
+    if "currency" in error.message.lower():
+        log.error("paystack_currency_not_enabled", currency=order["currency"], error=error.message)
+        return CurrencyNotEnabled(f"We cannot take payments in {order['currency']} at the moment (our payment "
+                                  f"provider has not enabled it for this shop). Nothing was charged; the "
+                                  f"shop's team has been told.")
+    return ServiceUnavailable(f"Our payment provider refused this payment ({error.message}). Nothing was charged.",
+                              code="payment_provider_refused")
+
+
+def copy_order(edge: "Edge", order: dict[str, Any]) -> dict[str, Any]:
+    """A fresh pending order (new reference) with the same lines, prices and buyer."""
+    now = edge.clock.iso()
+    reference = "dd-" + secrets.token_hex(10)
+    with atomic(edge.db):
+        cur = edge.db.execute(
+            "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
+            " guest, updated_at) VALUES (?,?,?,?,?, 'pending', ?,?,?,?)",
+            (reference, order["user_id"], order["email"], order["currency"], order["amount"], order["catalog_hash"],
+             now, order["guest"], now))
+        new_id = int(cur.lastrowid)
+        edge.db.execute(
+            "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
+            " category) SELECT ?, product_slug, seller, title, amount, currency, fee_bps, fee, net, category"
+            " FROM order_lines WHERE order_id = ? ORDER BY id", (new_id, order["id"]))
+    return get_order(edge, reference)
+
+
 def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, Any] | PaystackError) -> str:
     if isinstance(result, PaystackError):
-        log.warning("paystack_initialize_failed", reference=order["reference"], error=result.message)
-        raise ServiceUnavailable("We could not reach our payment provider. Nothing was charged; please try again "
-                                 "in a moment.", code="payment_provider_unavailable")
+        raise refused(order, result)
     url = str(result["authorization_url"])
     with atomic(edge.db):
         edge.db.execute("UPDATE orders SET authorization_url = ?, updated_at = ? WHERE id = ?",

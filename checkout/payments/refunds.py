@@ -196,9 +196,44 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
         return _flagged_refund_event(edge, order, data, processed=True)
     refund = edge.db.execute("SELECT * FROM refunds WHERE order_id = ? AND amount = ? AND status IN ('processing', 'approved')"
                              " ORDER BY id LIMIT 1", (order["id"], amount)).fetchone()
-    if refund is None:
+    if refund is not None:
+        _refund_line(edge, order, dict(refund), reference)
+        return "refunded"
+    made = _dashboard_refunds(edge, order, amount)
+    if not made:
         log.error("refund_unmatched", reference=reference, amount=amount)
         return "unmatched_refund"
+    for refund_row in made:
+        _refund_line(edge, order, refund_row, reference, dashboard=True)
+    audit.record(edge, "payment.dashboard_refund", order=reference, lines=len(made), amount=amount)
+    return "dashboard_refunded"
+
+
+def _dashboard_refunds(edge: "Edge", order: Any, amount: int | None) -> list[dict[str, Any]]:
+    """A refund made in Paystack's dashboard: the order line(s) it pays back, recorded as
+    refunds (origin 'dashboard'). It matches one unrefunded line of that amount, or every
+    unrefunded line when it is their sum; anything else is left unmatched for a person."""
+    if amount is None:
+        return []
+    open_lines = [dict(r) for r in edge.db.execute(
+        "SELECT * FROM order_lines WHERE order_id = ? AND refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r"
+        " WHERE r.order_line_id = order_lines.id AND r.status NOT IN ('rejected', 'failed')) ORDER BY id", (order["id"],))]
+    lines = next(([x] for x in open_lines if x["amount"] == amount), None)
+    if lines is None and open_lines and sum(x["amount"] for x in open_lines) == amount:
+        lines = open_lines
+    now = edge.clock.iso()
+    out = []
+    for line in lines or []:
+        cur = edge.db.execute("INSERT INTO refunds (order_id, order_line_id, user_id, amount, currency, reason, status,"
+                              " requested_at, decided_at, origin) VALUES (?,?,?,?,?,?, 'processing', ?, ?, 'dashboard')",
+                              (order["id"], line["id"], order["user_id"], line["amount"], line["currency"],
+                               "Refunded from the Paystack dashboard", now, now))
+        out.append(dict(edge.db.execute("SELECT * FROM refunds WHERE id = ?", (int(cur.lastrowid),)).fetchone()))
+    return out
+
+
+def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: str, dashboard: bool = False) -> None:
+    """The refund of one order line: journal reversed, access revoked, buyer and seller told."""
     line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
     now = edge.clock.iso()
     bucket = "available" if line["released_at"] else "pending"
@@ -206,7 +241,8 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
                                  (FEES, Money(line["currency"], line["fee"]), line["id"]),
                                  (seller_account(line["seller"], bucket), Money(line["currency"], line["net"]), line["id"])],
                 order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
-    edge.db.execute("UPDATE refunds SET status = 'processed', processed_at = ? WHERE id = ?", (now, refund["id"]))
+    edge.db.execute("UPDATE refunds SET status = 'processed', paystack_status = 'processed', processed_at = ?"
+                    " WHERE id = ?", (now, refund["id"]))
     edge.db.execute("UPDATE order_lines SET refunded_at = ? WHERE id = ?", (now, line["id"]))
     edge.db.execute("UPDATE purchases SET status = 'refunded', refunded_at = ? WHERE order_line_id = ?", (now, line["id"]))
     left = edge.db.execute("SELECT COUNT(*) FROM order_lines WHERE order_id = ? AND refunded_at IS NULL",
@@ -220,7 +256,56 @@ def apply_refund_processed(edge: "Edge", data: dict[str, Any]) -> str:
                                   "order_reference": reference, "product_slug": line["product_slug"],
                                   "title": line["title"], "amount": money_json(line["amount"], line["currency"]),
                                   "net_reversed": money_json(line["net"], line["currency"]), "processed_at": now})
-    return "refunded"
+    if dashboard:  # the seller did not approve this one here: tell them their earnings went back
+        for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
+                                       " ON u.id = s.user_id WHERE s.seller_slug = ?", (line["seller"],)):
+            outbox.enqueue(edge, "refund_seller", account["email"], account["id"], name=account["display_name"],
+                           title=line["title"], amount=format_money(line["amount"], line["currency"]), dashboard=True)
+
+
+REFUND_STATES = {"refund.pending": "pending", "refund.processing": "processing", "refund.needs-attention": "needs-attention"}
+
+
+def apply_refund_progress(edge: "Edge", event: str, data: dict[str, Any]) -> str:
+    """refund.pending / refund.processing / refund.needs-attention: Paystack's state is noted on
+    the refund it concerns (needs-attention is shown to admins with what to do)."""
+    status = REFUND_STATES[event]
+    order = edge.db.execute("SELECT * FROM orders WHERE reference = ?", (str(data.get("transaction_reference")),)).fetchone()
+    if order is None:
+        return "unknown_reference"
+    if order["status"] == "flagged":
+        cur = edge.db.execute("UPDATE flagged_refunds SET paystack_status = ? WHERE order_id = ? AND status = 'processing'",
+                              (status, order["id"]))
+    else:
+        cur = edge.db.execute("UPDATE refunds SET paystack_status = ? WHERE id = (SELECT id FROM refunds WHERE order_id = ?"
+                              " AND amount = ? AND status = 'processing' ORDER BY id LIMIT 1)",
+                              (status, order["id"], amount_of(data.get("amount"))))
+    if status == "needs-attention":
+        log.error("refund_needs_attention", reference=order["reference"])
+    return f"refund_{status}" if cur.rowcount else "no_refund_in_progress"
+
+
+FAILED_SHOWN_DAYS = 30  # a failed refund nobody asked again for leaves the list (and the alert) after this
+
+ATTENTION_SQL = (
+    " FROM refunds r JOIN orders o ON o.id = r.order_id JOIN order_lines l ON l.id = r.order_line_id"
+    " JOIN users u ON u.id = r.user_id WHERE l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds n"
+    " WHERE n.order_line_id = r.order_line_id AND n.id > r.id) AND ((r.paystack_status = 'needs-attention'"
+    " AND r.status = 'processing') OR (r.paystack_status = 'failed' AND r.status = 'failed'"
+    " AND COALESCE(r.decided_at, r.requested_at) >= ?))")
+
+
+def attention(edge: "Edge", limit: int = 100) -> list[dict[str, Any]]:
+    """Refunds Paystack could not complete, newest first: needs-attention until it completes;
+    failed until the buyer asks again, the line is refunded, or FAILED_SHOWN_DAYS pass."""
+    return [dict(r) for r in edge.db.execute(
+        "SELECT r.*, o.reference, l.title, u.email" + ATTENTION_SQL + " ORDER BY r.id DESC LIMIT ?",
+        (edge.clock.iso(-FAILED_SHOWN_DAYS * 86400), limit))]
+
+
+def attention_count(edge: "Edge") -> int:
+    return int(edge.db.execute("SELECT COUNT(*)" + ATTENTION_SQL,
+                               (edge.clock.iso(-FAILED_SHOWN_DAYS * 86400),)).fetchone()[0])
 
 
 def apply_refund_failed(edge: "Edge", data: dict[str, Any]) -> str:
@@ -229,7 +314,8 @@ def apply_refund_failed(edge: "Edge", data: dict[str, Any]) -> str:
         return "unknown_reference"
     if order["status"] == "flagged":
         return _flagged_refund_event(edge, order, data, processed=False)
-    cur = edge.db.execute("UPDATE refunds SET status = 'failed', last_error = 'Paystack: refund failed' WHERE id ="
+    cur = edge.db.execute("UPDATE refunds SET status = 'failed', paystack_status = 'failed',"
+                          " last_error = 'Paystack: refund failed' WHERE id ="
                           " (SELECT id FROM refunds WHERE order_id = ? AND amount = ? AND status = 'processing'"
                           " ORDER BY id LIMIT 1)", (order["id"], amount_of(data.get("amount"))))
     return "refund_failed" if cur.rowcount else "unmatched_refund"

@@ -9,8 +9,9 @@ forms, no script) that returns to `callback_url?trxref=&reference=`, and webhook
 with backoff until the receiver answers 200.
 
 Like Paystack, an initialised transaction that nobody paid verifies as `abandoned`; a declined
-one as `failed`; a paid one as `success` with `fees` (1.5% + 100 in the main unit above 2,500,
-capped at 2,000 — Paystack's Nigerian local-card pricing, applied to every currency here).
+one as `failed`; a paid one as `success` with `fees` per Paystack's published local-card pricing
+of the currency (`PRICING`). Wrongly typed input is answered 400 with Paystack's error envelope,
+an unknown reference 404.
 
 Fault injection for tests, under `/_sandbox/` (same Bearer key; not part of Paystack's API):
 `POST /_sandbox/faults` with any of `webhook_delay` (seconds), `drop_webhooks` (next n are
@@ -20,7 +21,15 @@ newest first once two are waiting, or on release), `hold_webhooks` (keep them fo
 API calls answer 500), `report_amount` / `report_currency` (verify and charge.success report
 these instead of what was charged), `refund_outcome` (`processed` | `failed`),
 `transfer_outcome` (`success` | `failed` | `reversed`), `balance` ({currency: subunits}),
-`webhook_url`, `retry_seconds`, `max_attempts`. `POST /_sandbox/pay/{reference}` pays (or
+`webhook_url`, `retry_seconds`, `max_attempts`; and modes that mirror production: `transfer_otp`
+(transfers answer status `otp` until `/transfer/finalize_transfer` with `otp_code`), `currencies`
+(the currencies the account accepts; others are refused as Paystack does), `rate_limit` (next n
+API calls answer 429 with `Retry-After: retry_after`), `delay_api` (next n calls are processed,
+then answered only after `delay_seconds`: a client timeout), `refund_outcome` also
+`needs-attention`, `omit_fees` (charge.success carries `fees: null`, verify has them).
+Refunds pass through `pending` and `processing` before `processed`. Paystack's own webhook retry
+schedule is `PAYSTACK_RETRY_SCHEDULE` (live); tests shorten it with `retry_seconds`.
+`POST /_sandbox/pay/{reference}` pays (or
 `{"action": "decline"}`) a transaction without a browser. `GET /_sandbox/state` shows everything.
 """
 
@@ -51,6 +60,26 @@ CURRENCIES = ("NGN", "USD", "GHS", "ZAR", "KES", "XOF")
 REFERENCE = re.compile(r"^[A-Za-z0-9.=\-]{1,100}$")
 TRANSFER_REFERENCE = re.compile(r"^[a-z0-9_\-]{16,50}$")
 RECIPIENT_TYPES = ("nuban", "ghipss", "mobile_money", "basa", "authorization")
+# Paystack's published local-card pricing per currency: (basis points, flat fee in subunits,
+# amount from which the flat fee applies, cap or None). NGN: 1.5% + 100 above 2,500, capped at
+# 2,000; GHS 1.95%; ZAR 2.9% + R1; KES 2.9%; USD (international) 3.9% + $0.
+PRICING = {"NGN": (150, 10_000, 250_000, 200_000), "GHS": (195, 0, 0, None), "ZAR": (290, 100, 0, None),
+           "KES": (290, 0, 0, None), "USD": (390, 0, 0, None), "XOF": (320, 0, 0, None)}
+# Paystack's live webhook retries: every 3 minutes for the first 4 tries, then hourly for 72 hours.
+PAYSTACK_RETRY_SCHEDULE = [180.0] * 4 + [3600.0] * 72
+TRANSFER_CURRENCIES = ("NGN", "GHS", "ZAR", "KES")
+RECIPIENT_CURRENCY = {"nuban": ("NGN",), "ghipss": ("GHS",), "mobile_money": ("GHS", "KES"), "basa": ("ZAR",),
+                      "kepss": ("KES",), "authorization": TRANSFER_CURRENCIES}
+BANKS_BY_CURRENCY = {
+    "GHS": [{"id": 301, "name": "GCB Bank", "slug": "gcb-bank", "code": "040100", "longcode": "", "type": "ghipss"},
+            {"id": 302, "name": "MTN Mobile Money", "slug": "mtn-mobile-money", "code": "MTN", "longcode": "",
+             "type": "mobile_money"}],
+    "ZAR": [{"id": 401, "name": "Standard Bank", "slug": "standard-bank", "code": "051001", "longcode": "051001",
+             "type": "basa"}],
+    "KES": [{"id": 501, "name": "Equity Bank", "slug": "equity-bank", "code": "68", "longcode": "", "type": "kepss"},
+            {"id": 502, "name": "M-PESA", "slug": "m-pesa", "code": "MPESA", "longcode": "", "type": "mobile_money"}],
+}
+COUNTRY_OF = {"NGN": "Nigeria", "GHS": "Ghana", "ZAR": "South Africa", "KES": "Kenya"}
 BANKS = [
     {"id": 1, "name": "Access Bank", "slug": "access-bank", "code": "044", "longcode": "044150149"},
     {"id": 9, "name": "First Bank of Nigeria", "slug": "first-bank-of-nigeria", "code": "011", "longcode": "011151003"},
@@ -69,11 +98,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def paystack_fee(amount: int) -> int:
-    fee = (amount * 15 + 500) // 1000
-    if amount >= 250_000:
-        fee += 10_000
-    return min(fee, 200_000)
+def paystack_fee(amount: int, currency: str = "NGN") -> int:
+    bps, flat, flat_from, cap = PRICING.get(currency, PRICING["NGN"])
+    fee = (amount * bps + 5_000) // 10_000
+    if amount >= flat_from:
+        fee += flat
+    return min(fee, cap) if cap is not None else fee
+
+
+def _text(data: dict[str, Any], key: str) -> str | None | bool:
+    """A string field of a request: the value, None when absent/empty, False when of the wrong type."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else False
 
 
 def ok(message: str, data: Any, status: int = 200, meta: dict | None = None) -> JSONResponse:
@@ -119,6 +157,7 @@ class Sandbox:
         self.faults: dict[str, Any] = {}
         self.next_id = 1_000_000_000
         self.config = {"webhook_url": webhook_url, "retry_seconds": retry_seconds, "max_attempts": max_attempts}
+        self.currencies = list(CURRENCIES)  # the `currencies` mode: what this account accepts
         self.wake = asyncio.Event()
 
     # --- helpers ------------------------------------------------------------------------------
@@ -134,10 +173,23 @@ class Sandbox:
             return fail("Format is Authorization Bearer [secret key]", 401, "api_error", "unauthorized")
         if not hmac.compare_digest(key.encode(), self.secret_key.encode()):
             return fail("Invalid key", 401, "api_error", "unauthorized")
-        if self.faults.get("fail_api", 0) > 0 and not request.url.path.startswith("/_sandbox"):
+        if request.url.path.startswith("/_sandbox"):
+            return None
+        if self.faults.get("fail_api", 0) > 0:
             self.faults["fail_api"] -= 1
             return fail("An error occurred", 500, "api_error", "unknown")
+        if self.faults.get("rate_limit", 0) > 0:
+            self.faults["rate_limit"] -= 1
+            r = fail("Too many requests", 429, "api_error", "rate_limited")
+            r.headers["Retry-After"] = str(self.faults.get("retry_after", 1))
+            return r
         return None
+
+    async def _slow(self) -> None:
+        """The `delay_api` fault: the call was processed, its answer comes late (a client timeout)."""
+        if self.faults.get("delay_api", 0) > 0:
+            self.faults["delay_api"] -= 1
+            await asyncio.sleep(float(self.faults.get("delay_seconds", 2.0)))
 
     async def _body(self, request: Request) -> dict[str, Any] | None:
         ctype = request.headers.get("content-type", "")
@@ -174,8 +226,18 @@ class Sandbox:
                          "risk_action": "default", "international_format_phone": None},
             "plan": None, "split": {}, "order_id": None, "paidAt": t["paid_at"], "createdAt": t["created_at"],
             "requested_amount": t["amount"], "pos_transaction_data": None, "source": None,
-            "fees_breakdown": None, "transaction_date": t["created_at"], "plan_object": {}, "subaccount": {},
+            "fees_breakdown": None, "connect": None, "transaction_date": t["created_at"], "plan_object": {},
+            "subaccount": {},
         }
+
+    def refund_transaction_view(self, t: dict[str, Any]) -> dict[str, Any]:
+        """The transaction as a refund embeds it (the OpenAPI's RefundCreate: a smaller object,
+        `plan` and `subaccount` objects rather than null)."""
+        view = self.transaction_view(t)
+        keep = ("id", "domain", "reference", "amount", "paid_at", "channel", "currency", "split", "order_id", "paidAt",
+                "pos_transaction_data", "source", "fees_breakdown")
+        return {**{k: view[k] for k in keep}, "authorization": {"exp_month": None, "exp_year": None, "account_name": None},
+                "customer": {"international_format_phone": None}, "plan": {}, "subaccount": {"currency": None}}
 
     # --- webhooks -----------------------------------------------------------------------------
 
@@ -257,11 +319,16 @@ class Sandbox:
         if status == 200:
             item["status"] = "delivered"
             return
-        if item["attempts"] >= int(self.config["max_attempts"]):
+        paystack_schedule = self.config.get("retry_schedule") == "paystack"
+        limit = len(PAYSTACK_RETRY_SCHEDULE) + 1 if paystack_schedule else int(self.config["max_attempts"])
+        if item["attempts"] >= limit:
             item["status"] = "failed"
             return
         item["status"] = "retrying"
-        item["due"] = time.monotonic() + float(self.config["retry_seconds"]) * (2 ** min(item["attempts"] - 1, 6))
+        if paystack_schedule:  # Paystack's live schedule: 3 minutes for the first 4 tries, then hourly
+            item["due"] = time.monotonic() + PAYSTACK_RETRY_SCHEDULE[item["attempts"] - 1]
+        else:  # tests: exponential from retry_seconds
+            item["due"] = time.monotonic() + float(self.config["retry_seconds"]) * (2 ** min(item["attempts"] - 1, 6))
         self.queue.append(item)
 
     # --- transactions -------------------------------------------------------------------------
@@ -278,8 +345,16 @@ class Sandbox:
             return fail("Invalid Email Address Passed" if email else "Email is required")
         if amount is None or amount <= 0:
             return fail("Invalid Amount Sent")
-        currency = data.get("currency") or "NGN"
-        if currency not in CURRENCIES:
+        currency, callback = _text(data, "currency"), _text(data, "callback_url")
+        if currency is False:
+            return fail("Invalid currency: must be a string")
+        if callback is False or (callback and not str(callback).startswith(("http://", "https://"))):
+            return fail("Invalid callback_url: must be a URL string")
+        metadata = data.get("metadata")
+        if metadata is not None and not isinstance(metadata, (dict, str)):
+            return fail("Invalid metadata: must be an object or a JSON string")
+        currency = currency or "NGN"
+        if currency not in CURRENCIES or currency not in self.currencies:
             return fail("Currency not supported by merchant", code="unsupported_currency")
         reference = data.get("reference") or f"T{secrets.randbelow(10**15):015d}"
         if not isinstance(reference, str) or not REFERENCE.match(reference):
@@ -287,16 +362,16 @@ class Sandbox:
         if reference in self.transactions:
             return fail("Duplicate Transaction Reference", code="duplicate_reference")
         code = secrets.token_hex(8)
-        metadata = data.get("metadata")
         if isinstance(metadata, str):
             with contextlib.suppress(ValueError):
                 metadata = json.loads(metadata)
         self.transactions[reference] = {
             "id": self._id(), "reference": reference, "amount": amount, "currency": currency, "email": email,
             "status": "abandoned", "access_code": code, "callback_url": data.get("callback_url") or "",
-            "metadata": metadata, "created_at": _now(), "paid_at": None, "fees": paystack_fee(amount),
+            "metadata": metadata, "created_at": _now(), "paid_at": None, "fees": paystack_fee(amount, currency),
             "customer_id": 100 + len(self.transactions), "refunded": 0, "settled": False}
         self.by_code[code] = reference
+        await self._slow()
         return ok("Authorization URL created", {"authorization_url": f"{self._base(request)}/pay/{code}",
                                                 "access_code": code, "reference": reference})
 
@@ -304,8 +379,8 @@ class Sandbox:
         if (denied := self._auth(request)) is not None:
             return denied
         t = self.transactions.get(request.path_params["reference"])
-        if t is None:
-            return fail("Transaction reference not found", code="transaction_not_found")
+        if t is None:  # the OpenAPI's answer: 404
+            return fail("Transaction reference not found", 404, code="transaction_not_found")
         return ok("Verification successful", self.transaction_view(t))
 
     def complete(self, t: dict[str, Any], action: str) -> None:
@@ -314,7 +389,10 @@ class Sandbox:
         if action == "pay":
             t["status"], t["paid_at"] = "success", _now()
             self.balance[t["currency"]] = self.balance.get(t["currency"], 0) + t["amount"] - t["fees"]
-            self.emit("charge.success", self.transaction_view(t))
+            view = self.transaction_view(t)
+            if self.faults.get("omit_fees"):  # Paystack's own sample event: "fees": null
+                view["fees"] = None
+            self.emit("charge.success", view)
         elif action == "decline":
             t["status"] = "failed"
         else:
@@ -361,6 +439,11 @@ class Sandbox:
         key = data.get("transaction")
         if key is None or key == "":
             return fail("Transaction reference or id is required")
+        if not isinstance(key, (str, int)) or isinstance(key, bool):
+            return fail("Invalid transaction: must be a reference or an id")
+        for name in ("currency", "merchant_note", "customer_note"):
+            if _text(data, name) is False:
+                return fail(f"Invalid {name}: must be a string")
         t = self.transactions.get(str(key)) or next(
             (x for x in self.transactions.values() if str(x["id"]) == str(key)), None)
         if t is None:
@@ -385,7 +468,11 @@ class Sandbox:
                  "customer": {"first_name": None, "last_name": None, "email": t["email"]},
                  "integration": 412829, "domain": "test"}
         self.emit("refund.pending", small)
-        if outcome == "failed":
+        self.emit("refund.processing", {**small, "status": "processing"})
+        if outcome == "needs-attention":
+            refund["status"] = "needs-attention"
+            self.emit("refund.needs-attention", {**small, "status": "needs-attention"})
+        elif outcome == "failed":
             t["refunded"] -= amount
             refund["status"] = "failed"
             self.emit("refund.failed", {**small, "status": "failed"})
@@ -395,7 +482,7 @@ class Sandbox:
             self.emit("refund.processed", {**small, "status": "processed",
                                            "refund_reference": f"RFN{refund['id']}"})
         return ok("Refund has been queued for processing", {
-            "transaction": self.transaction_view(t),
+            "transaction": self.refund_transaction_view(t),
             "integration": 412829, "deducted_amount": 0, "channel": None, "merchant_note": data.get("merchant_note") or "",
             "customer_note": data.get("customer_note") or "", "status": "pending", "refunded_by": "sandbox@paystack.test",
             "expected_at": _now(), "currency": t["currency"], "domain": "test", "amount": amount,
@@ -412,19 +499,27 @@ class Sandbox:
         missing = [k for k in ("type", "name", "account_number", "bank_code") if not data.get(k)]
         if missing:
             return fail(f"{missing[0]} is required" if missing[0] != "type" else "Recipient type is invalid")
+        for name in ("type", "name", "account_number", "bank_code", "currency", "description"):
+            if _text(data, name) is False:
+                return fail(f"Invalid {name}: must be a string")
         if data["type"] not in RECIPIENT_TYPES:
             return fail("Recipient type is invalid")
-        bank = next((b for b in BANKS if b["code"] == str(data["bank_code"])), None)
-        if bank is None or not str(data["account_number"]).isdigit() or len(str(data["account_number"])) != 10:
+        currency = data.get("currency") or RECIPIENT_CURRENCY[data["type"]][0]
+        if currency not in RECIPIENT_CURRENCY[data["type"]]:
+            return fail(f"Recipient type {data['type']} cannot receive {currency}", code="invalid_currency")
+        bank = next((b for b in self._banks(currency) if b["code"] == data["bank_code"]), None)
+        number = data["account_number"]
+        size_ok = len(number) == 10 if data["type"] == "nuban" else 6 <= len(number) <= 20
+        if bank is None or not (number.isascii() and number.isdigit()) or not size_ok:
             return fail("Cannot resolve account", code="invalid_bank_account")
         key = f"{data['bank_code']}:{data['account_number']}"
         if key not in self.recipients:
             rid = self._id()
             self.recipients[key] = {
-                "active": True, "createdAt": _now(), "currency": data.get("currency") or "NGN", "description": data.get("description") or "",
-                "domain": "test", "email": None, "id": rid, "integration": 412829, "metadata": data.get("metadata"),
+                "active": True, "createdAt": _now(), "currency": currency, "description": data.get("description") or "",
+                "domain": "test", "email": "", "id": rid, "integration": 412829, "metadata": data.get("metadata"),
                 "name": data["name"], "recipient_code": f"RCP_{secrets.token_hex(7)}", "type": data["type"],
-                "updatedAt": _now(), "is_deleted": False,
+                "updatedAt": _now(), "is_deleted": False, "isDeleted": False,
                 "details": {"authorization_code": None, "account_number": str(data["account_number"]),
                             "account_name": str(data["name"]).upper(), "bank_code": bank["code"], "bank_name": bank["name"]}}
         return ok("Transfer recipient created successfully", self.recipients[key], 201)
@@ -440,6 +535,9 @@ class Sandbox:
             return fail("Invalid Amount Sent")
         if data.get("source") != "balance":
             return fail("Invalid transfer source")
+        for name in ("currency", "recipient", "reason", "source"):
+            if _text(data, name) is False:
+                return fail(f"Invalid {name}: must be a string")
         reference = data.get("reference")
         if reference is not None and (not isinstance(reference, str) or not TRANSFER_REFERENCE.match(reference)):
             return fail("Invalid reference: use 16 to 50 lowercase letters, digits, - or _")
@@ -450,6 +548,8 @@ class Sandbox:
         if recipient is None:
             return fail("Recipient specified is invalid", code="invalid_recipient")
         currency = data.get("currency") or recipient["currency"]
+        if currency not in TRANSFER_CURRENCIES:
+            return fail(f"Transfers are not available in {currency}", code="unsupported_currency")
         if self.balance.get(currency, 0) < amount:
             return fail("Your balance is not enough to fulfill this request", code="insufficient_balance")
         reference = reference or secrets.token_hex(10)
@@ -459,8 +559,22 @@ class Sandbox:
               "status": "pending", "failures": None, "transfer_code": f"TRF_{secrets.token_hex(7)}",
               "titan_code": None, "transferred_at": None, "id": self._id(), "reference": reference,
               "request": self.next_id, "session": {"provider": None, "id": None},
-              "createdAt": _now(), "updatedAt": _now()}
+              "transfersessionid": [], "transfertrials": [],
+              "createdAt": _now(), "updatedAt": _now(), "recipient_obj": recipient}
         self.transfers[reference] = tr
+        if self.faults.get("transfer_otp"):
+            tr["status"] = "otp"
+            return ok("Transfer requires OTP to continue", self._transfer_view(tr))
+        self._settle(tr)
+        await self._slow()
+        return ok("Transfer has been queued", self._transfer_view(tr) | {"status": "pending"})
+
+    def _transfer_view(self, tr: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in tr.items() if k != "recipient_obj"}
+
+    def _settle(self, tr: dict[str, Any]) -> None:
+        """The transfer leaves the balance and its outcome (`transfer_outcome`) is sent as a webhook."""
+        amount, currency, reference, recipient = tr["amount"], tr["currency"], tr["reference"], tr["recipient_obj"]
         outcome = self.faults.get("transfer_outcome", "success")
         event = {"amount": amount, "currency": currency, "domain": "test", "failures": None, "id": tr["id"],
                  "integration": {"id": 412829, "is_live": False, "business_name": "DigitalDock"},
@@ -475,16 +589,84 @@ class Sandbox:
             self.balance[currency] += amount
         tr["status"] = outcome
         self.emit(f"transfer.{outcome}", event)
-        return ok("Transfer has been queued", {k: v for k, v in tr.items() if k != "status"} | {"status": "pending"})
+
+    async def finalize_transfer(self, request: Request) -> Response:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        data = await self._body(request)
+        if data is None:
+            return fail("Invalid JSON body")
+        code, otp = _text(data, "transfer_code"), _text(data, "otp")
+        if code is False or otp is False or not code or not otp:
+            return fail("transfer_code and otp are required strings")
+        tr = next((t for t in self.transfers.values() if t["transfer_code"] == code), None)
+        if tr is None:
+            return fail("Transfer not found", 404, code="not_found")
+        if tr["status"] != "otp":
+            return fail("Transfer is not currently awaiting OTP", code="transfer_not_otp")
+        if otp != str(self.faults.get("otp_code", "123456")):
+            return fail("Invalid OTP", code="invalid_otp")
+        self._settle(tr)
+        return ok("Transfer has been queued", self._transfer_view(tr) | {"status": "pending"})
+
+    async def resend_otp(self, request: Request) -> Response:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        data = await self._body(request)
+        if data is None:
+            return fail("Invalid JSON body")
+        code, reason = _text(data, "transfer_code"), _text(data, "reason")
+        if code is False or reason is False or not code or reason not in ("resend_otp", "transfer"):
+            return fail("transfer_code and reason (resend_otp or transfer) are required")
+        tr = next((t for t in self.transfers.values() if t["transfer_code"] == code), None)
+        if tr is None or tr["status"] != "otp":
+            return fail("Transfer is not currently awaiting OTP", code="transfer_not_otp")
+        self.otps_sent = getattr(self, "otps_sent", 0) + 1
+        return ok("OTP has been resent", None)
+
+    async def verify_transfer(self, request: Request) -> Response:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        tr = self.transfers.get(request.path_params["reference"])
+        if tr is None:
+            return fail("Transfer not found", 404, code="not_found")
+        return ok("Transfer retrieved", self._transfer_view(tr) | {"recipient": tr["recipient_obj"],
+                                                                     "gateway_response": None})
+
+    async def resolve(self, request: Request) -> Response:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        number, code = request.query_params.get("account_number", ""), request.query_params.get("bank_code", "")
+        bank = next((b for c in ("NGN", "GHS") for b in self._banks(c) if b["code"] == code), None)
+        if bank is None or not (number.isascii() and number.isdigit() and 6 <= len(number) <= 20):
+            return fail("Could not resolve account name. Check parameters or try again.", 422,
+                        code="invalid_bank_account")
+        known = next((r for r in self.recipients.values() if r["details"]["account_number"] == number), None)
+        name = known["details"]["account_name"] if known else f"SANDBOX ACCOUNT {number[-4:]}"
+        return ok("Account number resolved", {"account_number": number, "account_name": name, "bank_id": bank["id"]})
+
+    async def balance_view(self, request: Request) -> Response:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        return ok("Balances retrieved", [{"currency": c, "balance": self.balance.get(c, 0)} for c in self.currencies])
+
+    def _banks(self, currency: str) -> list[dict[str, Any]]:
+        if currency == "NGN":
+            return [{**b, "type": "nuban"} for b in BANKS]
+        return BANKS_BY_CURRENCY.get(currency, [])
 
     async def banks(self, request: Request) -> Response:
         if (denied := self._auth(request)) is not None:
             return denied
-        country = request.query_params.get("country", "nigeria").lower()
-        rows = [{**b, "gateway": "emandate", "pay_with_bank": False, "supports_transfer": True, "active": True,
-                 "is_deleted": False,
-                 "country": "Nigeria", "currency": "NGN", "type": "nuban", "createdAt": "2016-07-14T10:04:29.000Z",
-                 "updatedAt": "2024-01-01T00:00:00.000Z"} for b in BANKS] if country == "nigeria" else []
+        q = request.query_params
+        currency = q.get("currency") or {"ghana": "GHS", "south africa": "ZAR", "kenya": "KES"}.get(
+            q.get("country", "nigeria").lower(), "NGN")
+        kind = q.get("type")
+        rows = [{**b, "gateway": "emandate" if currency == "NGN" else None, "pay_with_bank": False,
+                 "supports_transfer": True, "available_for_direct_debit": currency == "NGN", "active": True,
+                 "is_deleted": False, "country": COUNTRY_OF.get(currency, ""), "currency": currency,
+                 "createdAt": "2016-07-14T10:04:29.000Z", "updatedAt": "2024-01-01T00:00:00.000Z"}
+                for b in self._banks(currency) if not kind or b["type"] == kind]
         return ok("Banks retrieved", rows, meta={"next": None, "previous": None, "perPage": 50})
 
     # --- control ------------------------------------------------------------------------------
@@ -493,11 +675,13 @@ class Sandbox:
         if (denied := self._auth(request)) is not None:
             return denied
         data = await self._body(request) or {}
-        for key in ("webhook_url", "retry_seconds", "max_attempts"):
+        for key in ("webhook_url", "retry_seconds", "max_attempts", "retry_schedule"):
             if key in data:
                 self.config[key] = data.pop(key)
         if "balance" in data:
             self.balance.update({str(k): int(v) for k, v in dict(data.pop("balance")).items()})
+        if "currencies" in data:
+            self.currencies = [str(c) for c in data.pop("currencies")]
         self.faults.update(data)
         if not self.faults.get("reorder_webhooks") and self.reorder_buffer:
             self._flush_reorder()
@@ -557,7 +741,12 @@ class Sandbox:
             Route("/refund", self.refund, methods=["POST"]),
             Route("/transferrecipient", self.transfer_recipient, methods=["POST"]),
             Route("/transfer", self.transfer, methods=["POST"]),
+            Route("/transfer/finalize_transfer", self.finalize_transfer, methods=["POST"]),
+            Route("/transfer/resend_otp", self.resend_otp, methods=["POST"]),
+            Route("/transfer/verify/{reference}", self.verify_transfer),
             Route("/bank", self.banks),
+            Route("/bank/resolve", self.resolve),
+            Route("/balance", self.balance_view),
             Route("/_sandbox/faults", self.control_faults, methods=["POST"]),
             Route("/_sandbox/state", self.control_state),
             Route("/_sandbox/webhooks", self.control_webhooks, methods=["GET", "POST"]),

@@ -33,6 +33,7 @@ from checkout.web import (
     accounts,
     admin,
     admin_home,
+    admin_payments,
     admin_reports,
     admin_users,
     api,
@@ -44,6 +45,8 @@ from checkout.web import (
     jobs,
     moderation,
     orders,
+    search,
+    reviews,
     seller,
     seller_dashboard,
     shop,
@@ -113,11 +116,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *webhooks.ROUTES,
         *orders.ROUTES,
         *admin.ROUTES,
+        *admin_payments.ROUTES,
         *admin_home.ROUTES,
         *admin_users.ROUTES,
         *admin_reports.ROUTES,
         *moderation.ROUTES,
         *seller_dashboard.ROUTES,
+        *search.ROUTES,
+        *reviews.ROUTES,
         *developer.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
@@ -141,8 +147,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                               # a new avatar rides in the form (and once more, encoded, after a preview)
                               seller_dashboard.PROFILE_PATH: 2 * settings.UPLOAD_MAX_IMAGE_BYTES + 1024 * 1024}),
         # the storefront's view counter is posted by static pages, which carry no CSRF token: it
-        # sets nothing and reads no cookie, so a forged post can only add a view
-        Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT, moderation.VIEW_PATH)),
+        # sets nothing and reads no cookie, so a forged post can only add a view; the Save button
+        # likewise (origin-checked, see checkout.web.reviews)
+        Middleware(CsrfMiddleware, edge=edge, exempt_prefixes=("/api/", *shop.CSRF_EXEMPT, moderation.VIEW_PATH,
+                                                                 *reviews.CSRF_EXEMPT)),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={EdgeError: _edge_error, HTTPException: _http_error,

@@ -38,8 +38,8 @@ from checkout.web.base import Redirect, edge_of
 
 SESSION_COOKIE = "dd_session"
 SAFE_METHODS = ("GET", "HEAD")
-STOREFRONT_JSON = ("/api/cart/summary",)
-PERSONAL_TOKEN_PATHS = "/api/v1/"  # where a personal access token is accepted (its scopes are checked there)  # read by the static site's script, with the cookie
+STOREFRONT_JSON = ("/api/cart/summary", "/api/wishlist/saved")  # read by the static site's script, with the cookie
+PERSONAL_TOKEN_PATHS = "/api/v1/"  # where a personal access token is accepted (its scopes are checked there)
 
 
 class EdgeUser(BaseUser):

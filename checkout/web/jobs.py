@@ -17,6 +17,7 @@ from checkout.core.context import Edge
 from checkout.integrations import webhooks
 from checkout.ops import platform_metrics
 from checkout.payments import charges, payouts
+from checkout.reviews import export
 
 log = structlog.get_logger("checkout.app")
 
@@ -48,15 +49,19 @@ async def _retention_schedule(edge: Edge, stop: asyncio.Event) -> None:
 
 
 async def reconcile_async(edge: Any) -> dict[str, int]:
-    """`charges.reconcile` with the Paystack calls off the event loop."""
-    cutoff = edge.clock.iso(-edge.settings.RECONCILE_AFTER_SECONDS)
-    refs = [r[0] for r in edge.db.execute("SELECT reference FROM orders WHERE status = 'pending' AND created_at <= ?"
-                                          " ORDER BY id LIMIT 500", (cutoff,))]
+    """`charges.reconcile` and `payouts.verify_in_flight` with the Paystack calls off the event loop."""
     counts: dict[str, int] = {}
-    for ref in refs:
-        result = await run_in_threadpool(charges.call_verify, edge, ref)
-        outcome = charges.apply_verify_result(edge, ref, result, "reconcile")
+
+    def note(outcome: str) -> None:
         counts[outcome] = counts.get(outcome, 0) + 1
+
+    for ref in charges.pending_to_verify(edge):
+        note(charges.apply_verify_result(edge, ref, await run_in_threadpool(charges.call_verify, edge, ref), "reconcile"))
+    for ref in charges.orders_without_fees(edge):
+        note(charges.apply_fees(edge, ref, await run_in_threadpool(charges.call_verify, edge, ref)))
+    for payout in payouts.in_flight_to_verify(edge):
+        note("transfer_" + payouts.apply_transfer_verified(
+            edge, payout, await run_in_threadpool(payouts.call_verify_transfer, edge, payout)))
     return counts
 
 
@@ -101,6 +106,30 @@ async def sample_metrics(edge: Any) -> dict[str, int]:
     return {}
 
 
+async def stats_exporter(edge: Any, stop: Any) -> None:
+    """Export ratings and popularity for the build and rebuild the storefront when they changed
+    (checkout.reviews.export.publish): every REVIEWS_EXPORT_SECONDS (sales, refunds and the
+    30-day window move popularity), and at once when a review changes (`request_export`).
+    One export at a time; a burst of changes is one export. The export reads on a read-only
+    connection of its own and the rebuild runs in its own process, both off the event loop."""
+    wanted = edge.service("stats_export_wanted", asyncio.Event)
+    interval = edge.settings.REVIEWS_EXPORT_SECONDS
+    path = edge.settings.database_path
+    while not stop.is_set():
+        waiter = asyncio.ensure_future(wanted.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([waiter, stopper], timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        stopper.cancel()
+        if stop.is_set():
+            return
+        wanted.clear()
+        try:
+            await asyncio.to_thread(export.publish_from, edge, path)
+        except Exception:  # noqa: BLE001 - the exporter must survive any one bad round
+            log.exception("stats_export_error")
+
+
 def background_tasks(edge: Any, stop: Any) -> list[Any]:
     """Reconciliation of pending orders, the payout schedule and the metric samples of the
     platform charts, as asyncio tasks."""
@@ -119,4 +148,6 @@ def background_tasks(edge: Any, stop: Any) -> list[Any]:
     if edge.settings.PAYOUT_INTERVAL_SECONDS > 0:
         tasks.append(asyncio.create_task(_every(edge, edge.settings.PAYOUT_INTERVAL_SECONDS, payouts_async, stop,
                                                 "payouts")))
+    if edge.settings.REVIEWS_EXPORT_SECONDS > 0:
+        tasks.append(asyncio.create_task(stats_exporter(edge, stop)))
     return tasks

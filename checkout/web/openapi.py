@@ -79,6 +79,21 @@ def _first_party(server_url: str) -> dict[str, Any]:
             "properties": {"done": s, "user": {"$ref": "#/components/schemas/Account"}}}
     reason = {"type": "object", "required": ["reason"], "properties": {"reason": s}}
 
+    review = {"type": "object", "required": ["id", "product", "rating", "title", "body", "author", "created_at"],
+              "properties": {"id": {"type": "integer"}, "product": s, "rating": {"type": "integer", "minimum": 1,
+                                                                                  "maximum": 5},
+                             "title": s, "body": s, "author": s, "created_at": s, "updated_at": s,
+                             "helpful": {"type": "integer"}, "reply": {"type": ["string", "null"]},
+                             "replied_at": {"type": ["string", "null"]},
+                             "status": {"enum": ["pending", "approved", "hidden"]},
+                             "held_reason": {"type": ["string", "null"]}, "hidden_reason": {"type": ["string", "null"]}}}
+    review_ref = {"$ref": "#/components/schemas/Review"}
+    review_id = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    review_body = {"type": "object", "required": ["rating"],
+                   "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                  "title": {"type": "string", "maxLength": 120},
+                                  "body": {"type": "string", "maxLength": 5000}}}
+
     def action(summary: str, body: dict[str, Any]) -> dict[str, Any]:
         return {"post": _op(summary, {"200": _json(done, "Done")}, auth=True, body=body, params=[user_id])}
     return {
@@ -102,6 +117,7 @@ def _first_party(server_url: str) -> dict[str, Any]:
                                            "email_verified": {"type": "boolean"}, "created_at": s}},
                 "LegalDocument": doc,
                 "Account": account,
+                "Review": review,
             },
         },
         "paths": {
@@ -185,6 +201,74 @@ def _first_party(server_url: str) -> dict[str, Any]:
                      "properties": {"from": s, "to": s, "period": s, "group": s,
                                     "rows": {"type": "array", "items": {"type": "object"}},
                                     "totals": {"type": "object"}}}, "Report")}, auth=True, params=report_params)},
+            "/api/products/search": {"get": _op(
+                "Search the catalogue with the storefront's rules (words of titles, tags, seller, category and "
+                "description; lofi = lo-fi = Lo Fi; prefixes; small typos): one page of results, facet counts that "
+                "follow the query, suggestions when nothing matches (`available` false and no results until the "
+                "storefront is built)",
+                {"200": _json({"type": "object", "required": ["query", "total", "page", "per_page", "results", "facets",
+                                                              "suggestions"],
+                               "properties": {"available": {"type": "boolean"}, "query": s,
+                                              "words": {"type": "array", "items": s}, "sort": s,
+                                              "filters": {"type": "object"}, "total": {"type": "integer"},
+                                              "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                                              "results": {"type": "array", "items": {"type": "object"}},
+                                              "facets": {"type": "object"},
+                                              "suggestions": {"type": "array", "items": s}}}, "Results")},
+                params=[{"name": "q", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 200}},
+                        {"name": "category", "in": "query", "required": False,
+                         "schema": {"type": "array", "items": s}, "description": "category names, any of them"},
+                        {"name": "price", "in": "query", "required": False, "schema": {"type": "array", "items": s},
+                         "description": "price bands of one currency each, such as USD:1 or NGN:0"},
+                        {"name": "rating", "in": "query", "required": False,
+                         "schema": {"type": "array", "items": {"enum": ["1", "2", "3", "4"]}},
+                         "description": "at least this many stars"},
+                        {"name": "sort", "in": "query", "required": False,
+                         "schema": {"enum": ["", "newest", "price-low", "price-high", "rating"]}},
+                        {"name": "page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}])},
+            "/api/reviews": {"post": _op(
+                "Review a product you own (a purchase not refunded): one per buyer and product. Held for a "
+                "moderator when REVIEW_MODERATION says so (by default: a link in the text, or an account younger "
+                "than a day); 403 not_a_buyer without a purchase",
+                {"201": _json(review_ref, "The review, as its author sees it")}, auth=True,
+                body={**review_body, "required": ["product", "rating"],
+                      "properties": {**review_body["properties"], "product": s}})},
+            "/api/reviews/product/{product}": {"get": _op(
+                "A product's approved reviews from buyers who still own it, paginated, with the aggregate",
+                {"200": _json({"type": "object", "required": ["product", "aggregate", "page", "per_page", "total",
+                                                              "reviews"],
+                               "properties": {"product": s, "sort": s, "page": {"type": "integer"},
+                                              "per_page": {"type": "integer"}, "total": {"type": "integer"},
+                                              "aggregate": {"type": "object", "properties": {
+                                                  "count": {"type": "integer"}, "average": {"type": ["string", "null"]},
+                                                  "histogram": {"type": "array", "items": {"type": "integer"}}}},
+                                              "reviews": {"type": "array", "items": review_ref}}}, "Reviews")},
+                params=[{"name": "product", "in": "path", "required": True, "schema": s},
+                        {"name": "sort", "in": "query", "required": False,
+                         "schema": {"enum": ["newest", "highest", "lowest", "helpful"]}},
+                        {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "per_page", "in": "query", "required": False,
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 50}}])},
+            "/api/reviews/{review_id}": {
+                "put": _op("Edit your own review (judged by moderation again)",
+                           {"200": _json(review_ref, "The review")}, auth=True, body=review_body, params=[review_id]),
+                "delete": _op("Delete your own review", {"204": {"description": "Deleted"}}, auth=True,
+                              params=[review_id]),
+            },
+            "/api/reviews/{review_id}/approve": {"post": _op(
+                "Approve a held or hidden review (admins; audited)", {"200": _json(review_ref, "The review")},
+                auth=True, params=[review_id])},
+            "/api/reviews/{review_id}/hide": {"post": _op(
+                "Hide a review with a reason, kept in the audit log and emailed to its author (admins)",
+                {"200": _json(review_ref, "The review")}, auth=True, params=[review_id], body=reason)},
+            "/api/reviews/{review_id}/report": {"post": _op(
+                "Report a review to the moderators (any signed-in account)",
+                {"202": _json({"type": "object", "properties": {"reported": {"type": "boolean"}}}, "Reported")},
+                auth=True, params=[review_id], body=reason)},
+            "/api/reviews/{review_id}/reply": {"post": _op(
+                "The product's seller replies publicly, once", {"200": _json(review_ref, "The review")}, auth=True,
+                params=[review_id], body={"type": "object", "required": ["reply"], "properties": {"reply": s}})},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {
                 "200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },

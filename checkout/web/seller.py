@@ -17,6 +17,8 @@ from checkout.core.errors import BadRequest, Forbidden, NotFound, ValidationFail
 from checkout.delivery import standing, uploads
 from checkout.delivery.sellers import payout_currency_of
 from checkout.payments import ledger, payout_accounts, payouts
+from checkout.payments.errors import PaystackError
+from checkout.payments.paystack import RECIPIENT_TYPES
 from checkout.web import flash, reauth
 from checkout.web.auth import requires, user_or_none
 from checkout.web.base import client_ip, edge_of
@@ -106,32 +108,56 @@ def _preflight_body(raw: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
     return fields, planned
 
 
+def _account_form(request: Request, values: dict[str, str]) -> tuple[str, str]:
+    """The payout currency and recipient type the bank-account form is for: from the form or the
+    query (`?currency=GHS&type=mobile_money`), else the first of each; USD and the like are
+    offered no form (Paystack cannot pay out in them)."""
+    currency = values.get("currency") or request.query_params.get("currency") or "NGN"
+    if currency not in RECIPIENT_TYPES:
+        currency = "NGN"
+    kind = values.get("type") or request.query_params.get("type") or RECIPIENT_TYPES[currency][0]
+    return currency, kind if kind in RECIPIENT_TYPES[currency] else RECIPIENT_TYPES[currency][0]
+
+
 @requires("seller", forbidden="This page is for sellers.")
 async def seller_earnings(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
     standing.ensure_seller(edge, user)
     slugs = payouts.managed_sellers(edge, user)
-    error, fields = None, {}
+    error, fields, values, resolved = None, {}, {}, None
     if request.method == "POST":
         form = await read_form(request)
-        slug = str(form.get("seller", ""))
+        values = {k: str(form.get(k, "")) for k in ("seller", "account_name", "account_number", "bank_code",
+                                                      "currency", "type", "action")}
+        slug = values["seller"]
         if slug not in slugs:
             raise Forbidden("You do not manage that seller.")
-        name, number = str(form.get("account_name", "")), str(form.get("account_number", ""))
-        bank, currency = str(form.get("bank_code", "")), str(form.get("currency", "NGN"))
+        name, number = values["account_name"], values["account_number"]
+        bank, currency = values["bank_code"], values["currency"] or "NGN"
         try:
-            # whoever holds the session must also know the password, unless they just typed it
-            await reauth.confirm_identity(request, user, str(form.get("current_password", "")))
-            payouts.check_bank_account(number, currency)
-            result = await run_in_threadpool(payouts.call_recipient, edge, name or slug, number, bank, currency)
-            payouts.record_bank_account(edge, slug, name, bank, number, currency, result, actor_id=user.id,
-                                        ip=client_ip(request))
-            return flash.redirect(request, "/seller/earnings", "Your bank account was saved. We emailed you about it; "
-                                  f"payouts to a new or changed account start {edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS}"
-                                  " hours after the change.")
+            kind = payouts.check_bank_account(number, currency, values["type"] or None)
+            if not bank.strip():
+                raise ValidationFailed(fields={"bank_code": "Choose your bank."})
+            if values["action"] == "check":  # show the name Paystack has for the account before saving
+                found = await run_in_threadpool(payouts.call_resolve, edge, number, bank, currency)
+                if isinstance(found, PaystackError):
+                    raise ValidationFailed(found.message, fields={"account_number": found.message})
+                resolved = str(found["account_name"]) if found else ""
+                values["account_name"] = resolved or name
+            else:
+                # whoever holds the session must also know the password, unless they just typed it
+                await reauth.confirm_identity(request, user, str(form.get("current_password", "")))
+                result = await run_in_threadpool(payouts.call_recipient, edge, name or slug, number, bank, currency, kind)
+                payouts.record_bank_account(edge, slug, name, bank, number, currency, result, actor_id=user.id,
+                                            ip=client_ip(request), type_=kind)
+                return flash.redirect(request, "/seller/earnings", "Your bank account was saved. We emailed you about "
+                                      "it; payouts to a new or changed account start "
+                                      f"{edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS} hours after the change.")
         except ValidationFailed as exc:
             error, fields = exc.message, exc.fields
+    form_currency, form_type = _account_form(request, values)
+    banks = await run_in_threadpool(payouts.call_banks, edge, form_currency, form_type)
     sellers = edge.catalog.current().sellers
     accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug), "next": payouts.next_payouts(edge, slug),
                  "currency": (sellers.get(slug) or {}).get("payout_currency") or "NGN",
@@ -141,7 +167,10 @@ async def seller_earnings(request: Request) -> Response:
     return render(request, "edge/seller_earnings.html", status=422 if error else 200, sellers=accounts,
                   error=error, fields=fields, password_needed=not reauth.signed_in_recently(request, user),
                   reauth_minutes=edge.settings.SENSITIVE_REAUTH_MINUTES, hold_hours=edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS,
-                  window=edge.settings.REFUND_WINDOW_DAYS,
+                  window=edge.settings.REFUND_WINDOW_DAYS, values=values, resolved=resolved,
+                  form_currency=form_currency, form_type=form_type, recipient_types=RECIPIENT_TYPES,
+                  banks=banks if isinstance(banks, list) else None,
+                  no_transfers=sorted(c for c in CURRENCIES if c not in RECIPIENT_TYPES),
                   minimum=sorted({format_money(edge.settings.PAYOUT_MINIMUM, c) for a in accounts
                                   for c in [a["currency"], *a["stats"]] if c in CURRENCIES}))
 

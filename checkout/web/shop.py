@@ -30,7 +30,10 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
+from checkout.ops import alerts
 from checkout.payments import carts, charges, orders, pricing
+from checkout.payments.errors import PaymentsUnavailable
+from checkout.reviews import invites, wishlist
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
 from checkout.web.base import client_ip, edge_of, redirect_to
 from checkout.web.pages import message, read_form, render, set_cookie
@@ -141,6 +144,22 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
     raise orders.unknown_order()
 
 
+def note_unavailable(edge: Any) -> None:
+    """Paystack unreachable at checkout: the admins hear of it (at most once per
+    ALERT_REPEAT_MINUTES), saying whether the circuit breaker is failing calls fast."""
+    breaker = orders.paystack(edge).breaker
+    state = "open: checkout fails fast until a probe call succeeds" if breaker.state != "closed" else "closed"
+    alerts.raise_alert(edge, "paystack_unavailable", f"Paystack could not be reached at checkout "
+                       f"({breaker.last_error or 'no answer'}); circuit breaker {state}.")
+    edge.__dict__["_paystack_alerted"] = True
+
+
+def note_available(edge: Any) -> None:
+    """A checkout reached Paystack again: the `paystack_unavailable` alert is over."""
+    if edge.__dict__.pop("_paystack_alerted", False):
+        alerts.clear(edge, "paystack_unavailable")
+
+
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
@@ -150,9 +169,21 @@ async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest:
     if again:
         return redirect_to(again)
     order = orders.create_order(edge, user, items, guest=guest)
-    result = await run_in_threadpool(orders.call_initialize, edge, order)
-    url = orders.record_authorization(edge, order, result)
-    response = redirect_to(url)
+    step: Any = order
+    for _ in range(2):  # a duplicate reference may hand back a fresh order to initialize, once
+        order = step
+        result = await run_in_threadpool(orders.call_initialize, edge, order)
+        try:
+            step = charges.record_initialize(edge, order, result)
+        except PaymentsUnavailable:
+            note_unavailable(edge)
+            raise
+        if isinstance(step, str):
+            note_available(edge)
+            break
+    else:
+        raise PaymentsUnavailable()
+    response = redirect_to(step)
     if guest:  # Paystack sends this browser back to /checkout/callback: let it see its order there
         remember_order(request, response, order["reference"])
     return response
@@ -328,14 +359,14 @@ async def wishlist_page(request: Request) -> Response:
             carts.unsave(edge, user.id, slug)
         else:
             pricing.price_line(edge, slug)  # only a product the catalogue lists
-            carts.save(edge, user.id, slug)
+            wishlist.save(edge, user.id, slug)  # with its price, for the price-drop email
         return redirect_to("/wishlist")
     items = []
     products = edge.catalog.current().products
     for slug in carts.wishlist(edge, user.id):
         if slug in products:
             items.append(products[slug])
-    return render(request, "edge/wishlist.html", items=items)
+    return render(request, "edge/wishlist.html", items=items, price_alerts=invites.wants(edge, user.id, "price_drop"))
 
 
 async def checkout_callback(request: Request) -> Response:

@@ -14,7 +14,6 @@ from digitaldock.schema import (
     parse_categories,
     parse_legal,
     parse_product,
-    parse_ratings,
     parse_seller,
 )
 
@@ -168,7 +167,7 @@ def test_legal_documents_need_their_sections():
                                "did you mean 'privacy'?"]
 
 
-def test_categories_and_ratings_files():
+def test_categories_file():
     cats, problems = parse_categories("c.yml", "- slug: a\n  name: A\n- slug: a\n  name: B\n- 3\n")
     assert [c.slug for c in cats] == ["a", "a"]
     assert [p.message for p in problems] == ["'a' is listed twice", "needs a slug and a name"]
@@ -176,12 +175,6 @@ def test_categories_and_ratings_files():
     assert "invalid YAML" in problems[0].message
     _, problems = parse_categories("c.yml", "a: b\n")
     assert problems[0].message.startswith("must be a list")
-    ratings, problems = parse_ratings("r.yml", 'a: {average: "4.6", count: 3}\nb: {average: "5.5", count: 1}\n'
-                                               'c: {average: "4", count: 0}\n')
-    assert ratings["a"].stars_x10 == 46
-    assert [p.field for p in problems] == ["b", "c"]
-    _, problems = parse_ratings("r.yml", "a: [\n")
-    assert "invalid YAML" in problems[0].message
 
 
 def test_load_catalog_collects_problems_across_files(tmp_path: Path):

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from digitaldock.schema import LEGAL_DOCUMENTS
+from digitaldock.stats import ProductStats, ReviewExcerpt, Stats, write_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +83,12 @@ def make_content(root: Path) -> Path:
                   pwyw_minimum='"5000"', published="2026-02-01")
     write_product(content, "draft-thing", status="draft")
     write_product(content, "old-thing", status="withdrawn")
-    (content / "ratings.yml").write_text('first-guide: {average: "4.5", count: 12}\n', encoding="utf-8")
+    # what the edge exports (`digitaldock reviews export`): two approved reviews, 4 and 5 stars
+    write_stats(Stats({"first-guide": ProductStats(count=2, sum=9, histogram=(0, 0, 0, 1, 1), sold_30d=3, recent=(
+        ReviewExcerpt(7, 5, "Saved my month", "Clear *and* short <script>alert(1)</script>", "Ada", "2026-11-20",
+                      "Thank you!"),
+        ReviewExcerpt(6, 4, "", "Good.", "Bo", "2026-11-19"))),
+        "second-font": ProductStats(sold_30d=9)}), content / "stats.json")
     return content
 
 

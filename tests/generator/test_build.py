@@ -117,7 +117,7 @@ def test_product_page_shows_price_files_and_buy_form(built: Path):
     assert 'name="amount" type="number"' in html and 'min="5000.00"' in html
     fixed = (built / "products/first-guide/index.html").read_text()
     assert 'name="amount"' not in fixed
-    assert "4.5" in fixed and "12 ratings" in fixed
+    assert "4.5" in fixed and "2 ratings" in fixed
     assert 'rel="canonical" href="http://127.0.0.1:8000/products/first-guide/"' in fixed
     for img in page.imgs:
         assert img.get("width") and img.get("height"), img
@@ -132,7 +132,7 @@ def test_jsonld_is_a_valid_product_offer(built: Path):
     offer = data["offers"]
     assert offer["@type"] == "Offer" and offer["price"] == "12.50" and offer["priceCurrency"] == "USD"
     assert offer["availability"] == "https://schema.org/InStock"
-    assert data["aggregateRating"]["ratingValue"] == "4.5" and data["aggregateRating"]["reviewCount"] == 12
+    assert data["aggregateRating"]["ratingValue"] == "4.5" and data["aggregateRating"]["reviewCount"] == 2
     assert page.meta["og:title"] == "First Guide"
     assert page.meta["og:image"] == "http://127.0.0.1:8000/images/cover.png"
     assert page.meta["twitter:card"] == "summary_large_image"
@@ -158,15 +158,38 @@ def test_catalog_json_is_the_edge_price_list(built: Path):
         catalog, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def test_sitemap_lists_every_public_page(built: Path):
-    root = ET.fromstring((built / "sitemap.xml").read_bytes())
+def test_sitemap_index_lists_every_indexable_page(built: Path):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locs = {e.text for e in root.findall("s:url/s:loc", ns)}
+    index = ET.fromstring((built / "sitemap.xml").read_bytes())
+    assert index.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    parts = [e.text for e in index.findall("s:sitemap/s:loc", ns)]
+    assert parts == ["http://127.0.0.1:8000/sitemaps/sitemap-1.xml"]
+    locs = {e.text for e in ET.fromstring((built / "sitemaps/sitemap-1.xml").read_bytes()).findall("s:url/s:loc", ns)}
     pages = {"http://127.0.0.1:8000/" + p.relative_to(built).as_posix().removesuffix("index.html")
-             for p in built.rglob("index.html")}
+             for p in built.rglob("index.html") if 'name="robots" content="noindex' not in p.read_text()}
     assert locs == pages
     assert "http://127.0.0.1:8000/products/first-guide/" in locs
+    assert "http://127.0.0.1:8000/products/" in locs
+    # the search page and listings in another order than their own are noindex, so not listed
+    assert "http://127.0.0.1:8000/search/" not in locs
+    assert "http://127.0.0.1:8000/products/sort/price-low/" not in locs
+    assert 'content="noindex, follow"' in (built / "products/sort/price-low/index.html").read_text()
     assert "Sitemap: http://127.0.0.1:8000/sitemap.xml" in (built / "robots.txt").read_text()
+
+
+def test_sitemap_files_hold_at_most_the_limit(content: Path, tmp_path: Path, kit, monkeypatch):
+    import generator.site
+
+    monkeypatch.setattr(generator.site, "SITEMAP_URLS", 5)
+    out = kit.build_to(content, tmp_path / "small")
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    parts = [e.text for e in ET.fromstring((out / "sitemap.xml").read_bytes()).findall("s:sitemap/s:loc", ns)]
+    assert len(parts) >= 3
+    counts = [len(ET.fromstring((out / "sitemaps" / Path(u).name).read_bytes()).findall("s:url", ns)) for u in parts]
+    assert max(counts) == 5 and all(c >= 1 for c in counts)
+    monkeypatch.undo()
+    assert sum(counts) == len(ET.fromstring((kit.build_to(content, tmp_path / "one") / "sitemaps/sitemap-1.xml")
+                                            .read_bytes()).findall("s:url", ns))
 
 
 def test_feeds_are_atom(built: Path):
@@ -251,19 +274,28 @@ def test_builds_are_deterministic(content: Path, tmp_path: Path, kit):
     assert tree(again) == tree(b)
 
 
-def test_search_index_has_filters_and_sorts(built: Path):
-    index = json.loads((built / "search/index.json").read_text())
-    by_url = {p["url"]: p for p in index["products"]}
-    assert sorted(by_url) == ["/products/first-guide/", "/products/naira-pack/", "/products/second-font/"]
-    guide = by_url["/products/first-guide/"]
-    assert guide["filters"] == {"category": ["Ebooks"], "price": ["$10 to $25"],
-                                "rating": ["4 stars and up", "3 stars and up", "2 stars and up",
-                                           "1 star and up"]}
-    assert guide["price_sort"] == 1250 and guide["rating_sort"] == 45 and guide["published"] == "2026-03-01"
-    assert "design" in guide["text"] and "test seller" in guide["text"]
-    assert by_url["/products/naira-pack/"]["price"] == "from ₦5,000"
-    assert by_url["/products/naira-pack/"]["filters"]["price"] == ["$10 to $25"]  # ₦15,000 ≈ $10
-    assert index["filters"]["category"] == ["Ebooks", "Fonts"]
+def test_search_index_finds_filters_and_sorts(built: Path):
+    from digitaldock.search import Index
+
+    index = Index(lambda name: (built / "search" / name).read_bytes())
+    titles = lambda r: [c["t"] for c in index.cards(r.ids)]  # noqa: E731
+    assert titles(index.search("")) == ["Second Font", "First Guide", "Naira Pack"]  # newest first
+    assert titles(index.search("careful")) == []  # the seller's bio is not the product
+    assert titles(index.search("test seller")) == ["Second Font", "First Guide", "Naira Pack"]
+    assert titles(index.search("schema's limits")) == ["Second Font", "First Guide", "Naira Pack"]  # description
+    assert titles(index.search("first gide")) == ["First Guide"]  # a typo
+    # prices are banded per currency: the naira pack (from ₦5,000) is never in a dollar band
+    result = index.search("", {"price": ["NGN:1"]})
+    assert titles(result) == ["Naira Pack"]
+    assert result.facets["price"] == {"USD:1": 2, "NGN:1": 1}
+    assert result.facets["category"] == {"Fonts": 1}  # narrowed by the price chosen
+    result = index.search("", {"rating": ["4"]}, sort="price-high")
+    assert titles(result) == ["First Guide"]
+    assert titles(index.search("", sort="price-low")) == ["Naira Pack", "First Guide", "Second Font"]  # ₦15,000 ≈ $10
+    entry = json.loads((built / "search/index.json").read_text())
+    assert entry["facets"]["category"] == ["Ebooks", "Fonts"]
+    assert entry["price_shown"] == ["USD:1", "NGN:1"]
+    assert [c["p"] for c in index.cards([2])] == ["from ₦5,000"]
 
 
 def test_broken_content_reports_every_problem_and_keeps_the_good_site(built: Path, content: Path, kit):
@@ -422,3 +454,58 @@ def test_the_real_catalogue_builds_with_every_link_and_price_right(tmp_path: Pat
                 assert (target / "index.html" if path.endswith("/") else target).exists(), (page_path, ref)
     html = "".join(p.read_text() for p in out.rglob("*.html")).lower()
     assert "lorem" not in html and "ipsum" not in html
+
+
+def test_reviews_from_the_edge_export_show_with_histogram_and_jsonld(built: Path):
+    html = (built / "products/first-guide/index.html").read_text()
+    assert "4.5 out of 5" in html and "from 2 verified buyers" in html
+    assert 'id="review-7"' in html and "Saved my month" in html and "Reply from" in html
+    assert "<script>alert(1)</script>" not in html and "<em>and</em>" in html  # sanitised as descriptions are
+    assert 'href="http://127.0.0.1:8001/reviews/first-guide"' in html
+    data = json.loads("".join(parse(built / "products/first-guide/index.html").jsonld))
+    assert [r["reviewRating"]["ratingValue"] for r in data["review"]] == ["5", "4"]
+    assert data["review"][0]["author"] == {"@type": "Person", "name": "Ada"}
+    assert data["aggregateRating"]["ratingCount"] == 2
+    plain = (built / "products/second-font/index.html").read_text()
+    assert "No reviews yet." in plain and 'class="rating"' not in plain and 'class="stars"' not in plain
+
+
+def test_popularity_sort_follows_units_sold(built: Path):
+    popular = (built / "products/sort/popular/index.html").read_text()
+    assert popular.index("Second Font") < popular.index("First Guide") < popular.index("Naira Pack")
+    from digitaldock.search import Index
+
+    index = Index(lambda name: (built / "search" / name).read_bytes())
+    # the search page's "Most popular" follows the same export (Second Font 9, First Guide 3, Naira Pack 0)
+    titles = [c["t"] for c in index.cards(index.search("", sort="popular").ids)]
+    assert titles == ["Second Font", "First Guide", "Naira Pack"]
+
+
+def test_no_stats_file_means_no_stars_anywhere(content: Path, tmp_path: Path, kit):
+    (content / "stats.json").unlink()
+    out = kit.build_to(content, tmp_path / "out")
+    for page in out.rglob("*.html"):
+        assert 'class="rating"' not in page.read_text(), page
+    assert "aggregateRating" not in (out / "products/first-guide/index.html").read_text()
+
+
+def test_save_button_posts_to_the_edge_from_product_pages_and_cards(built: Path):
+    page = (built / "products/naira-pack/index.html").read_text()
+    assert 'action="http://127.0.0.1:8001/wishlist/save" data-save="naira-pack"' in page
+    home = (built / "index.html").read_text()
+    assert 'data-save="first-guide"' in home
+
+
+def test_a_new_review_rerenders_only_what_shows_it(content: Path, tmp_path: Path, kit):
+    build_to = kit.build_to
+    from digitaldock.stats import ProductStats, Stats, load_stats, write_stats
+    from generator.build import last_build
+
+    out = build_to(content, tmp_path / "out")
+    stats = load_stats(content / "stats.json")
+    write_stats(Stats({**stats.products, "naira-pack": ProductStats(count=1, sum=3, histogram=(0, 0, 1, 0, 0))}),
+                content / "stats.json")
+    build_to(content, out)
+    rendered = last_build(out).rendered
+    assert "products/naira-pack/index.html" in rendered and "products/first-guide/index.html" not in rendered
+    assert "3.0 out of 5" in (out / "products/naira-pack/index.html").read_text()

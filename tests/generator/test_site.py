@@ -34,7 +34,7 @@ def test_output_escaping_gives_exactly_markupsafes_bytes(content: Path, kit):
 
 
 def test_search_text_is_folded_like_the_browser_folds_queries():
-    from generator.search import fold
+    from digitaldock.search import fold
 
     assert fold("Café Crème NAÏVE") == "cafe creme naive"
     assert fold("Plain ASCII Title") == "plain ascii title"

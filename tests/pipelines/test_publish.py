@@ -78,6 +78,15 @@ def test_first_publish_uploads_everything_with_headers(cli, s3, bucket, site):
         assert len(head["Metadata"]["sha256"]) == 64
 
 
+def test_search_shards_named_by_content_are_immutable_assets():
+    from pipelines.publish import cache_control, is_document
+
+    for key in ("search/t/12.3a0cdaaee2.json", "search/d/0.e2b1de3531.json", "search/facets.88bd6b8348.json"):
+        assert cache_control(key) == "public, max-age=31536000, immutable" and not is_document(key), key
+    for key in ("search/index.json", "catalog.json", "sitemaps/sitemap-1.xml", "products/abc1234/index.html"):
+        assert cache_control(key) == "public, max-age=300" and is_document(key), key
+
+
 def test_assets_go_up_before_the_pages_that_use_them(cli):
     lines = [line.split(" ", 1)[1] for line in cli().stdout.splitlines() if line.startswith("uploaded ")]
     documents = [i for i, k in enumerate(lines) if k.endswith((".html", ".json", ".xml", ".txt"))]

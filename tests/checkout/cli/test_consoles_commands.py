@@ -28,7 +28,8 @@ def env(tmp_path, catalog_path):
     shutil.copytree(ROOT / "content", tmp_path / "content")
     return {"DIGITALDOCK_DATA_DIR": str(tmp_path / "data"), "CATALOG_PATH": str(catalog_path),
             "CONTENT_DIR": str(tmp_path / "content"), "REBUILD_ON_APPROVAL": "false",
-            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
+            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
+            "PAYSTACK_BASE_URL": "http://127.0.0.1:9"}  # no sandbox: seed makes no demo sales
 
 
 def run(cmd, args, env):

@@ -3,6 +3,7 @@ server and clamd from tests/conftest.py) and against stopped or unreachable ones
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import uuid
 
@@ -73,8 +74,13 @@ def test_clamd_answering_something_else_is_not_ready(make_client, tmp_path):
     import threading
 
     def answer() -> None:
-        for _ in range(2):
-            conn, _ = server.accept()
+        # answers until the test closes the socket (the probe may ask once or twice); the close
+        # ends accept() with OSError, which must not escape into whichever test runs next
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
             with conn:
                 conn.recv(64)
                 conn.sendall(b"UNKNOWN COMMAND\0")
@@ -85,7 +91,10 @@ def test_clamd_answering_something_else_is_not_ready(make_client, tmp_path):
         status, body = _readyz(make_client(CLAMD_SOCKET=str(path)))
         assert status == 503 and body["checks"]["clamd"]["ok"] is False
     finally:
+        with contextlib.suppress(OSError):  # wakes a blocked accept(); close() alone does not
+            server.shutdown(socket.SHUT_RDWR)
         server.close()
+        t.join(timeout=5)
 
 
 @pytest.fixture

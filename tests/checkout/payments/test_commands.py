@@ -105,7 +105,7 @@ def test_client_talks_to_the_sandbox_and_reports_errors(sandbox):
     assert {b["code"] for b in client.banks()} >= {"058"}
     with pytest.raises(PaystackError) as err:
         client.verify("missing")
-    assert err.value.paystack_status == 400 and err.value.message == "Transaction reference not found"
+    assert err.value.paystack_status == 404 and err.value.not_found and err.value.message == "Transaction reference not found"
     with pytest.raises(PaystackError) as err:
         Paystack(sandbox.url, "sk_test_wrong", retries=0).verify("x")
     assert err.value.paystack_status == 401 and err.value.message == "Invalid key"
@@ -139,3 +139,19 @@ def test_sandbox_command_uses_the_edge_settings(env, monkeypatch):
     assert box.secret_key == "sk_test_digitaldock_sandbox" and box.config["webhook_url"] == "http://127.0.0.1:9/hook"
     r = CliRunner().invoke(sandbox_cmd, [], env={**env, "DIGITALDOCK_ENV": "staging"})
     assert r.exit_code == 1 and "DIGITALDOCK_ENV" in r.output
+
+
+def test_doctor_lists_the_currencies_the_paystack_account_accepts(env, edge, sandbox):
+    from checkout.cli.payments import doctor
+    r = run(doctor, ["--json"], env)
+    found = last(r.output)
+    assert r.exit_code == 0 and found["mode"] == "test" and found["reachable"] is True
+    assert "USD" in found["currencies"] and found["payout_currencies"] == ["GHS", "KES", "NGN", "ZAR"]
+    assert found["catalogue_currencies"] == ["NGN", "USD"] and found["problems"] == []
+    sandbox.faults(currencies=["NGN", "GHS"])
+    r = run(doctor, [], env)
+    assert r.exit_code == 1 and "accepts: GHS, NGN" in r.output and "pays out in: GHS, NGN" in r.output
+    assert "sells in USD, which the Paystack account does not accept" in r.output
+    sandbox.faults(fail_api=1)
+    r = run(doctor, ["--json"], env)
+    assert r.exit_code == 1 and last(r.output)["reachable"] is False

@@ -15,6 +15,14 @@
     .catch(function () {});
 })();
 
+// With JavaScript, the header's search goes to the static search page (the shards, in the
+// browser); without, it goes to the edge's results page.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.header-search");
+  if (form && window.fetch) form.setAttribute("action", form.getAttribute("data-static-action"));
+})();
+
 // A product page asks the edge to count one view (issue #16): no cookie is sent (credentials
 // "omit"), nothing is read back, and the edge keeps a number per product and day, never who
 // viewed. Crawlers rarely run scripts; the edge drops the ones that announce themselves.
@@ -25,4 +33,43 @@
   if (!checkout || !product || !window.fetch) return;
   fetch(checkout + "/v/" + encodeURIComponent(product.getAttribute("data-product")),
         { method: "POST", credentials: "omit", keepalive: true, mode: "no-cors" }).catch(function () {});
+})();
+
+// Save buttons (issue #14): without this script each is a form posted to the edge, which saves
+// and returns to the product page (a guest signs in first). With it: the saved state of a
+// signed-in buyer is shown, and Save toggles in place; a guest still goes to sign in.
+(function () {
+  "use strict";
+  var checkout = document.body.getAttribute("data-checkout-url");
+  var forms = document.querySelectorAll("form.save[data-save]");
+  if (!checkout || !forms.length || !window.fetch) return;
+  var signedIn = false;
+  function show(form, saved) {
+    var button = form.querySelector("button");
+    button.setAttribute("aria-pressed", saved ? "true" : "false");
+    button.textContent = saved ? "Saved" : "Save";
+  }
+  fetch(checkout + "/api/wishlist/saved", { credentials: "include" })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (data) {
+      if (!data || !data.signed_in) return;
+      signedIn = true;
+      forms.forEach(function (form) { show(form, data.saved.indexOf(form.getAttribute("data-save")) >= 0); });
+      document.body.setAttribute("data-wishlist", "ready"); // the buttons show the saved state now
+    })
+    .catch(function () {});
+  forms.forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!signedIn) return; // the form's own post: the edge asks a guest to sign in
+      event.preventDefault();
+      var saved = form.querySelector("button").getAttribute("aria-pressed") === "true";
+      var body = new URLSearchParams({ product: form.getAttribute("data-save") });
+      if (saved) body.set("remove", "1");
+      fetch(form.action, { method: "POST", credentials: "include", mode: "no-cors", body: body })
+        .then(function () { return fetch(checkout + "/api/wishlist/saved", { credentials: "include" }); })
+        .then(function (r) { return r.json(); })
+        .then(function (data) { show(form, data.saved.indexOf(form.getAttribute("data-save")) >= 0); })
+        .catch(function () { form.submit(); });
+    });
+  });
 })();
