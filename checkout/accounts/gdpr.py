@@ -67,6 +67,8 @@ def request_deletion(edge: "Edge", user: Any, ip: str | None) -> str:
         edge.db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
         edge.db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                         (iso(now), user["id"]))
+        edge.db.execute("UPDATE personal_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                        (iso(now), user["id"]))
         audit.record(edge, "user.deletion_requested", actor_id=user["id"], subject_id=user["id"], ip=ip)
         outbox.enqueue(edge, "deletion", user["email"], user["id"], name=user["display_name"],
                        anonymise_on=when[:10])
@@ -82,6 +84,8 @@ def anonymise(edge: "Edge", user_id: int) -> None:
         edge.db.execute("UPDATE consents SET ip = NULL WHERE user_id = ?", (user_id,))
         edge.db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
         edge.db.execute("DELETE FROM refresh_tokens WHERE user_id = ?", (user_id,))
+        edge.db.execute("UPDATE personal_tokens SET revoked_at = COALESCE(revoked_at, ?), last_used_ip = NULL"
+                        " WHERE user_id = ?", (edge.clock.iso(), user_id))
         edge.db.execute("DELETE FROM outbox WHERE user_id = ? AND status IN ('sent', 'dead')", (user_id,))
         if "orders" in edge.db.table_names():  # orders are kept (accounting) but lose the address
             edge.db.execute("UPDATE orders SET email = ? WHERE user_id = ?", (f"deleted-{user_id}@deleted.invalid", user_id))

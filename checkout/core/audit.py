@@ -20,6 +20,8 @@ ACTIONS = (
     "user.password_reset", "user.email_change_requested", "user.email_changed", "user.role_changed", "user.consent",
     "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
+    "api.personal_token_created", "api.personal_token_revoked", "webhook.endpoint_created", "webhook.endpoint_deleted",
+    "webhook.secret_rotated", "webhook.endpoint_disabled",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
     "payment.payout_otp", "payment.dashboard_refund",

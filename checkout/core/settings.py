@@ -183,6 +183,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REVIEW_INVITE_DAYS", 3, "Days after a purchase that the buyer is invited to review it (once, by email, unless they unsubscribed); 0 sends no invitations.", int),
     Setting("REVIEWS_STATS_PATH", "", "Where the edge exports ratings, latest reviews and units sold for the build (`digitaldock reviews export`); empty: `stats.json` in CONTENT_DIR, which the build reads by default."),
     Setting("REVIEWS_EXPORT_SECONDS", 60.0, "How often the running edge re-exports the stats (sales, refunds and the 30-day window move popularity) and rebuilds the storefront when they changed; 0 turns it off. A review decision exports at once.", float),
+    # the public API's outgoing webhooks (issue #21)
+    Setting("WEBHOOK_POLL_SECONDS", 2.0, "How often the edge sends due webhook deliveries to sellers' endpoints; 0 turns the worker off (`digitaldock webhooks send` then sends them).", float),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", 10.0, "Time an endpoint has to connect and answer one delivery.", float),
+    Setting("WEBHOOK_MAX_RESPONSE_BYTES", 65536, "Bytes of an endpoint's answer read at most (the first 2,000 are kept in the delivery log); the rest is never read.", int),
+    Setting("WEBHOOK_BACKOFF_SECONDS", 30.0, "First retry delay of a failed delivery; doubles after each failure.", float),
+    Setting("WEBHOOK_RETRY_HOURS", 24.0, "A delivery is retried this long; then it is given up and its endpoint disabled, and its owner emailed.", float),
+    Setting("WEBHOOK_SECRET_OVERLAP_HOURS", 24.0, "After a secret rotation the previous secret also signs deliveries this long, so receivers can switch without missing one.", float),
+    Setting("WEBHOOK_ALLOW_PRIVATE", False, "Let endpoints be private, loopback or link-local addresses (127.0.0.1, 10.x, 169.254.169.254...). Off in production: a webhook must not reach inside our network; on only for tests and local development.", bool),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -10,13 +10,14 @@ from urllib.parse import urlencode
 
 import structlog
 
-from checkout.core import outbox
+from checkout.core import outbox, signals
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.payments import discounts, ledger, receipts
 from checkout.payments.errors import PaymentsUnavailable, PaystackError
 from checkout.payments.ledger import COSTS, RECEIVABLE
+from checkout.payments.listings import money_json
 from checkout.payments.orders import (
     PAID_STATES,
     Duplicate,
@@ -107,6 +108,13 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                            lines=[{"title": x["title"], "amount": format_money(x["amount"], currency),
                                    "net": format_money(ledger.seller_share(x), currency)} for x in seller_lines],
                            days=edge.settings.REFUND_WINDOW_DAYS)
+        signals.emit(edge, "sale", {
+            "seller": seller, "order_reference": order["reference"], "sold_at": now,
+            "total": money_json(sum(x["amount"] for x in seller_lines), currency),
+            "net": money_json(sum(ledger.seller_share(x) for x in seller_lines), currency),
+            "lines": [{"sale_id": x["id"], "product_slug": x["product_slug"], "title": x["title"],
+                       "price": money_json(x["amount"], currency), "fee": money_json(x["fee"], currency),
+                       "net": money_json(ledger.seller_share(x), currency)} for x in seller_lines]})
 
 
 def _book_fees(edge: "Edge", order: dict[str, Any], fees: int) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 
 import structlog
 
-from checkout.core import audit, outbox
+from checkout.core import audit, outbox, signals
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
 from checkout.payments import ledger
 from checkout.payments.errors import PaystackError, RetryLater
+from checkout.payments.listings import money_json
 from checkout.payments.orders import order_lines, paystack
 from checkout.payments.paystack import amount_of
 from digitaldock.money import format_money
@@ -322,6 +323,10 @@ def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: st
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
                    title=line["title"], amount=format_money(line["amount"], line["currency"]))
+    signals.emit(edge, "refund", {"seller": line["seller"], "refund_id": refund["id"], "sale_id": line["id"],
+                                  "order_reference": reference, "product_slug": line["product_slug"],
+                                  "title": line["title"], "amount": money_json(line["amount"], line["currency"]),
+                                  "net_reversed": money_json(ledger.seller_share(line), line["currency"]), "processed_at": now})
     if dashboard:  # the seller did not approve this one here: tell them their earnings went back
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (line["seller"],)):

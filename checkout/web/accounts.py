@@ -319,10 +319,6 @@ async def unlock_page(request: Request) -> Response:
                    links=[("/login", "Sign in"), ("/password-reset", "Reset your password")])
 
 
-async def api_docs_page(request: Request) -> Response:
-    return render(request, "edge/api_docs.html")
-
-
 async def home(request: Request) -> Response:
     return RedirectResponse("/account", status_code=303)
 
@@ -345,5 +341,4 @@ ROUTES = [
     Route("/account/delete", delete_page, methods=["GET", "POST"]),
     Route("/password-reset", reset_request_page, methods=["GET", "POST"]),
     Route("/password-reset/confirm", reset_confirm_page, methods=["GET", "POST"]),
-    Route("/api/docs", api_docs_page),
 ]

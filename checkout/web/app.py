@@ -37,8 +37,10 @@ from checkout.web import (
     admin_reports,
     admin_users,
     api,
+    api_docs,
     base,
     delivery,
+    developer,
     health,
     jobs,
     moderation,
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     routes = [
         *health.ROUTES,
         *api.ROUTES,
+        *api_docs.ROUTES,
         *accounts.ROUTES,
         *seller.ROUTES,
         *delivery.ROUTES,
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *search.ROUTES,
         *reviews.ROUTES,
         *seller_refunds.ROUTES,
+        *developer.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 
