@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import DigitalDockError
+
 STATS_VERSION = 1
 MAX_RECENT = 5  # reviews per product baked into its page; the edge serves the rest
 MAX_STATS_BYTES = 512 * 1024 * 1024
 
 
-class StatsError(ValueError):
+class StatsError(DigitalDockError, ValueError):
     """The stats file is not what `dump_stats` writes; the message names the place."""
 
 
