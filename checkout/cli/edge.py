@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +88,11 @@ SEED_USERS = (("buyer@example.com", "Demo Buyer", "buyer"), ("seller@example.com
 
 
 @click.command()
-def seed() -> None:
-    """Create demo accounts (buyer, seller, admin) and print their credentials.
+@click.option("--wait", default=0.0, show_default=True, type=float,
+              help="Seconds to wait for the Paystack sandbox and the first build before the demo sales.")
+def seed(wait: float) -> None:
+    """Create demo accounts (buyer, seller, admin) and print their credentials; with a Paystack
+    sandbox answering, also demo buyers who paid and reviewed (checkout/reviews/demo.py).
 
     The passwords are random; they are also kept in `<DATA_DIR>/demo-accounts.txt` (readable
     only by you) so `digitaldock dev` can show them again on the next start.
@@ -116,20 +120,36 @@ def seed() -> None:
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text("\n".join(lines) + "\n", "utf-8")
-    demo_sales(e)
+    demo_sales(e, wait)
 
 
-def demo_sales(e: Any) -> None:
+def _sandbox_and_catalogue(e: Any, base: str, key: str, wait: float) -> bool:
+    """Whether the sandbox answers and the storefront's catalogue lists products, waiting up to
+    `wait` seconds (`digitaldock dev` starts the sandbox and the first build just before)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"},
+                      timeout=2).raise_for_status()
+            if e.catalog.current().products:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def demo_sales(e: Any, wait: float = 0.0) -> None:
     """Buyers, purchases and reviews (issue #14), paid on the local Paystack sandbox: only when
     PAYSTACK_BASE_URL is a sandbox that answers (never against Paystack itself)."""
     base = e.settings.PAYSTACK_BASE_URL.rstrip("/")
     key = e.settings.PAYSTACK_SECRET_KEY.reveal()
     if e.settings.production or "paystack.co" in base:
         return
-    try:
-        httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"}, timeout=2).raise_for_status()
-    except httpx.HTTPError:
-        click.echo("no Paystack sandbox answers: no demo purchases or reviews (run `digitaldock dev`)")
+    if not _sandbox_and_catalogue(e, base, key, wait):
+        click.echo("no Paystack sandbox answers, or no catalogue is built: no demo purchases or reviews "
+                   "(`digitaldock dev` starts both)")
         return
 
     def pay(reference: str) -> None:
