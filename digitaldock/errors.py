@@ -30,7 +30,7 @@ class DigitalDockError(Exception):
       a device or a pipe at (or on the way to) the key; it is refused, never followed.
     - `digitaldock.published.PublishedError` (also a ValueError): a catalog.json entry does not
       have the published shape; the message names the field.
-    - `digitaldock.stats.StatsError` (also a ValueError): the edge's exported `stats.json`
-      (ratings, latest reviews, units sold) is not what `dump_stats` writes; the message names
-      the place (`products.x.histogram`) and the build stops.
+    - `digitaldock.stats.StatsError` (also a ValueError): the edge's exported stats file
+      (ratings, popularity) does not have the shape `dump_stats` writes; the message names
+      the place.
     """
