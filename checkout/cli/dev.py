@@ -144,7 +144,7 @@ def dev(host: str, verbose: bool, proxy: bool, https: bool,
             time.sleep(1.5)  # the edge reads the catalogue the first build writes
     time.sleep(1.0)
     click.echo("\nDemo accounts (role, email, password):")
-    seeded = subprocess.run([sys.executable, "-m", "checkout.cli.main", "seed"], env=env, check=False,
+    seeded = subprocess.run([sys.executable, "-m", "checkout.cli.main", "seed", "--wait", "30"], env=env, check=False,
                             stderr=None if verbose else subprocess.PIPE, text=True)
     if seeded.returncode and seeded.stderr:  # its JSON logs are noise, but not its failure
         click.echo(seeded.stderr.strip().splitlines()[-1], err=True)

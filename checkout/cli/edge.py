@@ -98,17 +98,20 @@ SEED_USERS = (("buyer@example.com", "Demo Buyer", "buyer"), ("seller@example.com
 @click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True,
               help="Spread the orders over this many past days.")
 @click.option("--seed", "seed_", type=int, default=21, show_default=True, help="Random seed (same seed, same data).")
-def seed(products: int, buyers: int, orders: int, days: int, seed_: int) -> None:
+@click.option("--wait", default=0.0, show_default=True, type=float,
+              help="Seconds to wait for the Paystack sandbox and the first build before the demo sales.")
+def seed(products: int, buyers: int, orders: int, days: int, seed_: int, wait: float) -> None:
     """Create demo accounts (buyer, seller, admin) and print their credentials; with --products,
     --buyers and --orders, also fake but realistic data at scale, made through the real code
-    paths (docs/api.md; its timing is in benchmarks/README.md).
+    paths (docs/api.md; its timing is in benchmarks/README.md). With a Paystack sandbox answering,
+    also demo buyers who paid and reviewed (checkout/reviews/demo.py).
 
     The passwords are random; they are also kept in `<DATA_DIR>/demo-accounts.txt` (readable
     only by you) so `digitaldock dev` can show them again on the next start.
     """
 
     e = make_edge()
-    _seed_accounts(e)
+    _seed_accounts(e, wait)
     if products or buyers or orders:
         _seed_bulk(e, products, buyers, orders, days, seed_)
 
@@ -143,7 +146,7 @@ def _seed_bulk(e: Any, products: int, buyers: int, orders: int, days: int, seed_
             f"{counts['emails_not_sent']} receipts to made-up addresses not sent)")
 
 
-def _seed_accounts(e: Any) -> None:
+def _seed_accounts(e: Any, wait: float) -> None:
     state = e.legal()
     saved = e.settings.data_dir / "demo-accounts.txt"
     lines = saved.read_text("utf-8").splitlines() if saved.exists() else []
@@ -167,20 +170,36 @@ def _seed_accounts(e: Any) -> None:
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text("\n".join(lines) + "\n", "utf-8")
-    demo_sales(e)
+    demo_sales(e, wait)
 
 
-def demo_sales(e: Any) -> None:
+def _sandbox_and_catalogue(e: Any, base: str, key: str, wait: float) -> bool:
+    """Whether the sandbox answers and the storefront's catalogue lists products, waiting up to
+    `wait` seconds (`digitaldock dev` starts the sandbox and the first build just before)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"},
+                      timeout=2).raise_for_status()
+            if e.catalog.current().products:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def demo_sales(e: Any, wait: float = 0.0) -> None:
     """Buyers, purchases and reviews (issue #14), paid on the local Paystack sandbox: only when
     PAYSTACK_BASE_URL is a sandbox that answers (never against Paystack itself)."""
     base = e.settings.PAYSTACK_BASE_URL.rstrip("/")
     key = e.settings.PAYSTACK_SECRET_KEY.reveal()
     if e.settings.production or "paystack.co" in base:
         return
-    try:
-        httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"}, timeout=2).raise_for_status()
-    except httpx.HTTPError:
-        click.echo("no Paystack sandbox answers: no demo purchases or reviews (run `digitaldock dev`)")
+    if not _sandbox_and_catalogue(e, base, key, wait):
+        click.echo("no Paystack sandbox answers, or no catalogue is built: no demo purchases or reviews "
+                   "(`digitaldock dev` starts both)")
         return
 
     def pay(reference: str) -> None:
