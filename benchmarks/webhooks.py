@@ -35,7 +35,7 @@ from wrkload import Request  # noqa: E402
 from checkout.core import logs
 from checkout.core.db import atomic
 from checkout.core.settings import load_settings
-from checkout.payments import ledger
+from checkout.payments import discounts, ledger
 from checkout.payments import orders as order_book
 from checkout.wiring import build_edge
 
@@ -99,8 +99,10 @@ def wait(url: str, proc: subprocess.Popen) -> None:
     raise SystemExit(f"{url} did not start")
 
 
-def prepare(root: Path, orders: int) -> tuple[dict[str, str], list[dict]]:
-    """A catalogue, buyers and N pending orders written through the edge's own code."""
+def prepare(root: Path, count: int, discounted: float = 0.0) -> tuple[dict[str, str], list[dict]]:
+    """A catalogue, buyers and N pending orders written through the edge's own code; the share
+    `discounted` of them priced with a platform discount code (10% off, or ₦50 off), whose
+    fulfilment also counts the use and books the subsidy from `platform:discounts`."""
 
     products = {f"p{i}": {"title": f"Product {i}", "seller": f"s{i % 7}", "category": "fonts", "price": 50000 + i,
                           "currency": "NGN", "pwyw_minimum": None, "url": f"/products/p{i}/", "files": []}
@@ -117,14 +119,18 @@ def prepare(root: Path, orders: int) -> tuple[dict[str, str], list[dict]]:
     edge.migrate()
     made = []
     with atomic(edge.db):
-        for i in range(orders):
+        for i in range(count):
             edge.db.execute("INSERT INTO users (email, display_name, password_hash, role, created_at, email_verified_at)"
                             " VALUES (?, ?, 'x', 'buyer', ?, ?)", (f"b{i}@example.com", f"B{i}", edge.clock.iso(),
                                                                     edge.clock.iso()))
+    discounts.create(edge, "BENCH10", percent="10")
+    discounts.create(edge, "BENCH50", amount=5000, currency="NGN")
     users = edge.db.execute("SELECT * FROM users ORDER BY id").fetchall()
+    every = round(1 / discounted) if discounted else 0
     for i, user in enumerate(users):
         slugs = [f"p{i % 40}"] + ([f"p{(i + 1) % 40}"] if i % 3 == 0 else [])
-        made.append(order_book.create_order(edge, dict(user), [(s, None) for s in slugs]))
+        code = ("BENCH10" if (i // every) % 2 else "BENCH50") if every and i % every == 0 else None
+        made.append(order_book.create_order(edge, dict(user), [(s, None) for s in slugs], code=code))
     edge.close()
     return env, made
 
@@ -176,6 +182,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=3000)
     ap.add_argument("--duplicates", type=float, default=0.3)
+    ap.add_argument("--discounted", type=float, default=0.5, help="share of orders priced with a discount code")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--time-limit", type=int, default=300, help="seconds each phase may take at most")
     ap.add_argument("--profile", help="py-spy the edge while it takes the events, collapsed stacks to this file")
@@ -183,7 +190,7 @@ def main() -> None:
     wrkload.wrk_binary()
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # the servers may still be closing their WAL
         root = Path(tmp)
-        env, orders = prepare(root, args.orders)
+        env, orders = prepare(root, args.orders, args.discounted)
         stream = events_for(orders, args.duplicates)
         requests = signed_requests(stream)
         full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
@@ -214,14 +221,17 @@ def main() -> None:
         paid = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'paid'").fetchone()[0]
         sales = db.execute("SELECT COUNT(*) FROM ledger_journals WHERE kind = 'sale'").fetchone()[0]
         events = db.execute("SELECT COUNT(*) FROM payment_events").fetchone()[0]
+        coded = db.execute("SELECT COUNT(*) FROM orders WHERE discount_code_id IS NOT NULL").fetchone()[0]
+        uses = db.execute("SELECT COUNT(*) FROM discount_uses").fetchone()[0]
         problems = ledger.check(e.db)
         e.close()
         print(f"orders {len(orders)}  stream {len(stream)} (duplicates {len(stream) - len(orders)})  paid {paid}"
-              f"  sale journals {sales}  stored events {events}  ledger check: {'ok' if not problems else problems[:5]}")
+              f"  sale journals {sales}  stored events {events}  discounted {coded}, uses counted {uses}"
+              f"  ledger check: {'ok' if not problems else problems[:5]}")
         print(f"edge / baseline throughput: {ours['per_s'] / baseline['per_s']:.0%}")
         if ours["codes"].keys() - {200}:
             raise SystemExit(f"the edge refused some events: {ours['codes']}")
-        if problems or paid != len(orders) or sales != len(orders) or events != len(orders):
+        if problems or paid != len(orders) or sales != len(orders) or events != len(orders) or uses != coded:
             raise SystemExit("LOST OR DOUBLED PAYMENTS")
 
 

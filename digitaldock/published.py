@@ -80,6 +80,8 @@ class PublishedProduct:
     license_keys: bool = False  # each purchase gets a license key (issue #18)
     license_activations: int | None = None  # activations per key; None: no limit
     stamp_pdfs: bool = False  # PDFs are stamped with the buyer's email and order
+    preview: PublishedFile | None = None  # the public sample (issue #15), never one of `files`
+    bundle: tuple[str, ...] = ()  # a bundle's member products (issue #17); its files hold theirs
 
     @classmethod
     def from_json(cls, slug: str, data: Any) -> PublishedProduct:
@@ -95,10 +97,14 @@ class PublishedProduct:
         files = data.get("files") or []
         if not isinstance(files, list):
             raise PublishedError("files: expected a list")
+        bundle = data.get("bundle") or []
+        if not isinstance(bundle, list) or not all(isinstance(m, str) for m in bundle):
+            raise PublishedError("bundle: expected a list of product slugs")
         return cls(slug=slug, title=_str(data, "title"), seller=_str(data, "seller"), price=price, pwyw_minimum=pwyw,
                    category=_str(data, "category", ""), version=str(data.get("version", "")),
                    license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
-                   files=tuple(PublishedFile.from_json(f) for f in files),
+                   files=tuple(PublishedFile.from_json(f) for f in files), bundle=tuple(bundle),
+                   preview=PublishedFile.from_json(data["preview"]) if data.get("preview") else None,
                    license_keys=_flag(data, "license_keys"), stamp_pdfs=_flag(data, "stamp_pdfs"),
                    license_activations=_int(data, "license_activations") if data.get("license_activations")
                    is not None else None)
@@ -109,7 +115,8 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files],
+                "files": [f.to_json() for f in self.files], **({"bundle": list(self.bundle)} if self.bundle else {}),
+                **({"preview": self.preview.to_json()} if self.preview else {}),
                 **({"license_keys": True} if self.license_keys else {}),
                 **({"license_activations": self.license_activations} if self.license_activations else {}),
                 **({"stamp_pdfs": True} if self.stamp_pdfs else {})}

@@ -34,7 +34,14 @@ RESERVED_SLUGS = frozenset({"page", "sort", "feeds", "index"})
 MAX_IMAGES = 10
 MAX_FILE_BYTES = 500 * 1024 * 1024
 MAX_FILES = 20
+MAX_PREVIEW_BYTES = 50 * 1024 * 1024
+# a preview is shown or played on the product page, so only what a browser shows by itself
+PREVIEW_KINDS = {"pdf": "pdf", "mp3": "audio", "ogg": "audio", "oga": "audio", "wav": "audio", "m4a": "audio",
+                 "mp4": "video", "webm": "video", "png": "image", "jpg": "image", "jpeg": "image",
+                 "webp": "image", "gif": "image"}
 MAX_TAGS = 10
+MIN_BUNDLE, MAX_BUNDLE = 2, 20  # products in a bundle (issue #17)
+MAX_TOGETHER = 8  # products "often bought together" kept per product (issue #17)
 TITLE_LEN = (3, 120)
 SUMMARY_LEN = (10, 280)
 DESCRIPTION_LEN = (20, 20_000)
@@ -126,8 +133,10 @@ class Product:
     license_keys: bool = False  # one activation key per purchase (issue #18)
     license_activations: int | None = None  # how many machines a key may activate; None: no limit
     stamp_pdfs: bool = False  # PDFs carry the buyer's email and order on every page
+    bundle: tuple[str, ...] = ()  # a bundle's member products (slugs); () for a plain product
     source: str = ""
     digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
+    preview: ProductFile | None = None  # public sample: PDF pages, an audio clip, a video or image specimen
 
     @property
     def is_public(self) -> bool:
@@ -341,6 +350,8 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "cover": (True, "cover image path under images/"),
     "gallery": (False, f"up to {MAX_IMAGES} image paths under images/"),
     "files": (True, "the files a buyer downloads: name, size, sha256, key"),
+    "preview": (False, "a public sample shown on the product page (PDF pages, an audio clip, a video or image "
+                       "specimen): name, size, sha256, key; never one of the files"),
     "license": (True, "the license the buyer receives"),
     "version": (True, "the product's version, such as 1.0"),
     "published": (True, "the publication date, YYYY-MM-DD"),
@@ -349,6 +360,8 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "license_keys": (False, "true to give every buyer a license key (see docs/licensing.md)"),
     "license_activations": (False, f"how many activations one key allows, 1–{MAX_ACTIVATIONS}; no limit if absent"),
     "stamp_pdfs": (False, "true to stamp each PDF with the buyer's email and order number"),
+    "bundle": (False, f"a bundle: {MIN_BUNDLE}–{MAX_BUNDLE} product slugs of the same seller and currency, "
+                      "whose files the bundle lists too"),
 }
 FILE_FIELDS = ("name", "size", "sha256", "key")
 
@@ -443,6 +456,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     cover = c.take(meta, "cover", check_image_path)
     gallery = c.take(meta, "gallery", lambda v: _gallery(c, v), required=False) or ()
     files = c.take(meta, "files", lambda v: _files(c, v))
+    preview = c.take(meta, "preview", lambda v: _preview(c, v, files or ()), required=False)
     license_ = c.take(meta, "license", _text(2, 200))
     version = c.take(meta, "version", _version)
     published = c.take(meta, "published", _date)
@@ -453,6 +467,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     if activations is not None and not license_keys:
         c.add("license_activations", "needs license_keys: true")
     stamp_pdfs = c.take(meta, "stamp_pdfs", _bool, required=False) or False
+    bundle = c.take(meta, "bundle", lambda v: _bundle(c, v, slug), required=False) or ()
     description = doc.body.strip()
     if not DESCRIPTION_LEN[0] <= len(description) <= DESCRIPTION_LEN[1]:
         c.add("description", f"body must be {DESCRIPTION_LEN[0]} to {DESCRIPTION_LEN[1]} characters, "
@@ -465,6 +480,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
                    license_keys=license_keys, license_activations=activations, stamp_pdfs=stamp_pdfs,
+                   bundle=tuple(bundle), preview=preview,
                    source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
 
 
@@ -505,6 +521,51 @@ def _tags(c: _Collector, v: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _bundle(c: _Collector, v: Any, own: str) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise ValueError(f"must be a list of product slugs, got {_kind(v)}")
+    if not MIN_BUNDLE <= len(v) <= MAX_BUNDLE:
+        raise ValueError(f"a bundle holds {MIN_BUNDLE} to {MAX_BUNDLE} products, got {len(v)}")
+    out: list[str] = []
+    for i, member in enumerate(v):
+        if not isinstance(member, str) or not SLUG.match(member) or len(member) > 80:
+            c.add(f"bundle[{i}]", f"{member!r} is not a product slug")
+        elif member == own:
+            c.add(f"bundle[{i}]", "a bundle cannot contain itself")
+        elif member in out:
+            c.add(f"bundle[{i}]", f"{member!r} is listed twice")
+        else:
+            out.append(member)
+    return tuple(out)
+
+
+def bundle_problems(products: dict[str, Product]) -> list[tuple[str, str, str]]:
+    """(bundle's source, field, message) for every bundle whose members are not products of
+    the same seller and currency, are bundles themselves, or whose files the bundle lacks (a
+    buyer of the bundle downloads every member's files from it)."""
+    out = []
+    for p in sorted(products.values(), key=lambda p: p.slug):
+        have = {f.sha256 for f in p.files}
+        for i, slug in enumerate(p.bundle):
+            member = products.get(slug)
+            where = f"bundle[{i}]"
+            if member is None:
+                out.append((p.source, where, f"unknown product {slug!r}"))
+            elif member.bundle:
+                out.append((p.source, where, f"{slug!r} is a bundle itself; list its products instead"))
+            elif member.seller != p.seller:
+                out.append((p.source, where, f"{slug!r} is {member.seller}'s, not {p.seller}'s"))
+            elif member.price.currency != p.price.currency:
+                out.append((p.source, where, f"{slug!r} is priced in {member.price.currency}, the bundle in "
+                                             f"{p.price.currency}"))
+            else:
+                missing = [f.name for f in member.files if f.sha256 not in have]
+                if missing:
+                    out.append((p.source, "files", f"lacks {', '.join(missing)} of {slug!r}: a bundle lists "
+                                                   "every file of its products"))
+    return out
+
+
 def _gallery(c: _Collector, v: Any) -> tuple[str, ...]:
     if not isinstance(v, list):
         raise ValueError(f"must be a list of image paths, got {_kind(v)}")
@@ -542,6 +603,35 @@ def _files(c: _Collector, v: Any) -> tuple[ProductFile, ...]:
         if len(c.problems) == before:
             out.append(ProductFile(name, size, digest, key))
     return tuple(out)
+
+
+def preview_kind(name: str) -> str | None:
+    """How the product page shows a preview of this name: pdf, audio, video or image."""
+    return PREVIEW_KINDS.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
+
+
+def _preview(c: _Collector, v: Any, files: tuple[ProductFile, ...]) -> ProductFile | None:
+    """The product's public preview: one stored file of a kind a browser shows, at most
+    MAX_PREVIEW_BYTES, and never one of the files a buyer pays for (a preview is public)."""
+    if not isinstance(v, dict):
+        raise ValueError(f"must be a mapping with {', '.join(FILE_FIELDS)}")
+    _unknown_fields(c, v, FILE_FIELDS, prefix="preview.")
+    before = len(c.problems)
+    name = c.take(v, "name", check_file_name, prefix="preview.")
+    size = c.take(v, "size", check_file_size, prefix="preview.")
+    digest = c.take(v, "sha256", check_sha256, prefix="preview.")
+    key = c.take(v, "key", check_storage_key, prefix="preview.")
+    if len(c.problems) != before:
+        return None
+    if preview_kind(name) is None:
+        kinds = ", ".join(sorted(PREVIEW_KINDS))
+        c.add("preview.name", f"{name!r} is not a kind the product page can show: one of {kinds}")
+    if size > MAX_PREVIEW_BYTES:
+        c.add("preview.size", f"a preview must be at most {MAX_PREVIEW_BYTES // (1024 * 1024)} MB, got {size} bytes")
+    if any(f.sha256 == digest for f in files):
+        c.add("preview.sha256", "is one of the product's files: a preview is public, so it must be a sample, "
+                                "never the paid file itself")
+    return ProductFile(name, size, digest, key) if len(c.problems) == before else None
 
 
 # characters no file name may hold: bidirectional overrides and isolates (they make
@@ -729,6 +819,32 @@ def parse_categories(path: str | Path, text: str) -> tuple[list[Category], list[
     return out, problems
 
 
+def parse_together(path: str | Path, text: str) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+    """content/together.yml: slug → the products most often bought by the same buyers, most
+    often first; exported from the edge's purchases (`digitaldock upsell together`, issue #17)."""
+    path = str(path)
+    data, problems = _load_yaml_file(path, text, "together")
+    if problems:
+        return {}, problems
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return {}, [Problem(path, 1, "together", "must be a mapping of product slug to a list of product slugs")]
+    out: dict[str, tuple[str, ...]] = {}
+    lines: dict[str, int] | None = None
+    for slug, items in data.items():
+        ok = (isinstance(slug, str) and isinstance(items, list) and len(items) <= MAX_TOGETHER
+              and all(isinstance(i, str) and SLUG.match(i) and i != slug for i in items))
+        if not ok:
+            if lines is None:
+                lines = {k: v - 1 for k, v in frontmatter.key_lines(text).items()}
+            problems.append(Problem(path, lines.get(str(slug), 1), str(slug),
+                                    f"needs a list of at most {MAX_TOGETHER} other product slugs"))
+            continue
+        out[slug] = tuple(items)
+    return out, problems
+
+
 # --- the whole catalogue ---------------------------------------------------------------------
 
 @dataclass
@@ -745,6 +861,7 @@ class Catalog:
     products: dict[str, Product] = field(default_factory=dict)
     legal: dict[str, LegalDocument] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)  # ratings and sales: the build sets them (digitaldock.stats)
+    together: dict[str, tuple[str, ...]] = field(default_factory=dict)  # often bought together (together.yml)
     images: dict[str, ImageInfo] = field(default_factory=dict)
     image_files: dict[str, str] = field(default_factory=dict)
 
@@ -1015,6 +1132,10 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
                 line = re.match(r"line (\d+): ", str(exc))
                 problems.append(Problem(shown("tax_rates.yml"), int(line.group(1)) if line else 1, "tax_rates",
                                         str(exc)[line.end():] if line else str(exc)))
+    if os.path.lexists(root / "together.yml"):
+        if (text := read("together.yml", tree.MAX_YAML_BYTES, "together")) is not None:
+            cat.together, more = parse_together(shown("together.yml"), text)
+            problems += more
     for path, under in found.sellers:
         try:
             seller, more = parse_seller(shown(under), tree.read_text(path, tree.MAX_MARKDOWN_BYTES))
@@ -1066,6 +1187,13 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         problems.append(Problem(shown("products"), 1, "products",
                                 "no published products: the storefront would be empty (drafts and "
                                 "withdrawn products are not shown); is this the right content folder?"))
+    for source, field_, message in bundle_problems(cat.products):
+        problems.append(Problem(source, 1, field_, message))
+    for slug, items in sorted(cat.together.items()):
+        for gone in [slug, *items]:
+            if gone not in seen:
+                problems.append(Problem(shown("together.yml"), 1, slug, f"product {gone!r} does not exist"))
+                break
     for path, under in found.legal:
         text = None
         try:

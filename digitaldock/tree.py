@@ -18,8 +18,8 @@ opened because of its name alone:
   the line of the first undecodable byte in the message.
 
 Only the sections the storefront reads are walked: products/, sellers/, legal/, images/.
-Top-level files other than categories.yml and tax_rates.yml are not content and are left alone
-(a README, the edge's exported stats.json), except that no entry of content/ itself may be a link.
+Top-level files other than categories.yml, together.yml and tax_rates.yml are not content and are
+left alone (a README, the edge's exported stats.json), except that no entry of content/ itself may be a link.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .errors import DigitalDockError
 # A product is front matter plus at most 20,000 characters of description (80 KB in UTF-8
 # at worst): a quarter of a megabyte leaves room and still stops a file meant to exhaust us.
 MAX_MARKDOWN_BYTES = 256 * 1024
-# categories.yml (one line or two per category)
+# categories.yml (one line or two per category); together.yml (one line per product)
 MAX_YAML_BYTES = 8 * 1024 * 1024
 
 SECTIONS = ("products", "sellers", "legal", "images")

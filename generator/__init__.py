@@ -36,8 +36,8 @@ class StorefrontGenerator:
         self.stats = None
 
     def generate_context(self) -> None:
-        from digitaldock.schema import load_catalog
-        from digitaldock.stats import load_stats
+        from digitaldock.schema import ContentError, Problem, load_catalog
+        from digitaldock.stats import StatsError, load_stats
 
         from .build import TrackingCache, load_parse_cache, without_gc
 
@@ -45,7 +45,10 @@ class StorefrontGenerator:
             cache = TrackingCache(load_parse_cache(self.cache_dir))
             self.catalog, _ = load_catalog(self.settings.content, cache=cache,
                                            jobs=self.jobs or os.cpu_count() or 1)
-            self.catalog.stats = load_stats(self.settings.stats)
+            try:
+                self.catalog.stats = load_stats(self.settings.stats)
+            except StatsError as exc:  # reported like a content problem; the previous site stays
+                raise ContentError([Problem(str(self.settings.stats), 1, "stats", str(exc))]) from None
         self._parse_cache = cache.used() if cache.changed else None
 
     def generate_output(self, writer) -> None:

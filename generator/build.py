@@ -342,9 +342,8 @@ def build(output: str | Path = "output", settings_file: str | Path | None = "pel
     import logging
 
     from pelican import Pelican
-    from pelican.settings import read_settings
-
     from pelican.log import console
+    from pelican.settings import read_settings
 
     output = Path(output).resolve()
     if settings_file is None:

@@ -8,9 +8,7 @@ Values marked "env" can be overridden from the environment.
 import os
 
 from digitaldock import SITE_NAME as SITENAME
-from digitaldock import TAGLINE as SITE_TAGLINE
 from digitaldock import THEME_DIR
-
 
 
 def urls() -> tuple[str, str]:

@@ -33,14 +33,14 @@ from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
 from digitaldock.schema import (
     Catalog,
     Category,
+    ContentError,
     Problem,
     Product,
-    ContentError,
     Seller,
 )
+from digitaldock.schema import preview_kind as schema_preview_kind
 from digitaldock.search import SORTS as SEARCH_SORTS
 from digitaldock.stats import ProductStats
-
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment
@@ -143,11 +143,30 @@ class ProductView:
         parts = [self.p.digest or repr(self.p), site.seller_fp(self.p.seller), site.repr_of(self.rating), str(self.sold_30d),
                  site.repr_of(self.category_obj), site.repr_of(self.cover_img)]
         parts += [site.repr_of(g) for g in self.gallery_imgs]
+        parts += [repr(item) for item in self.bundle_items]  # a bundle's page shows its products' titles
+        parts += [repr(item) for item in self.together_items]  # and "often bought together" theirs
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     @cached_property
     def url(self) -> str:
         return f"/products/{self.p.slug}/"
+
+    @cached_property
+    def together_items(self) -> list[tuple[str, str]]:
+        """"Often bought together": the public products content/together.yml lists, as (url, title)."""
+        catalog = self._site.catalog
+        wanted = catalog.together.get(self.p.slug, ())
+        if not wanted:
+            return []
+        shown = [catalog.products[s] for s in wanted if s in catalog.products]
+        shown = [p for p in shown if p.is_public and not catalog.sellers[p.seller].suspended]
+        return [(f"/products/{p.slug}/", p.title) for p in shown][:4]
+
+    @cached_property
+    def bundle_items(self) -> list[tuple[str, str]]:
+        """A bundle's products as (url, title), in the order the bundle lists them."""
+        products = self._site.catalog.products
+        return [(f"/products/{s}/", products[s].title) for s in self.p.bundle if s in products]
 
     @cached_property
     def seller_obj(self) -> Seller:
@@ -212,12 +231,22 @@ class ProductView:
         return len(self.gallery_imgs)
 
     @cached_property
+    def preview_view(self) -> SimpleNamespace | None:
+        """The public preview (issue #15): played or shown on the product page from the edge,
+        which serves it by its SHA-256 (`/preview/<sha256>`), never a paid file."""
+        f = self.p.preview
+        if f is None:
+            return None
+        return SimpleNamespace(name=f.name, size=formatting.human_size(f.size), sha256=f.sha256,
+                               kind=schema_preview_kind(f.name), path=f"/preview/{f.sha256}")
+
+    @cached_property
     def description_html(self) -> str:
         return render_markdown(self.p.description)
 
     @cached_property
     def files_view(self) -> list[SimpleNamespace]:
-        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size),
+        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size), sha256=f.sha256,
                                 kind=f.name.rsplit(".", 1)[-1].upper() if "." in f.name else "FILE")
                 for f in self.p.files]
 
@@ -559,6 +588,9 @@ def catalog_json(m: SiteModel) -> bytes:
             **({"license_keys": True} if p.license_keys else {}),
             **({"license_activations": p.license_activations} if p.license_activations else {}),
             **({"stamp_pdfs": True} if p.stamp_pdfs else {}),
+            **({"preview": {"name": p.p.preview.name, "size": p.p.preview.size, "sha256": p.p.preview.sha256,
+                            "key": p.p.preview.key}} if p.p.preview else {}),
+            **({"bundle": list(p.p.bundle)} if p.p.bundle else {}),
         } for p in sorted(m.products, key=lambda p: p.slug)},
         "legal": {d.slug: {"title": d.title, "version": d.version,
                            "effective": d.effective.isoformat(), "url": f"/legal/{d.slug}/"}

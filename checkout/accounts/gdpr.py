@@ -30,6 +30,7 @@ EXPORT_VERSION = 1
 OPTIONAL_USER_TABLES = {"orders": "user_id", "purchases": "user_id", "refunds": "user_id",
                         "wishlist_items": "user_id", "downloads": "user_id", "reviews": "user_id",
                         "review_reports": "user_id", "review_votes": "user_id", "email_preferences": "user_id",
+                        "discount_uses": "user_id", "affiliates": "user_id",  # promotions (issue #17)
                         # issue #18: keys and invoices belong to the user through a purchase or an order
                         "license_keys": "(SELECT user_id FROM purchases p WHERE p.id = license_keys.purchase_id)",
                         "invoices": "(SELECT user_id FROM orders o WHERE o.id = invoices.order_id)"}
@@ -69,6 +70,8 @@ def request_deletion(edge: "Edge", user: Any, ip: str | None) -> str:
         edge.db.execute("DELETE FROM sessions WHERE user_id = ?", (user["id"],))
         edge.db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                         (iso(now), user["id"]))
+        edge.db.execute("UPDATE personal_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                        (iso(now), user["id"]))
         audit.record(edge, "user.deletion_requested", actor_id=user["id"], subject_id=user["id"], ip=ip)
         outbox.enqueue(edge, "deletion", user["email"], user["id"], name=user["display_name"],
                        anonymise_on=when[:10])
@@ -84,6 +87,8 @@ def anonymise(edge: "Edge", user_id: int) -> None:
         edge.db.execute("UPDATE consents SET ip = NULL WHERE user_id = ?", (user_id,))
         edge.db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
         edge.db.execute("DELETE FROM refresh_tokens WHERE user_id = ?", (user_id,))
+        edge.db.execute("UPDATE personal_tokens SET revoked_at = COALESCE(revoked_at, ?), last_used_ip = NULL"
+                        " WHERE user_id = ?", (edge.clock.iso(), user_id))
         edge.db.execute("DELETE FROM outbox WHERE user_id = ? AND status IN ('sent', 'dead')", (user_id,))
         if "orders" in edge.db.table_names():  # orders are kept (accounting) but lose the address
             edge.db.execute("UPDATE orders SET email = ? WHERE user_id = ?", (f"deleted-{user_id}@deleted.invalid", user_id))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ from checkout.cli.common import make_edge
 from checkout.cli.common import settings as load_settings
 from checkout.cli.consoles import USER_COMMANDS
 from checkout.cli.payments import user_link_seller
+from checkout.cli.promotions import demo_promotions
 from checkout.core import audit
 from checkout.core import retention as retention_job
 from checkout.core.catalog import required_documents
 from checkout.core.db import MigrationError, atomic, schema_version
 from checkout.core.errors import EdgeError
 from checkout.core.outbox import process_due
+from checkout.ops import seeding
 from checkout.payments import payouts
 from checkout.reviews import demo as review_demo
 from checkout.reviews import export as stats_export
@@ -87,14 +90,63 @@ SEED_USERS = (("buyer@example.com", "Demo Buyer", "buyer"), ("seller@example.com
 
 
 @click.command()
-def seed() -> None:
-    """Create demo accounts (buyer, seller, admin) and print their credentials.
+@click.option("--products", type=click.IntRange(0, 1_000_000), default=0,
+              help="Also write this many fake products (Faker) into CONTENT_DIR and build the storefront.")
+@click.option("--buyers", type=click.IntRange(0, 1_000_000), default=0, help="Also create this many buyer accounts.")
+@click.option("--orders", type=click.IntRange(0, 10_000_000), default=0,
+              help="Also make this many paid orders through the checkout and webhook code paths.")
+@click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True,
+              help="Spread the orders over this many past days.")
+@click.option("--seed", "seed_", type=int, default=21, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--wait", default=0.0, show_default=True, type=float,
+              help="Seconds to wait for the Paystack sandbox and the first build before the demo sales.")
+def seed(products: int, buyers: int, orders: int, days: int, seed_: int, wait: float) -> None:
+    """Create demo accounts (buyer, seller, admin) and print their credentials; with --products,
+    --buyers and --orders, also fake but realistic data at scale, made through the real code
+    paths (docs/api.md; its timing is in benchmarks/README.md). With a Paystack sandbox answering,
+    also demo buyers who paid and reviewed (checkout/reviews/demo.py).
 
     The passwords are random; they are also kept in `<DATA_DIR>/demo-accounts.txt` (readable
     only by you) so `digitaldock dev` can show them again on the next start.
     """
 
     e = make_edge()
+    _seed_accounts(e, wait)
+    if products or buyers or orders:
+        _seed_bulk(e, products, buyers, orders, days, seed_)
+
+
+def _seed_bulk(e: Any, products: int, buyers: int, orders: int, days: int, seed_: int) -> None:
+    started = time.perf_counter()
+
+    def say(what: str) -> None:
+        click.echo(f"{time.perf_counter() - started:8.1f} s  {what}", err=True)
+
+    slugs = None
+    if products:
+        slugs = seeding.write_products(e, products, seed_)
+        say(f"{products} products written to {e.settings.CONTENT_DIR}/products")
+        try:
+            seeding.build_storefront(e)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        say("storefront built, catalogue loaded")
+    buyer_ids: list[int] = []
+    if buyers:
+        buyer_ids, password = seeding.make_buyers(e, buyers, seed_)
+        say(f"{buyers} buyers (seed-buyer-NNNNNN@example.com, password {password})")
+    if orders:
+        if not buyer_ids:
+            buyer_ids = [r[0] for r in e.db.execute("SELECT id FROM users WHERE role = 'buyer'")]
+        try:
+            counts = seeding.make_orders(e, orders, buyer_ids, slugs, days, seed_, progress=say)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        say(f"{counts['orders']} paid orders ({counts['skipped_already_owned']} skipped: already owned; "
+            f"{counts['emails_not_sent']} receipts to made-up addresses not sent)")
+
+
+def _seed_accounts(e: Any, wait: float) -> None:
     state = e.legal()
     saved = e.settings.data_dir / "demo-accounts.txt"
     lines = saved.read_text("utf-8").splitlines() if saved.exists() else []
@@ -113,23 +165,41 @@ def seed() -> None:
     demo = demo_seller(e)
     if demo:
         click.echo(f"seller  seller@example.com manages the catalogue seller {demo} (its products and earnings)")
+    for line in demo_promotions(e, demo):
+        click.echo(line)  # a discount code and an affiliate for the demo seller (issue #17)
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.touch(mode=0o600)
     saved.write_text("\n".join(lines) + "\n", "utf-8")
-    demo_sales(e)
+    demo_sales(e, wait)
 
 
-def demo_sales(e: Any) -> None:
+def _sandbox_and_catalogue(e: Any, base: str, key: str, wait: float) -> bool:
+    """Whether the sandbox answers and the storefront's catalogue lists products, waiting up to
+    `wait` seconds (`digitaldock dev` starts the sandbox and the first build just before)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"},
+                      timeout=2).raise_for_status()
+            if e.catalog.current().products:
+                return True
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def demo_sales(e: Any, wait: float = 0.0) -> None:
     """Buyers, purchases and reviews (issue #14), paid on the local Paystack sandbox: only when
     PAYSTACK_BASE_URL is a sandbox that answers (never against Paystack itself)."""
     base = e.settings.PAYSTACK_BASE_URL.rstrip("/")
     key = e.settings.PAYSTACK_SECRET_KEY.reveal()
     if e.settings.production or "paystack.co" in base:
         return
-    try:
-        httpx.get(f"{base}/_sandbox/state", headers={"Authorization": f"Bearer {key}"}, timeout=2).raise_for_status()
-    except httpx.HTTPError:
-        click.echo("no Paystack sandbox answers: no demo purchases or reviews (run `digitaldock dev`)")
+    if not _sandbox_and_catalogue(e, base, key, wait):
+        click.echo("no Paystack sandbox answers, or no catalogue is built: no demo purchases or reviews "
+                   "(`digitaldock dev` starts both)")
         return
 
     def pay(reference: str) -> None:

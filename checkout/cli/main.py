@@ -31,6 +31,11 @@ def _payments() -> list[click.Command]:
     return COMMANDS
 
 
+def _promotions() -> list[click.Command]:
+    from checkout.cli.promotions import COMMANDS
+    return COMMANDS
+
+
 def _delivery() -> list[click.Command]:
     from checkout.cli.delivery import COMMANDS
     return COMMANDS
@@ -51,13 +56,18 @@ def _consoles() -> list[click.Command]:
     return COMMANDS
 
 
+def _api() -> list[click.Command]:
+    from checkout.cli.api import COMMANDS
+    return COMMANDS
+
+
 def _dev() -> list[click.Command]:
     from checkout.cli.dev import COMMANDS
     return COMMANDS
 
 
 # Areas that contribute subcommands, in the order `--help` lists them.
-AREAS = (_storefront, _pipeline, _edge, _payments, _delivery, _reviews, _ops, _consoles, _dev)
+AREAS = (_storefront, _pipeline, _edge, _payments, _promotions, _delivery, _reviews, _ops, _consoles, _api, _dev)
 
 
 class _AreaGroup(click.Group):

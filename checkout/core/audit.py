@@ -20,10 +20,15 @@ ACTIONS = (
     "user.password_reset", "user.email_change_requested", "user.email_changed", "user.role_changed", "user.consent",
     "user.export", "user.deletion_requested", "user.anonymised", "user.created_by_cli",
     "admin.email_resent", "api.token_issued", "api.token_reuse_detected",
+    "api.personal_token_created", "api.personal_token_revoked", "webhook.endpoint_created", "webhook.endpoint_deleted",
+    "webhook.secret_rotated", "webhook.endpoint_disabled",
     "retention.run", "ops.backup", "ops.prune", "ops.restore", "ops.alert",
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
     "payment.payout_otp", "payment.dashboard_refund",
     "payment.payouts_run",
+    "payment.refund_processed", "payment.refund_failed",  # the buyer's refund, step by step (#15)
+    "payment.discount_created", "payment.discount_paused", "payment.discount_resumed",
+    "payment.affiliate_invited", "payment.affiliate_changed",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",
     "submission.approved", "submission.rejected",
     # the consoles (issue #16)

@@ -25,6 +25,11 @@ CatalogListener = Callable[[Any, "CatalogState"], None]
 AlertCheck = Callable[[Any], "str | None"]
 """`check(edge) -> message | None`: a message when something needs a person, run by `digitaldock alerts`."""
 
+EventListener = Callable[[Any, str, dict[str, Any]], None]
+"""`listener(edge, event, data)`: a domain event (`sale`, `refund`, `payout`...) happened; called
+inside the transaction of the change (`checkout.core.signals.emit`), so what it writes (queued
+webhook deliveries) commits or rolls back with it. Must not call the network."""
+
 ModerationQueue = Callable[[Any], dict[str, Any]]
 """`queue(edge) -> {"title", "count", "link", "items": [{"summary", "link"}]}`: one more kind of
 thing for the admin's moderation queue and home page (reported reviews, when reviews exist)."""
@@ -45,6 +50,9 @@ class Hooks:
 
     alert_checks: list[tuple[str, AlertCheck]] = field(default_factory=list)
     """(alert kind, check), run in order by `checkout.ops.alerts.run_checks`."""
+
+    event_listeners: list[EventListener] = field(default_factory=list)
+    """Told of every domain event (`checkout.core.signals.EVENTS`): outgoing webhooks queue deliveries."""
 
     moderation_queues: list[tuple[str, ModerationQueue]] = field(default_factory=list)
     """(name, queue) shown on /admin/moderation and counted on /admin; the built-in queues

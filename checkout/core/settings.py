@@ -149,6 +149,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAYOUT_INTERVAL_SECONDS", 86400.0, "How often the edge releases earnings and pays sellers out (0 disables the schedule).", float),
     Setting("RECONCILE_INTERVAL_SECONDS", 600.0, "How often the edge verifies orders left pending (0 disables it).", float),
     Setting("RECONCILE_AFTER_SECONDS", 300.0, "Age after which a pending order is verified by the reconciliation job.", float),
+    Setting("DISCOUNT_HOLD_MINUTES", 30, "A pending order priced with a discount code holds one of the code's uses this long, so buyers racing for the last use learn it before paying (docs/promotions.md).", int),
+    Setting("AFFILIATE_COOKIE_DAYS", 30, "Days the edge remembers an affiliate's referral (`?via=CODE`, cookie `dd_via`, set when the Buy form posts; docs/promotions.md).", int),
     Setting("ORDER_ABANDON_HOURS", 24, "A pending order that Paystack does not know after this long is marked abandoned.", int),
     # delivery and uploads (issue #7)
     Setting("STORAGE_BACKEND", "local", "Where product files and uploads live: `local` (STORAGE_DIR, reading through to `<CONTENT_DIR>/storage`) or `s3` (S3_BUCKET at S3_ENDPOINT_URL, AWS_* keys from the environment)."),
@@ -161,6 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOWNLOADS_PER_FILE", 5, "Downloads each purchase allows per file.", int),
     Setting("DOWNLOADS_PER_HOUR", 10, "Downloads one user may start per hour.", int),
     Setting("DOWNLOAD_RESUME_MINUTES", 60, "How long after a link started its download a `Range` request that does not start at byte 0 resumes it without counting (0: never; local storage only).", int),
+    # the buyer's journey (issue #15)
+    Setting("ORDER_LINK_DAYS", 7, "Lifetime of the receipt email's link that opens the order's files without a password; an expired one offers to email a fresh link to the order's address.", int),
+    Setting("ORDER_LINK_RESEND_LIMIT", "3/hour", "Fresh order links one order may have emailed (and one IP may ask for, counted apart)."),
     Setting("PRESIGN_SECONDS", 300, "Lifetime of the presigned S3/R2 URL a download redirects to.", int),
     # uploads and request bodies (issues #7, #20, #22): every cap is checked from Content-Length
     # before a byte is read, and counted again while a body streams in
@@ -185,6 +190,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REVIEW_INVITE_DAYS", 3, "Days after a purchase that the buyer is invited to review it (once, by email, unless they unsubscribed); 0 sends no invitations.", int),
     Setting("REVIEWS_STATS_PATH", "", "Where the edge exports ratings, latest reviews and units sold for the build (`digitaldock reviews export`); empty: `stats.json` in CONTENT_DIR, which the build reads by default."),
     Setting("REVIEWS_EXPORT_SECONDS", 60.0, "How often the running edge re-exports the stats (sales, refunds and the 30-day window move popularity) and rebuilds the storefront when they changed; 0 turns it off. A review decision exports at once.", float),
+    # the public API's outgoing webhooks (issue #21)
+    Setting("WEBHOOK_POLL_SECONDS", 2.0, "How often the edge sends due webhook deliveries to sellers' endpoints; 0 turns the worker off (`digitaldock webhooks send` then sends them).", float),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", 10.0, "Time an endpoint has to connect and answer one delivery.", float),
+    Setting("WEBHOOK_MAX_RESPONSE_BYTES", 65536, "Bytes of an endpoint's answer read at most (the first 2,000 are kept in the delivery log); the rest is never read.", int),
+    Setting("WEBHOOK_BACKOFF_SECONDS", 30.0, "First retry delay of a failed delivery; doubles after each failure.", float),
+    Setting("WEBHOOK_RETRY_HOURS", 24.0, "A delivery is retried this long; then it is given up and its endpoint disabled, and its owner emailed.", float),
+    Setting("WEBHOOK_SECRET_OVERLAP_HOURS", 24.0, "After a secret rotation the previous secret also signs deliveries this long, so receivers can switch without missing one.", float),
+    Setting("WEBHOOK_ALLOW_PRIVATE", False, "Let endpoints be private, loopback or link-local addresses (127.0.0.1, 10.x, 169.254.169.254...). Off in production: a webhook must not reach inside our network; on only for tests and local development.", bool),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -26,7 +26,7 @@ from typing import Any
 
 import structlog
 
-from checkout.core import audit, outbox
+from checkout.core import audit, outbox, signals
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
@@ -128,6 +128,9 @@ def approve(edge: "Edge", sub_id: int, admin: Any) -> str:
         outbox.enqueue(edge, "submission_decided", sub["email"], sub["user_id"], name=sub["display_name"],
                        title=fields.get("title", slug), approved=True, reason="",
                        link=f"{edge.settings.CHECKOUT_URL}/seller")
+        signals.emit(edge, "product.approved", {"seller": seller, "product_slug": slug, "submission_id": sub_id,
+                                                "title": fields.get("title", slug), "version": fields.get("version", ""),
+                                                "published_as": where})
     log.info("submission_approved", id=sub_id, slug=slug, seller=seller, where=where)
     return where
 

@@ -10,13 +10,14 @@ from urllib.parse import urlencode
 
 import structlog
 
-from checkout.core import outbox
+from checkout.core import outbox, signals
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import invoices, ledger, licenses, taxes
+from checkout.payments import discounts, invoices, ledger, licenses, receipts, taxes
 from checkout.payments.errors import PaymentsUnavailable, PaystackError
-from checkout.payments.ledger import COSTS, FEES, RECEIVABLE, seller_account
+from checkout.payments.ledger import COSTS, RECEIVABLE
+from checkout.payments.listings import money_json
 from checkout.payments.orders import (
     PAID_STATES,
     Duplicate,
@@ -58,6 +59,8 @@ def apply_charge(edge: "Edge", data: dict[str, Any]) -> str:
             owned = [line["title"] for line in lines if owns(edge.db, order["user_id"], line["product_slug"])]
             if owned:
                 reason = f"The buyer already owned {', '.join(owned)} when this payment arrived (paid twice)"
+        if reason is None:  # the code's use is counted here, in the fulfilling transaction
+            reason = discounts.claim_use(edge, order, lines)
         if reason:
             edge.db.execute("UPDATE orders SET status = 'flagged', flag_reason = ?, paystack_id = ?, updated_at = ?"
                             " WHERE id = ?", (reason, data.get("id"), now, order["id"]))
@@ -85,15 +88,14 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
     if fees is None:
         log.warning("payment_without_fees", reference=order["reference"])
     currency = order["currency"]
-    edge.db.execute("UPDATE orders SET status = 'paid', paid_at = ?, paystack_id = ?, paystack_fees = ?, updated_at = ?"
-                    " WHERE id = ?", (now, data.get("id"), fees, now, order["id"]))
+    edge.db.execute("UPDATE orders SET status = 'paid', paid_at = ?, paystack_id = ?, paystack_fees = ?, updated_at = ?,"
+                    " payment_method = ? WHERE id = ?",
+                    (now, data.get("id"), fees, now, receipts.payment_method(data), order["id"]))
     entries: list[ledger.Entry] = []
     for line in lines:
-        # the buyer paid amount + tax; the tax is owed to the buyer's country, not ours or the seller's
-        entries += [(RECEIVABLE, Money(currency, line["amount"] + line["tax"]), line["id"]),
-                    (FEES, Money(currency, -line["fee"]), line["id"]),
-                    (seller_account(line["seller"], "pending"), Money(currency, -line["net"]), line["id"]),
-                    (taxes.tax_account(order["tax_country"]), Money(currency, -line["tax"]), line["id"])]
+        # the buyer paid amount + tax: the fee, the seller's share, a platform code's subsidy and an
+        # affiliate's commission come from the taxable amount, the tax is owed to the buyer's country
+        entries += ledger.sale_entries(line, country=order["tax_country"])
         edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status, created_at)"
                         " VALUES (?,?,?,?,?, 'active', ?)", (order["user_id"], order["id"], line["id"],
                                                              line["product_slug"], line["seller"], now))
@@ -109,8 +111,15 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (seller,)):
             outbox.enqueue(edge, "sale", account["email"], account["id"], name=account["display_name"],
                            lines=[{"title": x["title"], "amount": format_money(x["amount"], currency),
-                                   "net": format_money(x["net"], currency)} for x in seller_lines],
+                                   "net": format_money(ledger.seller_share(x), currency)} for x in seller_lines],
                            days=edge.settings.REFUND_WINDOW_DAYS)
+        signals.emit(edge, "sale", {
+            "seller": seller, "order_reference": order["reference"], "sold_at": now,
+            "total": money_json(sum(x["amount"] for x in seller_lines), currency),
+            "net": money_json(sum(ledger.seller_share(x) for x in seller_lines), currency),
+            "lines": [{"sale_id": x["id"], "product_slug": x["product_slug"], "title": x["title"],
+                       "price": money_json(x["amount"], currency), "fee": money_json(x["fee"], currency),
+                       "net": money_json(ledger.seller_share(x), currency)} for x in seller_lines]})
 
 
 def _book_fees(edge: "Edge", order: dict[str, Any], fees: int) -> None:
@@ -158,17 +167,25 @@ def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], keys: list[dict[str, Any]],
              invoice: dict[str, Any]) -> None:
+    """The receipt email: seller, date, order number, payment method, lines, tax and total, the
+    license keys and the invoice, and a link that opens the order's files without a password
+    (setting one is offered, never required)."""
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     claim = ""
     if user["email_verified_at"] is None:
         token = edge.tokens.dumps("claim", {"u": user["id"], "e": user["email"]})
         claim = f"{edge.settings.CHECKOUT_URL}/claim?token={token}"
+    shown = receipts.receipt(edge, order["reference"])
+    token = receipts.order_token(edge, order)
+    # a guest order opens from the email without a password; an account's order is in its library
+    files = receipts.order_link(edge, order, "files", token) if order["guest"] else f"{edge.settings.CHECKOUT_URL}/library"
+    printable = receipts.order_link(edge, order, "receipt", token if order["guest"] else "")
     outbox.enqueue(edge, "receipt", order["email"], user["id"], name=user["display_name"],
-                   reference=order["reference"], total=format_money(order["amount"], order["currency"]),
-                   lines=[{"title": x["title"], "amount": format_money(x["amount"] + x["tax"], x["currency"])}
-                          for x in lines],
-                   tax=format_money(sum(x["tax"] for x in lines), order["currency"]) if any(x["tax"] for x in lines)
-                   else "", license_keys=keys, invoice=invoice["number"],
+                   reference=order["reference"], total=shown["total"], lines=shown["lines"],
+                   sellers=shown["sellers"], date=shown["date"], method=shown["method"],
+                   files=files, guest=bool(order["guest"]), link_days=edge.settings.ORDER_LINK_DAYS,
+                   receipt=printable,
+                   tax=shown["tax"], license_keys=keys, invoice=invoice["number"],
                    invoice_url=f"{edge.settings.CHECKOUT_URL}/invoices/{invoice['number']}",
                    library=f"{edge.settings.CHECKOUT_URL}/library", claim=claim,
                    days=edge.settings.REFUND_WINDOW_DAYS)

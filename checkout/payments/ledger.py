@@ -10,6 +10,8 @@ Accounts (one balance per currency):
 - `paystack:receivable`: what Paystack holds for us (debit, positive).
 - `platform:fees`: our commission (credit, negative); `platform:paystack-costs`: Paystack's
   own charge on each payment, a cost of the platform, never of the seller (debit, positive).
+- `platform:discounts`: what platform discount codes cost the platform: the part of a seller's
+  share the buyer did not pay (debit, positive; docs/promotions.md).
 - `tax:<COUNTRY>:payable`: tax collected for the buyer's country (issue #18), owed to its tax
   authority (credit, negative); never the platform's income nor the seller's.
 - `seller:<slug>:pending`, `seller:<slug>:available`, `seller:<slug>:payout-in-flight`: what
@@ -30,11 +32,13 @@ import sqlite_utils
 
 from checkout.core.context import Edge
 from checkout.payments.errors import LedgerError
+from checkout.payments.taxes import tax_account
 from digitaldock.money import Money
 
 RECEIVABLE = "paystack:receivable"
 FEES = "platform:fees"
 COSTS = "platform:paystack-costs"
+DISCOUNTS = "platform:discounts"  # what platform discount codes cost the platform (docs/promotions.md)
 SELLER_BUCKETS = ("pending", "available", "payout-in-flight")
 # the columns of `ledger_daily`, the roll-up reports read (0011_consoles.sql; checkout/payments/reports.py)
 ROLLUP_FIGURES = ("orders", "units", "refunded_units", "gross", "refunds", "fees", "costs", "seller_net")
@@ -46,6 +50,54 @@ def fee_split(gross: int, bps: int) -> tuple[int, int]:
         raise LedgerError(f"bad fee inputs gross={gross} bps={bps}")
     fee = (gross * bps + 5_000) // 10_000
     return fee, gross - fee
+
+
+def _col(line: Any, name: str) -> int:
+    return int(line[name] or 0) if name in line.keys() else 0
+
+
+def seller_share(line: Any) -> int:
+    """What a sold line owes its seller: its net, plus what a platform discount code pays in,
+    less an affiliate's commission (docs/promotions.md)."""
+    return int(line["net"]) + _col(line, "subsidy") - _col(line, "commission")
+
+
+def affiliate_account(affiliate_id: int, bucket: str) -> str:
+    assert bucket in ("pending", "available"), bucket
+    return f"affiliate:{affiliate_id}:{bucket}"
+
+
+def sale_entries(line: Any, sign: int = 1, bucket: str = "pending", country: str | None = None) -> list["Entry"]:
+    """A line's part of a sale journal (`sign` -1: its refund, from `bucket`): receivable
+    +(paid + tax), fees −fee, seller −share, `platform:discounts` +subsidy for a platform code,
+    the affiliate's commission, taken from the seller's share (docs/promotions.md), and the
+    line's tax to `tax:<country>:payable` (docs/licensing.md). `amount` is the taxable amount
+    after the discount: the fee, subsidy and commission are worked out on it, the tax sits
+    beside it and is owed to the buyer's country, never the platform's or the seller's."""
+    currency, line_id = line["currency"], line["id"]
+    tax = _col(line, "tax")
+    entries = [(RECEIVABLE, Money(currency, sign * (line["amount"] + tax)), line_id),
+               (FEES, Money(currency, -sign * line["fee"]), line_id),
+               (seller_account(line["seller"], bucket), Money(currency, -sign * seller_share(line)), line_id),
+               (DISCOUNTS, Money(currency, sign * _col(line, "subsidy")), line_id),
+               (tax_account(country), Money(currency, -sign * tax), line_id)]
+    if _col(line, "commission"):
+        entries.append((affiliate_account(line["affiliate_id"], bucket),
+                        Money(currency, -sign * _col(line, "commission")), line_id))
+    return entries
+
+
+def release_entries(line: Any) -> list["Entry"]:
+    """Pending → available for a line past the refund window: the seller's share, and the
+    affiliate's commission."""
+    currency, share = line["currency"], seller_share(line)
+    entries = [(seller_account(line["seller"], "pending"), Money(currency, share), line["id"]),
+               (seller_account(line["seller"], "available"), Money(currency, -share), line["id"])]
+    if _col(line, "commission"):
+        c = _col(line, "commission")
+        entries += [(affiliate_account(line["affiliate_id"], "pending"), Money(currency, c), line["id"]),
+                    (affiliate_account(line["affiliate_id"], "available"), Money(currency, -c), line["id"])]
+    return entries
 
 
 def seller_account(slug: str, bucket: str) -> str:
@@ -110,7 +162,8 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
 
     def bucket(currency: str) -> dict[str, int]:
         return out.setdefault(currency, dict.fromkeys(
-            ("sales", "gross", "fees", "net", "refunded", "pending", "available", "in_flight", "paid_out"), 0))
+            ("sales", "gross", "fees", "net", "refunded", "pending", "available", "in_flight", "paid_out",
+             "platform_discounts", "commissions"), 0))
 
     sales = edge.db.execute(
         "SELECT e.currency, j.kind, e.account, SUM(e.amount) AS total, COUNT(DISTINCT e.order_line_id) AS n"
@@ -125,8 +178,18 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
                 b["sales"] += r["n"]
             elif r["account"] == FEES:
                 b["fees"] -= r["total"]
-        elif r["account"] == RECEIVABLE:
-            b["refunded"] -= r["total"]
+            elif r["account"] == DISCOUNTS:
+                b["platform_discounts"] += r["total"]
+            elif r["account"].startswith("affiliate:"):
+                b["commissions"] -= r["total"]
+            elif r["account"].startswith("tax:"):
+                b["gross"] += r["total"]  # the tax is the buyer's country's, never the seller's gross
+        elif r["account"] == DISCOUNTS:
+            b["platform_discounts"] += r["total"]
+        elif r["account"].startswith("affiliate:"):
+            b["commissions"] -= r["total"]
+        elif r["account"] == RECEIVABLE or r["account"].startswith("tax:"):
+            b["refunded"] -= r["total"]  # what was refunded, less the tax returned with it
         elif r["account"] == FEES:
             b["fees"] -= r["total"]
     for (account, currency), total in balances(edge, f"seller:{slug}:").items():
@@ -146,7 +209,7 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
     for r in reversed_:
         bucket(r["currency"])["paid_out"] += r["total"]
     for b in out.values():
-        b["net"] = b["gross"] - b["refunded"] - b["fees"]
+        b["net"] = b["gross"] - b["refunded"] - b["fees"] + b["platform_discounts"] - b["commissions"]
     return out
 
 
@@ -171,6 +234,9 @@ def check(db: sqlite_utils.Database) -> list[str]:
     for (account, currency), total in _balances(db, "seller:").items():
         if total > 0:
             problems.append(f"{account} is negative in {currency}: the platform is owed {total} by a seller")
+    for (account, currency), total in _balances(db, "affiliate:").items():
+        if total > 0:
+            problems.append(f"{account} is negative in {currency}: the platform is owed {total} by an affiliate")
     for (account, currency), total in _balances(db, "tax:").items():
         if total > 0:
             problems.append(f"{account} is negative in {currency}: more tax was refunded than charged ({total})")

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from checkout.core import audit, outbox
+from checkout.core import audit, outbox, signals
 from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
@@ -18,6 +18,7 @@ from checkout.core.errors import Conflict, NotFound, ServiceUnavailable, Validat
 from checkout.payments import ledger, payout_accounts
 from checkout.payments.errors import PaystackError
 from checkout.payments.ledger import RECEIVABLE, seller_account
+from checkout.payments.listings import money_json
 from checkout.payments.orders import paystack
 from checkout.payments.paystack import RECIPIENT_TYPES, RESOLVABLE, TRANSFER_CURRENCIES, amount_of
 from digitaldock.money import CURRENCIES, Money, format_money
@@ -36,8 +37,7 @@ def release_due(edge: "Edge") -> int:
             " AND l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_line_id = l.id"
             " AND r.status IN ('requested', 'approved', 'processing'))", (cutoff,)).fetchall()
         for line in rows:
-            ledger.post(edge, "release", [(seller_account(line["seller"], "pending"), Money(line["currency"], line["net"]), line["id"]),
-                                          (seller_account(line["seller"], "available"), Money(line["currency"], -line["net"]), line["id"])],
+            ledger.post(edge, "release", ledger.release_entries(line),
                         order_id=line["order_id"], order_line_id=line["id"])
             edge.db.execute("UPDATE order_lines SET released_at = ? WHERE id = ?", (edge.clock.iso(), line["id"]))
             n += 1
@@ -184,7 +184,7 @@ def next_payouts(edge: "Edge", slug: str) -> list[dict[str, Any]]:
     releasing: dict[str, int] = {}
     waiting: dict[str, int] = {}
     for line in edge.db.execute(
-            "SELECT l.currency, l.net, o.paid_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
+            "SELECT l.currency, l.net + l.subsidy - l.commission AS net, o.paid_at FROM order_lines l JOIN orders o ON o.id = l.order_id"
             " WHERE l.seller = ? AND o.status IN ('paid', 'partially_refunded') AND l.released_at IS NULL"
             " AND l.refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.order_line_id = l.id"
             " AND r.status IN ('requested', 'approved', 'processing'))", (slug,)):
@@ -334,6 +334,7 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
         for account in _seller_users(edge, payout["seller_slug"]):
             outbox.enqueue(edge, "payout_sent", account["email"], account["id"], name=account["display_name"],
                            amount=format_money(payout["amount"], payout["currency"]))
+        _payout_event(edge, payout, "success")
         return "payout_success"
     if payout["status"] in ("failed", "reversed"):
         return f"no_change_{payout['status']}"
@@ -341,7 +342,14 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
         return "no_change_success"
     reason = data.get("reason") if outcome != "failed" else (data.get("failures") or data.get("gateway_response"))
     _return_payout(edge, payout, outcome, str(reason or "") if isinstance(reason, str) else "")
+    _payout_event(edge, payout, outcome)
     return f"payout_{outcome}"
+
+
+def _payout_event(edge: "Edge", payout: dict[str, Any], status: str) -> None:
+    signals.emit(edge, "payout", {"seller": payout["seller_slug"], "payout_id": payout["id"],
+                                  "reference": payout["reference"], "status": status,
+                                  "amount": money_json(payout["amount"], payout["currency"]), "at": edge.clock.iso()})
 
 
 # --- transfers that need an OTP, and transfers verified by reconciliation --------------------

@@ -7,7 +7,7 @@ any amount is shown, on the storefront, the edge's pages and in emails.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from checkout.core.context import Edge
@@ -22,6 +22,10 @@ class Line:
 
     product: PublishedProduct
     price: Money
+    # set by the discount step (`apply_discount`): the catalogue price before it, and the code's id
+    list_price: Money | None = None
+    discount_code_id: int | None = None
+    discount_bearer: str = ""  # "seller" or "platform": who the discount costs (docs/promotions.md)
 
     @property
     def product_slug(self) -> str:
@@ -50,7 +54,20 @@ class Line:
     @property
     def chosen(self) -> int | None:
         """The amount the buyer chose (pay-what-you-want), to keep in a cart; None for a fixed price."""
-        return self.price.minor if self.product.pwyw_minimum is not None else None
+        if self.product.pwyw_minimum is None:
+            return None
+        return (self.list_price or self.price).minor
+
+    @property
+    def discount(self) -> Money:
+        """What the discount took off this line (zero when there is none)."""
+        return (self.list_price - self.price) if self.list_price is not None else Money(self.currency, 0)
+
+    @property
+    def floor(self) -> int:
+        """The least this line may cost after a discount: its pay-what-you-want minimum, else one minor unit."""
+        minimum = self.product.pwyw_minimum
+        return max(1, minimum.minor if minimum is not None else 0)
 
 
 def fee_bps_for(edge: Edge, seller: str) -> int:
@@ -113,6 +130,75 @@ def total(lines: list[Line]) -> Money | None:
     for line in lines[1:]:
         found = found + line.price
     return found
+
+
+# --- the discount step ---------------------------------------------------------------------
+# Additive to the pricing above: it takes priced Lines and returns Lines whose `price` is what
+# the buyer pays, with the catalogue price kept in `list_price`. Which code, and whether it may
+# be used, is decided in checkout/payments/discounts.py; here is only the arithmetic.
+
+
+def percent_of(amount: int, bps: int) -> int:
+    """`bps` basis points of `amount` minor units, rounded half up (the fee's rule)."""
+    return (amount * bps + 5_000) // 10_000
+
+
+def split_discount(amounts: list[int], floors: list[int], wanted: int) -> list[int]:
+    """Split a discount of `wanted` minor units over lines of `amounts`, none below its floor.
+
+    The written rule (docs/promotions.md): each line gets a share proportional to its amount,
+    rounded down, and the minor units left over go one each to the lines with the largest
+    remainders (ties: the earlier line) — the largest remainder method, so the parts add up
+    exactly. A line that would fall below its floor (a pay-what-you-want minimum, or one minor
+    unit) is capped there and what it could not take is split the same way over the lines that
+    still have room. The result sums to `min(wanted, room)` where room is what all lines can give.
+    """
+    if len(amounts) != len(floors):
+        raise ValueError("one floor per amount")
+    room = [max(0, a - f) for a, f in zip(amounts, floors, strict=True)]
+    wanted = max(0, min(wanted, sum(room)))
+    shares = [0] * len(amounts)
+    left = wanted
+    while left > 0:
+        open_ = [i for i in range(len(amounts)) if room[i] > shares[i]]
+        weight = sum(amounts[i] for i in open_)
+        parts = {i: divmod(left * amounts[i], weight) for i in open_}
+        give = {i: q for i, (q, _) in parts.items()}
+        rest = left - sum(give.values())
+        for i in sorted(open_, key=lambda i: (-parts[i][1], i))[:rest]:
+            give[i] += 1
+        for i in open_:
+            take = min(give[i], room[i] - shares[i])
+            shares[i] += take
+            left -= take
+    return shares
+
+
+def apply_discount(lines: list[Line], eligible: list[bool], *, percent_bps: int | None = None,
+                   amount: Money | None = None, code_id: int | None = None, bearer: str = "seller") -> list[Line]:
+    """The lines with a percentage (`percent_bps`) or a fixed `amount` taken off the eligible ones.
+
+    A percentage is taken of the eligible lines' total (rounded half up), a fixed amount is at
+    most that total; either is split by `split_discount`. Nothing takes the order below the
+    currency's minimum charge (Paystack's), so a discounted order can always be paid."""
+    if (percent_bps is None) == (amount is None):
+        raise ValueError("a discount is a percentage or an amount")
+    chosen = [i for i, ok in enumerate(eligible) if ok]
+    if not chosen:
+        return list(lines)
+    currency = lines[0].currency
+    base = sum(lines[i].amount for i in chosen)
+    wanted = percent_of(base, percent_bps) if percent_bps is not None else min(amount.minor, base)  # type: ignore[union-attr]
+    order_total = sum(line.amount for line in lines)
+    wanted = min(wanted, max(0, order_total - CURRENCIES[currency].minimum))
+    shares = split_discount([lines[i].amount for i in chosen], [lines[i].floor for i in chosen], wanted)
+    out = list(lines)
+    for i, share in zip(chosen, shares, strict=True):
+        if share:
+            line = lines[i]
+            out[i] = replace(line, price=Money(currency, line.amount - share), list_price=line.price,
+                             discount_code_id=code_id, discount_bearer=bearer)
+    return out
 
 
 # --- the tax step (issue #18) -----------------------------------------------------------------

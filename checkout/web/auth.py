@@ -4,7 +4,8 @@ Starlette's `AuthenticationMiddleware` runs `EdgeAuthBackend` on every request. 
 looks at one credential, chosen by where the request goes:
 
 - pages (everything outside `/api/`): the signed session cookie;
-- the API (`/api/...`): an `Authorization: Bearer` access token. The session cookie only for
+- the API (`/api/...`): an `Authorization: Bearer` token, either a first-party JWT access token
+  or a personal access token (`ddp_...`, issue #21) that carries scopes. The session cookie only for
   the few read-only JSON endpoints the static storefront calls from the browser
   (`STOREFRONT_JSON`, GET and HEAD): the API is exempt from CSRF tokens, and a cookie is sent
   by the browser whether or not the page asking was ours.
@@ -30,7 +31,7 @@ from starlette.authentication import AuthCredentials, AuthenticationBackend, Bas
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from checkout.accounts import consent, sessions, users
+from checkout.accounts import api_tokens, consent, sessions, users
 from checkout.accounts.errors import ConsentRequired
 from checkout.core.errors import Forbidden, NotAuthenticated
 from checkout.web.base import Redirect, edge_of
@@ -38,15 +39,23 @@ from checkout.web.base import Redirect, edge_of
 SESSION_COOKIE = "dd_session"
 SAFE_METHODS = ("GET", "HEAD")
 STOREFRONT_JSON = ("/api/cart/summary", "/api/wishlist/saved")  # read by the static site's script, with the cookie
+PERSONAL_TOKEN_PATHS = "/api/v1/"  # where a personal access token is accepted (its scopes are checked there)
 
 
 class EdgeUser(BaseUser):
     """A signed-in account. `user["id"]` reads a column of the `users` row, as before."""
 
-    def __init__(self, row: Any, via: str, session_id: str | None = None):
+    def __init__(self, row: Any, via: str, session_id: str | None = None,
+                 token_scopes: tuple[str, ...] | None = None):
         self.row = row
-        self.via = via  # "session" or "token"
+        self.via = via  # "session", "token" (JWT) or "personal" (a personal access token)
         self.session_id = session_id
+        self.token_scopes = token_scopes  # a personal token's scopes; None: everything the role allows
+
+    def may(self, scope: str) -> bool:
+        """Whether this credential grants `scope` (`read:sales`...). Sessions and first-party JWTs
+        act with the whole role; a personal access token only with the scopes it was given."""
+        return self.token_scopes is None or api_tokens.scope_allows(self.token_scopes, scope)
 
     @property
     def is_authenticated(self) -> bool:
@@ -158,7 +167,8 @@ def _resolve(conn: HTTPConnection) -> BaseUser:
     if _is_api(conn):
         header = conn.headers.get("authorization", "")
         if header:
-            return _from_token(edge, header)
+            client = conn.scope.get("client")
+            return _from_token(edge, header, client[0] if client else None)
         if conn.scope.get("method") not in SAFE_METHODS or conn.scope.get("path") not in STOREFRONT_JSON:
             return UnauthenticatedUser()
     found = sessions.load_session(edge, session_raw(conn))
@@ -168,11 +178,14 @@ def _resolve(conn: HTTPConnection) -> BaseUser:
     return EdgeUser(row, "session", session["id"])
 
 
-def _from_token(edge: Any, header: str) -> BaseUser:
+def _from_token(edge: Any, header: str, ip: str | None = None) -> BaseUser:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("Send an access token as 'Authorization: Bearer <token>'.",
                                headers={"WWW-Authenticate": "Bearer"})
+    if token.strip().startswith(api_tokens.PAT_PREFIX):
+        row, scopes = api_tokens.authenticate_personal(edge, token.strip(), ip)
+        return EdgeUser(row, "personal", token_scopes=scopes)
     claims = edge.tokens.decode_access(token.strip())
     row = users.get_user(edge, int(claims["sub"]))
     if row is not None and row["banned_at"] is not None:
@@ -215,6 +228,9 @@ def authorize(request: Request, roles: tuple[str, ...] = (), *, consent_first: b
         if api:
             raise NotAuthenticated(unauthenticated, headers={"WWW-Authenticate": "Bearer"})
         raise Redirect("/login?next=" + quote(back, safe="/"))
+    if user.via == "personal" and not request.url.path.startswith(PERSONAL_TOKEN_PATHS):
+        raise Forbidden("Personal access tokens work on /api/v1/ only; this endpoint takes a first-party token.",
+                        code="insufficient_scope")
     if roles and not set(roles) & set(user.scopes()):
         raise Forbidden(forbidden, code=forbidden_code)
     if consent_first:
@@ -225,6 +241,14 @@ def authorize(request: Request, roles: tuple[str, ...] = (), *, consent_first: b
                     {"slug": d.slug, "title": d.title, "version": d.version, "url": d.url} for d in todo]})
             raise Redirect("/account/consent?next=" + quote(back, safe="" if next_url else "/"))
     return user
+
+
+def require_scope(request: Request, scope: str) -> None:
+    """403 `insufficient_scope` when the request's personal access token lacks `scope`."""
+    user = user_or_none(request)
+    if user is not None and not user.may(scope):
+        raise Forbidden(f"This token lacks the scope {scope}; create a token that has it.",
+                        code="insufficient_scope", extra={"needed_scope": scope})
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -1,5 +1,5 @@
 """The edge's background jobs, run by the app's lifespan: the outbox worker, the retention
-schedule, reconciliation of pending orders and the payout schedule.
+schedule, reconciliation of pending orders, the payout schedule and sellers' webhook deliveries.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from checkout.accounts import gdpr
 from checkout.core import outbox
 from checkout.core.context import Edge
+from checkout.integrations import webhooks
 from checkout.ops import platform_metrics
 from checkout.payments import charges, payouts
 from checkout.reviews import export
@@ -89,6 +90,17 @@ async def _every(edge: Any, seconds: float, job: Any, stop: Any, name: str) -> N
             log.exception(f"{name}_error")
 
 
+async def send_webhooks(edge: Any) -> dict[str, int]:
+    """Due webhook deliveries, sent side by side in worker threads (a slow endpoint holds only
+    its own thread, for WEBHOOK_TIMEOUT_SECONDS at most), then recorded."""
+    counts = {"succeeded": 0, "retry": 0, "dead": 0}
+    items = webhooks.claim_due(edge, limit=10)
+    outcomes = await asyncio.gather(*(asyncio.to_thread(webhooks.send_one, edge, item) for item in items))
+    for item, outcome in zip(items, outcomes, strict=True):
+        counts[webhooks.record_result(edge, item, outcome)] += 1
+    return counts
+
+
 async def sample_metrics(edge: Any) -> dict[str, int]:
     platform_metrics.sample(edge)
     return {}
@@ -130,6 +142,9 @@ def background_tasks(edge: Any, stop: Any) -> list[Any]:
     if edge.settings.RECONCILE_INTERVAL_SECONDS > 0:
         tasks.append(asyncio.create_task(_every(edge, edge.settings.RECONCILE_INTERVAL_SECONDS, reconcile_async, stop,
                                                 "reconcile")))
+    if edge.settings.WEBHOOK_POLL_SECONDS > 0:
+        tasks.append(asyncio.create_task(_every(edge, edge.settings.WEBHOOK_POLL_SECONDS, send_webhooks, stop,
+                                                "webhooks")))
     if edge.settings.PAYOUT_INTERVAL_SECONDS > 0:
         tasks.append(asyncio.create_task(_every(edge, edge.settings.PAYOUT_INTERVAL_SECONDS, payouts_async, stop,
                                                 "payouts")))

@@ -1,4 +1,9 @@
-"""The OpenAPI 3.1 document of /api/, written by hand next to the handlers it describes."""
+"""The OpenAPI 3.1 document of /api/.
+
+The public API (`/api/v1/`) is generated from its operations (`checkout.web.api_registry`, one
+list for routes and document); the first-party endpoints of earlier issues (`/api/auth`,
+`/api/me`, `/api/admin`) are still described here by hand and merged in.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,33 @@ def _op(summary: str, responses: dict[str, Any], body: dict[str, Any] | None = N
     return op
 
 
-def spec(server_url: str) -> dict[str, Any]:
+def spec(server_url: str, operations: list[Any] = (), schemas: dict[str, Any] | None = None,  # type: ignore[assignment]
+         paths_of: Any = None) -> dict[str, Any]:
+    """The whole document: the generated `/api/v1/` paths (`paths_of(operations)`) and the
+    hand-written first-party ones."""
+    doc = _first_party(server_url)
+    doc["components"]["schemas"].update(schemas or {})
+    if paths_of is not None:
+        doc["paths"].update(paths_of(list(operations)))
+    doc["paths"]["/api/openapi.json"]["get"]["tags"] = ["Documents"]
+    doc["tags"] = [{"name": "Tokens", "description": "Personal access tokens: made by a person, used by scripts."},
+                   {"name": "Account", "description": "The account a token belongs to."},
+                   {"name": "Buyers", "description": "Orders, the library and download links."},
+                   {"name": "Sellers", "description": "Products, sales, refunds, payouts and balances."},
+                   {"name": "Webhooks", "description": "Endpoints that receive signed events, and their deliveries."},
+                   {"name": "Admin", "description": "Accounts: find, ban, verify (tokens with admin:*)."}]
+    doc["info"]["description"] = (
+        "The public API is under `/api/v1/`: send a personal access token (`ddp_...`) as "
+        "`Authorization: Bearer <token>`; each operation names the scope it needs. Lists are "
+        "newest first with cursor pagination (`limit`, `cursor` = the previous page's `next_cursor`) "
+        "and filters by time (`created_after`, `created_before`) and state (`status`). Reads carry an "
+        "`ETag` (send it back as `If-None-Match` for a 304); POSTs that create something take an "
+        "`Idempotency-Key` (the same key gets the same answer). Every error is `{code, message}`, with "
+        "`fields` naming what to fix. The other paths are the first-party endpoints of the site itself.")
+    return doc
+
+
+def _first_party(server_url: str) -> dict[str, Any]:
     s = {"type": "string"}
     doc = {"type": "object", "required": ["slug", "title", "version", "effective", "url"],
            "properties": {k: s for k in ("slug", "title", "version", "effective", "url")}}
@@ -72,7 +103,7 @@ def spec(server_url: str) -> dict[str, Any]:
                                 "reports. Errors are `{code, message}`."},
         "servers": [{"url": server_url}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A personal access token (`ddp_...`) or a first-party JWT access token."}},
             "schemas": {
                 "Error": {"type": "object", "required": ["code", "message"],
                           "properties": {"code": s, "message": s, "fields": {"type": "object"},

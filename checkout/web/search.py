@@ -49,8 +49,8 @@ def _link(query: SearchQuery, **changes: Any) -> str:
 async def search_page(request: Request) -> Response:
     edge = edge_of(request)
     index = site_search(edge).index()
-    if index is None:
-        return render(request, "edge/search.html", status=503, query=SearchQuery(), unavailable=True,
+    if index is None:  # nothing built yet (a new install): the page says so; not a server failure
+        return render(request, "edge/search.html", query=SearchQuery(), unavailable=True,
                       sorts=SORTS, facets=[], cards=[], result=None, error=None, fields={})
     try:
         query = parse_query(index, _values(request))

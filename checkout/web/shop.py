@@ -19,6 +19,7 @@ event loop's thread, so the edge's one connection never sees two transactions at
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -30,8 +31,9 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
+from checkout.delivery import library
 from checkout.ops import alerts
-from checkout.payments import carts, charges, invoices, licenses, orders, pricing, taxes
+from checkout.payments import affiliates, carts, charges, discounts, invoices, licenses, orders, pricing, taxes, upsells
 from checkout.payments.errors import PaymentsUnavailable
 from checkout.reviews import invites, wishlist
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
@@ -46,6 +48,7 @@ CSRF_EXEMPT = ("/checkout", "/cart/add", "/webhooks/")
 
 
 CART_COOKIE = "dd_cart"
+VIA_COOKIE = "dd_via"  # the affiliate referral, signed, AFFILIATE_COOKIE_DAYS (docs/promotions.md)
 ORDERS_COOKIE = "dd_orders"  # a guest's orders: the references this browser placed, signed
 ORDERS_KEPT = 20
 ORDERS_COOKIE_DAYS = 30
@@ -167,15 +170,22 @@ def note_available(edge: Any) -> None:
 
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
-               country: str | None = None, vat_id: str = "") -> Response:
+               country: str | None = None, vat_id: str = "", code: str | None = None, via: str | None = None,
+               add: str | None = None) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
     again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
-                                     guest_only=guest, country=country)
+                                     guest_only=guest, country=country, code=code, add=add)
     if again:
         return redirect_to(again)
-    order = orders.create_order(edge, user, items, guest=guest, country=country, vat_id=vat_id)
+    try:
+        order = orders.create_order(edge, user, items, guest=guest, country=country, vat_id=vat_id, code=code,
+                                    via=via or referral(request), add=add)
+    except Conflict as exc:
+        if exc.code != "already_owned":
+            raise
+        return already_owned(request, exc, guest)
     step: Any = order
     for _ in range(2):  # a duplicate reference may hand back a fresh order to initialize, once
         order = step
@@ -196,6 +206,17 @@ async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest:
     return response
 
 
+def already_owned(request: Request, exc: Conflict, guest: bool) -> Response:
+    """Buying again what the buyer owns: "You already own this" and the way to it, not an error.
+    (Still 409: nothing was ordered. A guest learns no more than the refusal always told.)"""
+    if guest:
+        return message(request, "You already own this", exc.message + " Nothing was charged. The receipt email "
+                       "of that order has a link to its files.", status=409,
+                       links=[("/login?next=/library", "Sign in to your library")])
+    return message(request, "You already own this", exc.message + " Nothing was charged.", status=409,
+                   links=[("/library", "Open your library"), ("/orders", "Your orders")])
+
+
 async def checkout_post(request: Request) -> Response:
     """The static product page's Buy form: product=<slug> [amount=<decimal> for pay-what-you-want]."""
     check_origin(request)
@@ -204,12 +225,52 @@ async def checkout_post(request: Request) -> Response:
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
     country, vat_id = _tax_fields(request, form)
+    code = discount_code(form)
+    remembered = remember_referral(request, form)
     here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {}),
-                                **({"country": country} if country else {})})
+                                **({"code": code} if code else {}), **({"country": country} if country else {})})
     user = signed_in(request, here)
-    if user is None:
-        return redirect_to(here)
-    return await _pay(request, user, [(slug, amount)], country=country, vat_id=vat_id)
+    if user is None or code:  # a discount is shown on the checkout page before paying
+        return remembered(redirect_to(here))
+    return remembered(await _pay(request, user, [(slug, amount)], country=country, vat_id=vat_id,
+                                 via=remembered.via))
+
+
+class _Referral:
+    """Sets the referral cookie on the response it is given (when the form brought a known code)."""
+
+    def __init__(self, request: Request, via: str | None):
+        self.request, self.via = request, via
+
+    def __call__(self, response: Response) -> Response:
+        if self.via:
+            edge = edge_of(self.request)
+            set_cookie(self.request, response, VIA_COOKIE, edge.tokens.sign_cookie("via", self.via),
+                       max_age=edge.settings.AFFILIATE_COOKIE_DAYS * 86400)
+        return response
+
+
+def remember_referral(request: Request, form: Any) -> _Referral:
+    """A Buy or Add-to-cart form sent with an affiliate's `via` code counts a click and is
+    remembered for AFFILIATE_COOKIE_DAYS; an unknown or malformed code is ignored."""
+    via = affiliates.normalize_via(form.get("via"))
+    if via and affiliates.record_click(edge_of(request), via):
+        return _Referral(request, via)
+    return _Referral(request, None)
+
+
+def referral(request: Request) -> str | None:
+    """The affiliate code this browser was referred with in the last AFFILIATE_COOKIE_DAYS."""
+    return edge_of(request).tokens.unsign_cookie("via", request.cookies.get(VIA_COOKIE))
+
+
+def discount_code(params: Any) -> str | None:
+    """The `code` field (form or query), upper-cased; None when empty; a clear 422 naming `code`
+    for anything that cannot be a code (control characters, too long, not text)."""
+    raw = params.get("code")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    return discounts.normalize_code(raw)
 
 
 def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -223,25 +284,49 @@ def _start_items(request: Request, params: Any) -> tuple[list[dict[str, Any]], d
     return [line], {"product": slug, **({"amount": amount} if amount else {})}
 
 
+def _with_code(request: Request, lines: list[pricing.Line], code: str | None, user: Any) -> tuple[list[pricing.Line], dict[str, str]]:
+    """The lines as the code prices them, or unchanged with the reason under the `code` field."""
+    try:
+        return discounts.quote(edge_of(request), lines, code, user), {}
+    except ValidationFailed as exc:
+        return lines, {"code": exc.message}
+
+
 async def checkout_start(request: Request) -> Response:
     """Review the order; sign in or give an email to check out as a guest, then pay."""
     edge = edge_of(request)
     params = request.query_params if request.method == "GET" else await read_form(request)
     lines, keep = _start_items(request, params)
-    here = "/buy?" + urlencode(keep)
+    try:
+        code = discount_code(params)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user_or_none(request),
+                           error=exc.message, fields=exc.fields, status=exc.status)
+    add = str(params.get("add") or "")[:200] or None
+    here = "/buy?" + urlencode({**keep, **({"code": code} if code else {}), **({"add": add} if add else {})})
     user = signed_in(request, here)
+    try:
+        offered = upsells.with_offer(edge, lines, add, user)
+    except ValidationFailed as exc:
+        return _start_page(request, lines, keep, "/buy?" + urlencode(keep), user, error=exc.message, fields=exc.fields,
+                           code=code or "", status=exc.status)
+    if add:
+        keep = {**keep, "add": add}
     if request.method == "GET" or not lines:
-        return _start_page(request, lines, keep, here, user)
+        priced, problems = _with_code(request, offered, code, user)
+        offer = None if add or not lines else upsells.offer_for(edge, lines, user)
+        return _start_page(request, priced, keep, here, user, code=code or "", fields=problems, offer=offer,
+                           status=422 if problems else 200)
     items = [(x.product_slug, x.chosen) for x in lines]
     try:
         country, vat_id = _tax_fields(request, params)
         if user is None:
             user = _guest_user(request, params)
-            response = await _pay(request, user, items, guest=True, country=country, vat_id=vat_id)
+            response = await _pay(request, user, items, guest=True, country=country, vat_id=vat_id, code=code, add=add)
         else:
-            response = await _pay(request, user, items, country=country, vat_id=vat_id)
+            response = await _pay(request, user, items, country=country, vat_id=vat_id, code=code, add=add)
     except ValidationFailed as exc:
-        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields,
+        return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields, code=code or "",
                            form={"email": str(params.get("email", "")), "country": str(params.get("country", "")),
                                  "vat_id": str(params.get("vat_id", ""))}, status=exc.status)
     if keep.get("cart"):
@@ -255,12 +340,17 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
                 status: int = 200, **extra: Any) -> Response:
     edge = edge_of(request)
     total = pricing.total(lines)
+    listed = pricing.total([replace(x, price=x.list_price or x.price) for x in lines])
+    discount = (listed - total) if listed and total and listed != total else None
+    extra.setdefault("code", "")
+    extra.setdefault("offer", None)
     docs = [d for d in consent.required_now(edge, "buyer")]
     extra.setdefault("form", {"country": request.query_params.get("country", "")})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=total, countries=taxes.rates(edge).choices(),
-                  prices_include_tax=edge.settings.PRICES_INCLUDE_TAX, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+                  total=total, discount=discount, countries=taxes.rates(edge).choices(),
+                  prices_include_tax=edge.settings.PRICES_INCLUDE_TAX, mixed=len({x.currency for x in lines}) > 1,
+                  login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
 def _guest_user(request: Request, form: Any) -> Any:
@@ -274,7 +364,9 @@ def _guest_user(request: Request, form: Any) -> Any:
     email = users.normalize_email(str(form.get("email", "")))
     if not users.EMAIL.match(email) or len(email) > 254:
         raise ValidationFailed(fields={"email": "Enter a valid email address for your receipt."})
-    docs = consent.check_accepted(edge, "buyer", [str(v) for v in form.getlist("accept")])
+    # one box accepts every document at once (its value lists them: "terms,privacy"); each is
+    # recorded at the version the page showed, as when there was one box per document
+    docs = consent.check_accepted(edge, "buyer", [s for v in form.getlist("accept") for s in str(v).split(",")])
     edge.hit("GUEST_CHECKOUT_LIMIT", "ip", client_ip(request))
     existing = users.get_by_email(edge, email)
     if existing is None:
@@ -330,7 +422,7 @@ async def cart_add(request: Request) -> Response:
     line = pricing.price_line(edge, slug, amount)
     owner, new_guest = cart_owner(request, create=True)
     carts.add(edge, owner, slug, line.chosen)
-    response = redirect_to("/cart")
+    response = remember_referral(request, form)(redirect_to("/cart"))
     if new_guest:
         set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
     return response
@@ -394,15 +486,38 @@ async def checkout_callback(request: Request) -> Response:
         order = orders.get_order(edge, reference)
     lines = orders.order_lines(edge, order["id"])
     tax = sum(x["tax"] for x in lines)
-    return render(request, "edge/order_status.html", order=order, lines=lines,
-                  total=Money(order["currency"], order["amount"]), tax=Money(order["currency"], tax) if tax else None,
+    items = library.of_order(edge, order["id"]) if order["status"] in orders.PAID_STATES else []
+    return render(request, "edge/order_status.html", order=order, lines=lines, items=items,
+                  allowance=edge.settings.DOWNLOADS_PER_FILE, total=Money(order["currency"], order["amount"]),
+                  tax=Money(order["currency"], tax) if tax else None,
                   license_keys=licenses.for_order(edge, order["id"]), invoices=invoices.of_order(edge, order["id"]))
+
+
+async def retry_order(request: Request) -> Response:
+    """A declined or abandoned payment: put the order's products back in the cart (at the price
+    the buyer chose, for pay-what-you-want) and go to checkout with that cart."""
+    edge = edge_of(request)
+    order = viewable_order(request, request.path_params["reference"])
+    if order["status"] not in ("failed", "abandoned"):
+        return redirect_to(f"/checkout/callback?reference={order['reference']}")
+    owner, new_guest = cart_owner(request, create=True)
+    for line in orders.order_lines(edge, order["id"]):
+        prod = edge.catalog.current().products.get(line["product_slug"])
+        if prod is not None:  # withdrawn since: not offered again
+            # the price the buyer chose: before a discount, and with its tax when prices include tax
+            chosen = line["list_amount"] or line["amount"] + (line["tax"] if order["prices_include_tax"] else 0)
+            carts.add(edge, owner, prod.slug, chosen if prod.pwyw_minimum is not None else None)
+    response = redirect_to("/buy?cart=1")
+    if new_guest:
+        set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
+    return response
 
 
 ROUTES = [
     Route("/checkout", checkout_post, methods=["POST"]),
     Route("/buy", checkout_start, methods=["GET", "POST"]),
     Route("/checkout/callback", checkout_callback),
+    Route("/orders/{reference}/retry", retry_order, methods=["POST"]),
     Route("/claim", claim_page, methods=["GET", "POST"]),
     Route("/cart", cart_page),
     Route("/cart/add", cart_add, methods=["POST"]),

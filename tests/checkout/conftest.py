@@ -31,6 +31,7 @@ FAST = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         "CLAMD_DEFAULT_SOCKET": "",  # no system clamd: a test that scans starts its own (tests/conftest.py)
         "METRICS_SAMPLE_SECONDS": 0,  # tests sample the platform metrics when they mean to
         "REVIEWS_EXPORT_SECONDS": 0,  # tests export the review stats when they mean to (tests/checkout/reviews)
+        "WEBHOOK_POLL_SECONDS": 0,  # tests send webhook deliveries when they mean to (webhooks.process_due)
         "METRICS_TOKEN": "test-metrics-token"}  # the test client is no loopback address: scrapes send it
 METRICS_AUTH = {"Authorization": "Bearer test-metrics-token"}
 

@@ -509,3 +509,10 @@ def test_a_new_review_rerenders_only_what_shows_it(content: Path, tmp_path: Path
     rendered = last_build(out).rendered
     assert "products/naira-pack/index.html" in rendered and "products/first-guide/index.html" not in rendered
     assert "3.0 out of 5" in (out / "products/naira-pack/index.html").read_text()
+
+
+def test_a_broken_stats_file_stops_the_build_naming_it(content: Path, tmp_path: Path, kit):
+    (content / "stats.json").write_text('{"version": 1, "products": {"first-guide": {"histogram": [1]}}}')
+    with pytest.raises(ContentError) as err:
+        kit.build_to(content, tmp_path / "out")
+    assert "stats.json:1: stats:" in str(err.value) and "products.first-guide.histogram" in str(err.value)

@@ -105,7 +105,8 @@ def test_seller_stats_come_from_the_ledger(client):
         deliver(client, charge(order))
     ada = ledger.seller_stats(edge, "ada")
     assert ada["NGN"] == {"sales": 1, "gross": 500000, "fees": 50000, "net": 450000, "refunded": 0,
-                          "pending": 450000, "available": 0, "in_flight": 0, "paid_out": 0}
+                          "pending": 450000, "available": 0, "in_flight": 0, "paid_out": 0, "platform_discounts": 0,
+                          "commissions": 0}
     assert ada["USD"]["gross"] == 2000 and ada["USD"]["net"] == 1800
     assert ledger.seller_stats(edge, "kofi")["NGN"]["net"] == 1080000
     assert ledger.seller_stats(edge, "nobody") == {}

@@ -201,4 +201,4 @@ def test_the_privacy_policy_tells_of_view_counting_in_its_data_table():
     doc = frontmatter.split((ROOT / "content" / "legal" / "privacy.md").read_text("utf-8"))
     table = [line for line in doc.body.splitlines() if line.startswith("| Counting product page views")]
     assert table and "no cookie, no IP address" in table[0]
-    assert doc.meta["version"] == "1.1"  # the text changed: a new version users accept again
+    assert doc.meta["version"] == "1.2"  # the text changed (1.2: the referral cookie, #17): users accept again
