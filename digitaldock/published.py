@@ -70,6 +70,7 @@ class PublishedProduct:
     cover: str = ""
     files: tuple[PublishedFile, ...] = field(default_factory=tuple)
     withdrawn: bool = False
+    preview: PublishedFile | None = None  # the public sample (issue #15), never one of `files`
     bundle: tuple[str, ...] = ()  # a bundle's member products (issue #17); its files hold theirs
 
     @classmethod
@@ -92,7 +93,8 @@ class PublishedProduct:
         return cls(slug=slug, title=_str(data, "title"), seller=_str(data, "seller"), price=price, pwyw_minimum=pwyw,
                    category=_str(data, "category", ""), version=str(data.get("version", "")),
                    license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
-                   files=tuple(PublishedFile.from_json(f) for f in files), bundle=tuple(bundle))
+                   files=tuple(PublishedFile.from_json(f) for f in files), bundle=tuple(bundle),
+                   preview=PublishedFile.from_json(data["preview"]) if data.get("preview") else None)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `catalog.json` holds it (its slug is the key)."""
@@ -100,7 +102,9 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files], **({"bundle": list(self.bundle)} if self.bundle else {})}
+                "files": [f.to_json() for f in self.files],
+                **({"preview": self.preview.to_json()} if self.preview else {}),
+                **({"bundle": list(self.bundle)} if self.bundle else {})}
 
     def file(self, sha256: str) -> PublishedFile | None:
         return next((f for f in self.files if f.sha256 == sha256), None)

@@ -34,6 +34,11 @@ RESERVED_SLUGS = frozenset({"page", "sort", "feeds", "index"})
 MAX_IMAGES = 10
 MAX_FILE_BYTES = 500 * 1024 * 1024
 MAX_FILES = 20
+MAX_PREVIEW_BYTES = 50 * 1024 * 1024
+# a preview is shown or played on the product page, so only what a browser shows by itself
+PREVIEW_KINDS = {"pdf": "pdf", "mp3": "audio", "ogg": "audio", "oga": "audio", "wav": "audio", "m4a": "audio",
+                 "mp4": "video", "webm": "video", "png": "image", "jpg": "image", "jpeg": "image",
+                 "webp": "image", "gif": "image"}
 MAX_TAGS = 10
 MIN_BUNDLE, MAX_BUNDLE = 2, 20  # products in a bundle (issue #17)
 MAX_TOGETHER = 8  # products "often bought together" kept per product (issue #17)
@@ -128,6 +133,7 @@ class Product:
     bundle: tuple[str, ...] = ()  # a bundle's member products (slugs); () for a plain product
     source: str = ""
     digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
+    preview: ProductFile | None = None  # public sample: PDF pages, an audio clip, a video or image specimen
 
     @property
     def is_public(self) -> bool:
@@ -332,6 +338,8 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "cover": (True, "cover image path under images/"),
     "gallery": (False, f"up to {MAX_IMAGES} image paths under images/"),
     "files": (True, "the files a buyer downloads: name, size, sha256, key"),
+    "preview": (False, "a public sample shown on the product page (PDF pages, an audio clip, a video or image "
+                       "specimen): name, size, sha256, key; never one of the files"),
     "license": (True, "the license the buyer receives"),
     "version": (True, "the product's version, such as 1.0"),
     "published": (True, "the publication date, YYYY-MM-DD"),
@@ -433,6 +441,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     cover = c.take(meta, "cover", check_image_path)
     gallery = c.take(meta, "gallery", lambda v: _gallery(c, v), required=False) or ()
     files = c.take(meta, "files", lambda v: _files(c, v))
+    preview = c.take(meta, "preview", lambda v: _preview(c, v, files or ()), required=False)
     license_ = c.take(meta, "license", _text(2, 200))
     version = c.take(meta, "version", _version)
     published = c.take(meta, "published", _date)
@@ -450,7 +459,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
+                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest(), preview=preview), []
 
 
 def _check_body(c: _Collector, name: str, doc: frontmatter.Document) -> None:
@@ -572,6 +581,35 @@ def _files(c: _Collector, v: Any) -> tuple[ProductFile, ...]:
         if len(c.problems) == before:
             out.append(ProductFile(name, size, digest, key))
     return tuple(out)
+
+
+def preview_kind(name: str) -> str | None:
+    """How the product page shows a preview of this name: pdf, audio, video or image."""
+    return PREVIEW_KINDS.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
+
+
+def _preview(c: _Collector, v: Any, files: tuple[ProductFile, ...]) -> ProductFile | None:
+    """The product's public preview: one stored file of a kind a browser shows, at most
+    MAX_PREVIEW_BYTES, and never one of the files a buyer pays for (a preview is public)."""
+    if not isinstance(v, dict):
+        raise ValueError(f"must be a mapping with {', '.join(FILE_FIELDS)}")
+    _unknown_fields(c, v, FILE_FIELDS, prefix="preview.")
+    before = len(c.problems)
+    name = c.take(v, "name", check_file_name, prefix="preview.")
+    size = c.take(v, "size", check_file_size, prefix="preview.")
+    digest = c.take(v, "sha256", check_sha256, prefix="preview.")
+    key = c.take(v, "key", check_storage_key, prefix="preview.")
+    if len(c.problems) != before:
+        return None
+    if preview_kind(name) is None:
+        kinds = ", ".join(sorted(PREVIEW_KINDS))
+        c.add("preview.name", f"{name!r} is not a kind the product page can show: one of {kinds}")
+    if size > MAX_PREVIEW_BYTES:
+        c.add("preview.size", f"a preview must be at most {MAX_PREVIEW_BYTES // (1024 * 1024)} MB, got {size} bytes")
+    if any(f.sha256 == digest for f in files):
+        c.add("preview.sha256", "is one of the product's files: a preview is public, so it must be a sample, "
+                                "never the paid file itself")
+    return ProductFile(name, size, digest, key) if len(c.problems) == before else None
 
 
 # characters no file name may hold: bidirectional overrides and isolates (they make

@@ -5,7 +5,8 @@ Two kinds of file live on the storefront's origin:
 
 - the site: pages, theme files, data files, all made by the build from the theme. The theme
   has no inline script (JSON-LD is data, not script), so the policy allows scripts from the
-  site only; the page reads the cart count from the edge (CHECKOUT_URL) and its forms post
+  site only; the page reads the cart count from the edge (CHECKOUT_URL), plays and shows a
+  product's public preview from it (`media-src`, `img-src`; issue #15), and its forms post
   there (and on, by redirect, to Paystack's payment page); nothing may frame it.
 - files a seller supplied: everything under /images/ (covers, gallery images, avatars, the
   images of content/). Shown in an <img>, a file's own headers do not matter; opened as a
@@ -36,7 +37,7 @@ def site_csp(site_url: str, checkout_url: str, pay_pages: tuple[str, ...] = (PAY
     site, edge = origin(site_url), origin(checkout_url)
     forms = " ".join(dict.fromkeys([site, edge, *(origin(p) for p in pay_pages)]))
     return ("default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src 'self' data: {site}; font-src 'self'; connect-src 'self' {edge}; "
+            f"img-src 'self' data: {site} {edge}; media-src 'self' {edge}; font-src 'self'; connect-src 'self' {edge}; "
             f"form-action 'self' {forms}; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
 
 

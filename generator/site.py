@@ -33,14 +33,14 @@ from digitaldock.money import format_money, to_decimal, usd_equivalent_cents
 from digitaldock.schema import (
     Catalog,
     Category,
+    ContentError,
     Problem,
     Product,
-    ContentError,
     Seller,
 )
+from digitaldock.schema import preview_kind as schema_preview_kind
 from digitaldock.search import SORTS as SEARCH_SORTS
 from digitaldock.stats import ProductStats
-
 
 from . import formatting
 from .fast_templates import StorefrontEnvironment
@@ -229,12 +229,22 @@ class ProductView:
         return len(self.gallery_imgs)
 
     @cached_property
+    def preview_view(self) -> SimpleNamespace | None:
+        """The public preview (issue #15): played or shown on the product page from the edge,
+        which serves it by its SHA-256 (`/preview/<sha256>`), never a paid file."""
+        f = self.p.preview
+        if f is None:
+            return None
+        return SimpleNamespace(name=f.name, size=formatting.human_size(f.size), sha256=f.sha256,
+                               kind=schema_preview_kind(f.name), path=f"/preview/{f.sha256}")
+
+    @cached_property
     def description_html(self) -> str:
         return render_markdown(self.p.description)
 
     @cached_property
     def files_view(self) -> list[SimpleNamespace]:
-        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size),
+        return [SimpleNamespace(name=f.name, size=formatting.human_size(f.size), sha256=f.sha256,
                                 kind=f.name.rsplit(".", 1)[-1].upper() if "." in f.name else "FILE")
                 for f in self.p.files]
 
@@ -571,6 +581,8 @@ def catalog_json(m: SiteModel) -> bytes:
             "cover": p.cover_img.src,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "key": f.key}
                       for f in p.files],
+            **({"preview": {"name": p.p.preview.name, "size": p.p.preview.size, "sha256": p.p.preview.sha256,
+                            "key": p.p.preview.key}} if p.p.preview else {}),
             **({"bundle": list(p.p.bundle)} if p.p.bundle else {}),
         } for p in sorted(m.products, key=lambda p: p.slug)},
         "legal": {d.slug: {"title": d.title, "version": d.version,

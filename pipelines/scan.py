@@ -1,4 +1,4 @@
-"""`digitaldock scan`: every product file and image through ClamAV and a type allowlist.
+"""`digitaldock scan`: every product file, preview and image through ClamAV and a type allowlist.
 
 Two independent checks run on each file:
 
@@ -51,6 +51,9 @@ PRODUCT_TYPES = IMAGE_TYPES | {
     "mp3", "wav", "flac", "ogg",              # audio
     "mp4", "webm",                            # video (mp4 also covers m4a audio)
 }
+# A product's public preview (issue #15) is shown or played on the product page: only kinds a
+# browser shows by itself, never a bundle or a font.
+PREVIEW_TYPES = IMAGE_TYPES | {"pdf", "mp3", "wav", "ogg", "mp4", "webm"}
 _NAMES = {"exe": "a Windows executable", "elf": "an ELF executable", "macho": "a Mach-O executable",
           "script": "a script", "html": "an HTML document", "rar": "a RAR archive",
           "7z": "a 7-Zip archive", "matroska": "a Matroska (non-WebM) video"}
@@ -268,6 +271,12 @@ def _product_files(catalog: schema.Catalog) -> dict[str, str]:
     return keys
 
 
+def _previews(catalog: schema.Catalog) -> dict[str, str]:
+    """Storage key → the product whose public preview it is (issue #15), in a stable order."""
+    return {p.preview.key: f"{p.source} preview {p.preview.name}"
+            for p in sorted(catalog.products.values(), key=lambda p: p.slug) if p.preview is not None}
+
+
 def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None) -> ScanReport:
     """Scan every product file (from `storage`) and every image under content/images/.
 
@@ -278,9 +287,11 @@ def scan(content_dir: str | Path, storage: Storage, clamd: Clamd | None) -> Scan
     if clamd is not None:
         clamd.ping()
     report = ScanReport(virus_scan=clamd is not None)
-    for key, source in _product_files(catalog).items():
+    stored = [(key, source, PRODUCT_TYPES) for key, source in _product_files(catalog).items()]
+    stored += [(key, source, PREVIEW_TYPES) for key, source in _previews(catalog).items()]
+    for key, source, allowed in stored:
         try:
-            reason = _check(lambda k=key: storage.iter_chunks(k), PRODUCT_TYPES, clamd)
+            reason = _check(lambda k=key: storage.iter_chunks(k), allowed, clamd)
         except NotFound:
             report.findings.append(Finding(key, source, f"not in storage ({storage.describe()})"))
             continue

@@ -24,6 +24,7 @@ ACTIONS = (
     "payment.refund_requested", "payment.refund_decided", "payment.flagged_refund_requested", "payment.seller_linked", "payment.guest_claimed",
     "payment.payout_otp", "payment.dashboard_refund",
     "payment.payouts_run",
+    "payment.refund_processed", "payment.refund_failed",  # the buyer's refund, step by step (#15)
     "payment.discount_created", "payment.discount_paused", "payment.discount_resumed",
     "payment.affiliate_invited", "payment.affiliate_changed",
     "payment.payout_account_changed", "payment.payout_account_change_cancelled",

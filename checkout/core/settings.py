@@ -156,6 +156,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOWNLOADS_PER_FILE", 5, "Downloads each purchase allows per file.", int),
     Setting("DOWNLOADS_PER_HOUR", 10, "Downloads one user may start per hour.", int),
     Setting("DOWNLOAD_RESUME_MINUTES", 60, "How long after a link started its download a `Range` request that does not start at byte 0 resumes it without counting (0: never; local storage only).", int),
+    # the buyer's journey (issue #15)
+    Setting("ORDER_LINK_DAYS", 7, "Lifetime of the receipt email's link that opens the order's files without a password; an expired one offers to email a fresh link to the order's address.", int),
+    Setting("ORDER_LINK_RESEND_LIMIT", "3/hour", "Fresh order links one order may have emailed (and one IP may ask for, counted apart)."),
     Setting("PRESIGN_SECONDS", 300, "Lifetime of the presigned S3/R2 URL a download redirects to.", int),
     # uploads and request bodies (issues #7, #20, #22): every cap is checked from Content-Length
     # before a byte is read, and counted again while a body streams in

@@ -54,9 +54,22 @@ def library(edge: "Edge", user_id: int) -> list[dict[str, Any]]:
     rows = edge.db.execute(
         "SELECT p.*, l.title AS line_title FROM purchases p LEFT JOIN order_lines l ON l.id = p.order_line_id"
         " WHERE p.user_id = ? ORDER BY p.created_at DESC, p.id DESC", (user_id,)).fetchall()
+    return _items(edge, rows, "user_id = ?", user_id)
+
+
+def of_order(edge: "Edge", order_id: int) -> list[dict[str, Any]]:
+    """The purchases of one order (a guest's library for that order, the thank-you page), in
+    the order's line order, with files, versions and downloads left."""
+    rows = edge.db.execute(
+        "SELECT p.*, l.title AS line_title FROM purchases p LEFT JOIN order_lines l ON l.id = p.order_line_id"
+        " WHERE p.order_id = ? ORDER BY p.order_line_id", (order_id,)).fetchall()
+    return _items(edge, rows, "purchase_id IN (SELECT id FROM purchases WHERE order_id = ?)", order_id)
+
+
+def _items(edge: "Edge", rows: list[Any], counted: str, arg: int) -> list[dict[str, Any]]:
     counts: dict[tuple[int, str], int] = {}
-    for r in edge.db.execute("SELECT purchase_id, file_sha256, COUNT(*) AS n FROM downloads WHERE user_id = ?"
-                             " AND outcome = ? GROUP BY purchase_id, file_sha256", (user_id, STARTED)):
+    for r in edge.db.execute(f"SELECT purchase_id, file_sha256, COUNT(*) AS n FROM downloads WHERE {counted}"
+                             " AND outcome = ? GROUP BY purchase_id, file_sha256", (arg, STARTED)):
         counts[(r["purchase_id"], r["file_sha256"])] = r["n"]
     allowance = edge.settings.DOWNLOADS_PER_FILE
     items = []
@@ -69,8 +82,16 @@ def library(edge: "Edge", user_id: int) -> list[dict[str, Any]]:
         items.append({"purchase_id": r["id"], "slug": r["product_slug"], "status": r["status"],
                       "title": (prod.title if prod else "") or r["line_title"] or r["product_slug"],
                       "version": prod.version if prod else "", "url": prod.url if prod else "",
-                      "bought_at": r["created_at"], "files": files, "available": prod is not None})
+                      "bought_at": r["created_at"], "files": files, "available": prod is not None,
+                      "order_id": r["order_id"]})
     return items
+
+
+def order_of_purchase(edge: "Edge", purchase_id: int) -> str | None:
+    """The reference of the order a purchase came from (a guest's browser holds orders, not accounts)."""
+    row = edge.db.execute("SELECT o.reference FROM purchases p JOIN orders o ON o.id = p.order_id WHERE p.id = ?",
+                          (purchase_id,)).fetchone()
+    return str(row[0]) if row else None
 
 
 def history(edge: "Edge", user_id: int, limit: int = 50) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, Forbidden, InvalidToken, NotFound, RateLimited
 from checkout.delivery.errors import DownloadLimit, LinkExpired, LinkUsed, PurchaseInactive
-from checkout.delivery.library import STARTED, _file, _purchase
+from checkout.delivery.library import STARTED, _file, _purchase, order_of_purchase
 from checkout.delivery.ranges import ByteRange
 
 log = structlog.get_logger("checkout.delivery.links")
@@ -80,6 +80,25 @@ def mint(edge: "Edge", user_id: int, purchase_id: int, sha256: str) -> str:
     _file(edge, purchase, sha256)
     payload = {"u": user_id, "p": purchase_id, "f": sha256, "j": uuid.uuid4().hex}
     return str(_serializer(edge).dumps(payload))
+
+
+def mint_for_order(edge: "Edge", order: dict[str, Any], purchase_id: int, sha256: str) -> str:
+    """A fresh link for a file of a purchase of `order`, minted for the order's account: the
+    thank-you page and the receipt email's order page, which a guest opens without a password."""
+    purchase = _purchase(edge, purchase_id)
+    if purchase is None or purchase["order_id"] != order["id"]:
+        raise NotFound("That purchase is not part of this order.", code="purchase_not_found")
+    return mint(edge, int(order["user_id"]), purchase_id, sha256)
+
+
+def holder(edge: "Edge", token: str) -> tuple[int, str | None]:
+    """(the account a genuine link was minted for, the reference of its purchase's order). Raises
+    what `parse` raises; the web layer lets a browser that holds the order redeem it as a guest."""
+    try:
+        link = parse(edge, token)
+    except LinkExpired as exc:  # still genuine: its page offers the holder a fresh link
+        return 0, order_of_purchase(edge, int(exc.extra["purchase_id"]))
+    return link.user_id, order_of_purchase(edge, link.purchase_id)
 
 
 def parse(edge: "Edge", token: str) -> Link:

@@ -36,7 +36,7 @@ from checkout.delivery.errors import ScannerUnavailable
 from checkout.delivery.sellers import seller_slug_of
 from digitaldock import schema
 from digitaldock.storage import QUARANTINE
-from pipelines.scan import PRODUCT_TYPES, Clamd, ScanError, sniff, type_problem
+from pipelines.scan import PREVIEW_TYPES, PRODUCT_TYPES, Clamd, ScanError, sniff, type_problem
 
 log = structlog.get_logger("checkout.delivery.uploads")
 
@@ -53,13 +53,19 @@ MAX_FIELD_BYTES = schema.DESCRIPTION_LEN[1] * 4 + 4096
 TEXT_FORM_MAX_BYTES = 256 * 1024
 
 
-FILE_FIELDS = {"files": "file", "cover": "image", "images": "image"}
+FILE_FIELDS = {"files": "file", "cover": "image", "images": "image", "sample": "preview"}
 
 # what a seller reads beside each field of the form; every message names its field this way
 LABELS = {"title": "Title", "slug": "Web address (slug)", "category": "Category", "tags": "Tags",
           "price": "Price", "currency": "Currency", "pwyw_minimum": "Pay-what-you-want minimum",
           "summary": "Summary", "license": "License", "version": "Version", "description": "Description",
-          "files": "Product files", "cover": "Cover image", "images": "Gallery images"}
+          "files": "Product files", "cover": "Cover image", "images": "Gallery images", "sample": "Preview"}
+
+
+def is_preview(f: dict[str, Any]) -> bool:
+    """Whether a submission's file entry is the product's public preview (issue #15), kept in
+    `files` with `role: preview` beside the files a buyer pays for."""
+    return f.get("role") == "preview"
 
 # covers and gallery images: raster formats only (see the module docstring)
 UPLOAD_IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "webp"})
@@ -197,6 +203,8 @@ def check_part(edge: "Edge", part: Part, clamd: Clamd | None) -> str | None:
         rest = f.read() if kind == "svg" and part.kind != "image" else b""
     if part.kind == "image":
         problem = image_type_problem(head)
+    elif part.kind == "preview":  # public, shown on the product page: only kinds a browser shows
+        problem = type_problem(head, PREVIEW_TYPES, rest)
     else:
         problem = type_problem(head, PRODUCT_TYPES, rest)
     if problem is None and clamd is not None:
@@ -301,7 +309,11 @@ def render_product(fields: dict[str, Any], seller: str, files: list[dict], image
     gallery = [i["path"] for i in images if i["role"] == "gallery"]
     if gallery:
         meta["gallery"] = gallery
-    meta["files"] = [{"name": f["name"], "size": f["size"], "sha256": f["sha256"], "key": f["key"]} for f in files]
+    meta["files"] = [{"name": f["name"], "size": f["size"], "sha256": f["sha256"], "key": f["key"]}
+                     for f in files if not is_preview(f)]
+    for f in files:
+        if is_preview(f):
+            meta["preview"] = {"name": f["name"], "size": f["size"], "sha256": f["sha256"], "key": f["key"]}
     meta["license"] = fields["license"]
     meta["version"] = str(fields["version"])
     meta["published"] = published
@@ -325,7 +337,7 @@ def validate_fields(edge: "Edge", fields: dict[str, str], files: list[dict], ima
     for name in ("title", "category", "price", "currency", "summary", "license", "version", "description"):
         if not fields.get(name, "").strip():
             problems[name] = say(name, "is required")
-    if not files:
+    if not [f for f in files if not is_preview(f)]:
         problems["files"] = say("files", "add at least one product file")
     if not any(i["role"] == "cover" for i in images):
         problems["cover"] = say("cover", "add a cover image")
@@ -336,7 +348,7 @@ def validate_fields(edge: "Edge", fields: dict[str, str], files: list[dict], ima
     other: list[str] = []  # a problem of no form field (none is known): still a refusal
     for p in found:
         key = p.field.split("[")[0].split(".")[0]
-        key = {"body": "description", "gallery": "images"}.get(key, key)
+        key = {"body": "description", "gallery": "images", "preview": "sample"}.get(key, key)
         if key in LABELS:
             problems.setdefault(key, say(key, p.message))
         else:
@@ -369,7 +381,9 @@ def with_kept(edit: Any, files: list[dict], images: list[dict]) -> tuple[list[di
     submission it edits that nothing new replaces (files as a set, the cover, the gallery)."""
     if edit is None:
         return files, images
-    files = files or json.loads(edit["files"])
+    old_files = json.loads(edit["files"])
+    paid = [f for f in files if not is_preview(f)] or [f for f in old_files if not is_preview(f)]
+    files = paid + ([f for f in files if is_preview(f)] or [f for f in old_files if is_preview(f)])
     old_images = json.loads(edit["images"])
     if not any(i["role"] == "cover" for i in images):
         images = [i for i in old_images if i["role"] == "cover"] + images
@@ -390,7 +404,9 @@ def check_form(edge: "Edge", user: Any, fields: dict[str, str], files: list[dict
         edit = None
     files, images = with_kept(edit, files, images)
     try:
-        validate_fields(edge, fields, [{"size": 1, "sha256": "0" * 64, "key": "k", **f} for f in files],
+        # placeholders for what is not stored yet: a preview's never equals a product file's
+        validate_fields(edge, fields, [{"size": 1, "sha256": ("1" if is_preview(f) else "0") * 64, "key": "k", **f}
+                                       for f in files],
                         [{"sha256": "0" * 64, **i} for i in images])
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, fields={**exc.fields, **problems}) from None
@@ -399,7 +415,18 @@ def check_form(edge: "Edge", user: Any, fields: dict[str, str], files: list[dict
     return edit
 
 
+def check_preview(files: list[dict[str, Any]]) -> None:
+    """Once the files are hashed: a preview is public, so it may not be one of the paid files."""
+    paid = {f["sha256"] for f in files if not is_preview(f)}
+    if any(is_preview(f) and f["sha256"] in paid for f in files):
+        message = say("sample", "is one of the product's files: a preview is public, so it must be a sample, "
+                                 "never the paid file itself")
+        raise ValidationFailed(message, fields={"sample": message})
+
+
 def size_limit(settings: Settings, kind: str) -> int:
+    if kind == "preview":
+        return min(int(settings.UPLOAD_MAX_FILE_BYTES), schema.MAX_PREVIEW_BYTES)
     return int(settings.UPLOAD_MAX_IMAGE_BYTES if kind == "image" else settings.UPLOAD_MAX_FILE_BYTES)
 
 
@@ -413,7 +440,7 @@ def preflight(edge: "Edge", user: Any, fields: dict[str, str], planned: list[dic
     `{"field", "name", "size"}` for each chosen file."""
     s = edge.settings
     problems: dict[str, str] = {}
-    counts = {"files": 0, "cover": 0, "images": 0}
+    counts = {"files": 0, "cover": 0, "images": 0, "sample": 0}
     for item in planned:
         field_name, size = item["field"], item["size"]
         counts[field_name] += 1
@@ -431,11 +458,14 @@ def preflight(edge: "Edge", user: Any, fields: dict[str, str], planned: list[dic
         problems["files"] = say("files", f"at most {schema.MAX_FILES} files per product")
     if counts["cover"] > 1:
         problems["cover"] = say("cover", "one cover image only")
+    if counts["sample"] > 1:
+        problems["sample"] = say("sample", "one preview only")
     if counts["images"] > s.UPLOAD_MAX_IMAGES:
         problems["images"] = say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product")
     files = [{"name": "file"} for i in planned if i["field"] == "files"]
+    files += [{"name": str(i["name"]), "role": "preview"} for i in planned if i["field"] == "sample"]
     images = [{"role": "cover" if i["field"] == "cover" else "gallery", "name": "image"}
-              for i in planned if i["field"] != "files"]
+              for i in planned if i["field"] in ("cover", "images")]
     try:
         check_form(edge, user, fields, files, images)
     except ValidationFailed as exc:

@@ -14,10 +14,13 @@ failed/abandoned into paid (the money was taken); paid -> partially_refunded -> 
 
 EMAIL_SUBJECTS = {
     "receipt": "Your DigitalDock receipt",
+    "order_link": "Your DigitalDock order: a fresh link to your files",
     "sale": "You made a sale on DigitalDock",
     "refund_requested": "A buyer asked for a refund",
     "refund_processed": "Your DigitalDock refund was processed",
     "refund_declined": "Your DigitalDock refund request was declined",
+    "refund_received": "We received your DigitalDock refund request",
+    "refund_approved": "Your DigitalDock refund was approved",
     "payout_sent": "DigitalDock sent you a payout",
     "payout_returned": "Your DigitalDock payout came back",
     "refund_seller": "A sale of yours was refunded",

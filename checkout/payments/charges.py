@@ -14,7 +14,7 @@ from checkout.core import outbox
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import discounts, ledger
+from checkout.payments import discounts, ledger, receipts
 from checkout.payments.errors import PaymentsUnavailable, PaystackError
 from checkout.payments.ledger import COSTS, RECEIVABLE
 from checkout.payments.orders import (
@@ -87,8 +87,9 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
     if fees is None:
         log.warning("payment_without_fees", reference=order["reference"])
     currency = order["currency"]
-    edge.db.execute("UPDATE orders SET status = 'paid', paid_at = ?, paystack_id = ?, paystack_fees = ?, updated_at = ?"
-                    " WHERE id = ?", (now, data.get("id"), fees, now, order["id"]))
+    edge.db.execute("UPDATE orders SET status = 'paid', paid_at = ?, paystack_id = ?, paystack_fees = ?, updated_at = ?,"
+                    " payment_method = ? WHERE id = ?",
+                    (now, data.get("id"), fees, now, receipts.payment_method(data), order["id"]))
     entries: list[ledger.Entry] = []
     for line in lines:
         entries += ledger.sale_entries(line)
@@ -152,14 +153,23 @@ def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """The receipt email: seller, date, order number, payment method, lines and total, and a link
+    that opens the order's files without a password (setting one is offered, never required)."""
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     claim = ""
     if user["email_verified_at"] is None:
         token = edge.tokens.dumps("claim", {"u": user["id"], "e": user["email"]})
         claim = f"{edge.settings.CHECKOUT_URL}/claim?token={token}"
+    shown = receipts.receipt(edge, order["reference"])
+    token = receipts.order_token(edge, order)
+    # a guest order opens from the email without a password; an account's order is in its library
+    files = receipts.order_link(edge, order, "files", token) if order["guest"] else f"{edge.settings.CHECKOUT_URL}/library"
+    printable = receipts.order_link(edge, order, "receipt", token if order["guest"] else "")
     outbox.enqueue(edge, "receipt", order["email"], user["id"], name=user["display_name"],
-                   reference=order["reference"], total=format_money(order["amount"], order["currency"]),
-                   lines=[{"title": x["title"], "amount": format_money(x["amount"], x["currency"])} for x in lines],
+                   reference=order["reference"], total=shown["total"], lines=shown["lines"],
+                   sellers=shown["sellers"], date=shown["date"], method=shown["method"],
+                   files=files, guest=bool(order["guest"]), link_days=edge.settings.ORDER_LINK_DAYS,
+                   receipt=printable,
                    library=f"{edge.settings.CHECKOUT_URL}/library", claim=claim,
                    days=edge.settings.REFUND_WINDOW_DAYS)
 

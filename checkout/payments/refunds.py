@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 
 from checkout.core import audit, outbox
-from checkout.core.clock import parse_iso
+from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
@@ -50,18 +50,33 @@ def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
                               (order["id"], line["id"], user["id"], line["amount"], line["currency"], reason,
                                edge.clock.iso()))
         refund_id = int(cur.lastrowid)
+        amount = format_money(line["amount"], line["currency"])
+        until = seller_deadline(edge, dict(order))
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (line["seller"],)):
             outbox.enqueue(edge, "refund_requested", account["email"], account["id"], name=account["display_name"],
-                           title=line["title"], reason=reason, amount=format_money(line["amount"], line["currency"]))
+                           title=line["title"], reason=reason, amount=amount, until=until[:10],
+                           decide=f"{edge.settings.CHECKOUT_URL}/seller/refunds")
+        outbox.enqueue(edge, "refund_received", user["email"], user["id"], name=user["display_name"],
+                       title=line["title"], reason=reason, amount=amount, reference=order["reference"])
         audit.record(edge, "payment.refund_requested", actor_id=user["id"], subject_id=user["id"],
                      refund_id=refund_id, order=order["reference"])
     return refund_id
 
 
-def decide_refund(edge: "Edge", refund_id: int, admin_id: int, approve: bool, note: str = "") -> str:
-    """Approve (then call Paystack's POST /refund) or decline a requested refund."""
+def seller_deadline(edge: "Edge", order: dict[str, Any]) -> str:
+    """Until when the seller may decide a refund of this order themselves: the refund window."""
+    return iso(parse_iso(order["paid_at"]) + edge.settings.REFUND_WINDOW_DAYS * 86400)
 
+
+def decide_refund(edge: "Edge", refund_id: int, admin_id: int, approve: bool, note: str = "",
+                  as_role: str = "admin") -> str:
+    """Approve (then call Paystack's POST /refund) or decline a requested refund. Declining needs
+    a reason, which the buyer is emailed and sees on their orders page. `as_role`: who decided
+    (`seller` from their dashboard, through `decide_as_seller`, or `admin`)."""
+    note = (note or "").strip()[:2000]
+    if not approve and len(note) < 5:
+        raise ValidationFailed(fields={"note": "Tell the buyer why the refund is declined (at least 5 characters)."})
     with atomic(edge.db):
         refund = edge.db.execute("SELECT * FROM refunds WHERE id = ?", (refund_id,)).fetchone()
         if refund is None:
@@ -69,16 +84,74 @@ def decide_refund(edge: "Edge", refund_id: int, admin_id: int, approve: bool, no
         if refund["status"] != "requested":
             raise Conflict(f"This refund is already {refund['status']}.", code="refund_decided")
         status = "processing" if approve else "rejected"
-        edge.db.execute("UPDATE refunds SET status = ?, decided_at = ?, decided_by = ? WHERE id = ?",
-                        (status, edge.clock.iso(), admin_id, refund_id))
-        audit.record(edge, "payment.refund_decided", actor_id=admin_id, refund_id=refund_id, approved=approve)
+        edge.db.execute("UPDATE refunds SET status = ?, decided_at = ?, decided_by = ?, decided_as = ?,"
+                        " decision_note = ? WHERE id = ?",
+                        (status, edge.clock.iso(), admin_id, as_role, note or None, refund_id))
+        audit.record(edge, "payment.refund_decided", actor_id=admin_id, subject_id=refund["user_id"],
+                     refund_id=refund_id, approved=approve, decided_as=as_role)
+        user = edge.db.execute("SELECT * FROM users WHERE id = ?", (refund["user_id"],)).fetchone()
+        line = edge.db.execute("SELECT title FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
         if not approve:
-            user = edge.db.execute("SELECT * FROM users WHERE id = ?", (refund["user_id"],)).fetchone()
-            line = edge.db.execute("SELECT title FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
             outbox.enqueue(edge, "refund_declined", user["email"], user["id"], name=user["display_name"],
                            title=line["title"], note=note)
             return "rejected"
+        outbox.enqueue(edge, "refund_approved", user["email"], user["id"], name=user["display_name"],
+                       title=line["title"], amount=format_money(refund["amount"], refund["currency"]))
     return "processing"
+
+
+def seller_requests(edge: "Edge", sellers: list[str], limit: int = 200) -> list[dict[str, Any]]:
+    """Refund requests of the lines these catalogue sellers sold, newest first, each with whether
+    the seller may still decide it (a request, within the refund window)."""
+    if not sellers:
+        return []
+    marks = ",".join("?" * len(sellers))
+    rows = [dict(r) for r in edge.db.execute(
+        "SELECT r.*, o.reference, o.paid_at, l.title, l.seller FROM refunds r JOIN orders o ON o.id = r.order_id"
+        f" JOIN order_lines l ON l.id = r.order_line_id WHERE l.seller IN ({marks}) ORDER BY r.id DESC LIMIT ?",
+        (*sellers, limit))]
+    now = edge.clock.iso()
+    for r in rows:
+        r["until"] = seller_deadline(edge, r)
+        r["decidable"] = r["status"] == "requested" and now <= r["until"]
+        r["display"] = format_money(r["amount"], r["currency"])
+    return rows
+
+
+def decide_as_seller(edge: "Edge", refund_id: int, user_id: int, sellers: list[str], approve: bool,
+                     note: str = "") -> str:
+    """The seller decides a refund of their own sale, within the refund window; after it, or for
+    another seller's sale, an admin decides (the same 404 as an unknown request: nothing leaks)."""
+    row = next((r for r in seller_requests(edge, sellers, limit=100000) if r["id"] == refund_id), None)
+    if row is None:
+        raise NotFound("There is no such refund request.")
+    if row["status"] == "requested" and not row["decidable"]:
+        raise Conflict("The refund window of this order has closed: an administrator decides it now.",
+                       code="refund_window_closed")
+    return decide_refund(edge, refund_id, user_id, approve, note, as_role="seller")
+
+
+def of_lines(edge: "Edge", line_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every refund request of these order lines, oldest first, with its steps in words, for the
+    buyer's orders page: asked (and why), decided (by whom, and the reason of a decline), sent,
+    refunded or failed."""
+    if not line_ids:
+        return {}
+    marks = ",".join("?" * len(line_ids))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in edge.db.execute(f"SELECT * FROM refunds WHERE order_line_id IN ({marks}) ORDER BY id", line_ids):
+        who = {"seller": "the seller", "admin": "DigitalDock"}.get(r["decided_as"] or "admin", "DigitalDock")
+        steps = [(r["requested_at"], f"You asked for a refund: {r['reason']}")]
+        if r["decided_at"] and r["status"] == "rejected":
+            steps.append((r["decided_at"], f"Declined by {who}: {r['decision_note'] or 'no reason given'}"))
+        elif r["decided_at"]:
+            steps.append((r["decided_at"], f"Approved by {who}; the refund was sent to Paystack"))
+        if r["status"] == "processed":
+            steps.append((r["processed_at"], "Refunded to your payment method; the purchase's downloads ended"))
+        elif r["status"] == "failed":
+            steps.append((r["decided_at"] or r["requested_at"], "Paystack could not refund it; we are looking into it"))
+        out.setdefault(r["order_line_id"], []).append({"id": r["id"], "status": r["status"], "steps": steps})
+    return out
 
 
 def send_refund(edge: "Edge", refund_id: int) -> str:
@@ -239,6 +312,7 @@ def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: st
                 order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
     edge.db.execute("UPDATE refunds SET status = 'processed', paystack_status = 'processed', processed_at = ?"
                     " WHERE id = ?", (now, refund["id"]))
+    audit.record(edge, "payment.refund_processed", subject_id=order["user_id"], refund_id=refund["id"], order=reference)
     edge.db.execute("UPDATE order_lines SET refunded_at = ? WHERE id = ?", (now, line["id"]))
     edge.db.execute("UPDATE purchases SET status = 'refunded', refunded_at = ? WHERE order_line_id = ?", (now, line["id"]))
     left = edge.db.execute("SELECT COUNT(*) FROM order_lines WHERE order_id = ? AND refunded_at IS NULL",
@@ -310,6 +384,8 @@ def apply_refund_failed(edge: "Edge", data: dict[str, Any]) -> str:
                           " last_error = 'Paystack: refund failed' WHERE id ="
                           " (SELECT id FROM refunds WHERE order_id = ? AND amount = ? AND status = 'processing'"
                           " ORDER BY id LIMIT 1)", (order["id"], amount_of(data.get("amount"))))
+    if cur.rowcount:
+        audit.record(edge, "payment.refund_failed", subject_id=order["user_id"], order=order["reference"])
     return "refund_failed" if cur.rowcount else "unmatched_refund"
 
 

@@ -20,7 +20,7 @@ from checkout.core import audit
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import EdgeError, ValidationFailed
-from checkout.web import reauth
+from checkout.web import flash, reauth
 from checkout.web.auth import SESSION_COOKIE, forget, requires, session_raw, user_or_none
 from checkout.web.base import client_ip, edge_of, safe_next
 from checkout.web.middleware import CSRF_COOKIE
@@ -60,14 +60,26 @@ async def register_page(request: Request) -> Response:
 def check_email_text(email: str) -> str:
     """What registering answers, for a new address and a taken one alike (the owner of a taken
     one gets an email saying someone tried, with links to sign in or reset the password)."""
-    return f"We sent an email to {email}. Follow the link in it to confirm your address, then sign in."
+    return f"We sent an email to {email}. Follow the link in it to confirm your address; it signs you in."
 
 
 async def verify_page(request: Request) -> Response:
+    """The registration email's link. Its first use signs the new user in (#15): only the owner
+    of the inbox has it, so registering itself can keep answering a taken address like a new one
+    (docs/security.md) while a new user still ends up signed in without typing the password
+    again. A link used before confirms nothing new and signs nobody in."""
     edge = edge_of(request)
     user, fresh = users.verify_email(edge, request.query_params.get("token", ""))
-    text = "Your email address is confirmed." if fresh else "Your email address was already confirmed."
-    return message(request, "Email confirmed", text, links=[("/login", "Sign in"), ("/account", "Your account")])
+    if not fresh:
+        return message(request, "Email confirmed", "Your email address was already confirmed.",
+                       links=[("/login", "Sign in"), ("/account", "Your account")])
+    sessions.end_session(edge, session_raw(request))  # a new id, never the one the browser brought
+    raw = sessions.create_session(edge, user["id"], client_ip(request), request.headers.get("user-agent"))
+    response = flash.redirect(request, "/account", "Your email address is confirmed. You are signed in.")
+    set_cookie(request, response, SESSION_COOKIE, edge.tokens.sign_cookie("session", raw),
+               max_age=edge.settings.SESSION_DAYS * 86400)
+    set_cookie(request, response, CSRF_COOKIE, edge.tokens.sign_cookie("csrf", secrets.token_urlsafe(32)))
+    return response
 
 
 @requires(consent=False)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from checkout.core import audit, outbox
 from checkout.core.db import atomic
-from checkout.core.errors import BadRequest, EdgeError
+from checkout.core.errors import BadRequest, EdgeError, ValidationFailed
 from checkout.delivery import approval, library, storage, uploads
 from checkout.ops.console import with_names
 from checkout.payments import events, ledger, orders, payouts, refunds
@@ -94,7 +94,11 @@ async def admin_refunds(request: Request) -> Response:
         refund_id = params.form_id(form, "refund")
         action = str(form.get("action", ""))
         if action in ("approve", "reject"):
-            outcome = refunds.decide_refund(edge, refund_id, admin["id"], action == "approve", str(form.get("note", "")))
+            try:
+                outcome = refunds.decide_refund(edge, refund_id, admin["id"], action == "approve",
+                                                str(form.get("note", "")))
+            except ValidationFailed as exc:  # a decline without a reason the buyer can read
+                return flash.redirect(request, "/admin/refunds", next(iter(exc.fields.values()), exc.message), "error")
         elif action == "retry":
             outcome = "processing"
         else:

@@ -42,12 +42,14 @@ from checkout.web import (
     health,
     jobs,
     moderation,
+    order_pages,
     orders,
     promotions,
-    search,
     reviews,
+    search,
     seller,
     seller_dashboard,
+    seller_refunds,
     shop,
     webhooks,
 )
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *shop.ROUTES,
         *webhooks.ROUTES,
         *orders.ROUTES,
+        *order_pages.ROUTES,
         *admin.ROUTES,
         *promotions.ROUTES,
         *admin_payments.ROUTES,
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         *seller_dashboard.ROUTES,
         *search.ROUTES,
         *reviews.ROUTES,
+        *seller_refunds.ROUTES,
         Mount("/theme", app=StaticFiles(directory=str(settings.theme_dir / "static"), check_dir=False), name="theme"),
     ]
 

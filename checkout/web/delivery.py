@@ -20,9 +20,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from checkout.core.errors import EdgeError, NotFound
-from checkout.delivery import errors, library, links, ranges, storage
-from checkout.web import params
-from checkout.web.auth import requires
+from checkout.delivery import errors, library, links, previews, ranges, storage
+from checkout.web import params, shop
+from checkout.web.auth import authorize, requires
 from checkout.web.base import client_ip, edge_of
 from checkout.web.pages import read_form, render
 from digitaldock.storage import StorageError, content_disposition
@@ -82,11 +82,25 @@ class RangeFileResponse(FileResponse):
         await super().__call__({**scope, "headers": headers}, receive, send)
 
 
-@requires(consent=False)
+def _downloader(request: Request, token: str) -> tuple[int, str | None]:
+    """(the account a download is redeemed for, the order reference when it is redeemed as a
+    guest). A browser that holds the order the link's purchase came from (it placed the order, or
+    opened the receipt email's link) downloads without a password; anyone else must be signed in
+    as the link's owner, as before. Every rule of `links.redeem` applies either way."""
+    try:
+        owner, reference = links.holder(edge_of(request), token)
+    except EdgeError:  # forged: the signed-in path reports it
+        owner, reference = 0, None
+    if reference is not None and reference in shop.browser_orders(request):
+        shop.viewable_order(request, reference)  # a guest order only (404 otherwise, as for anyone)
+        return owner, reference
+    return authorize(request, consent_first=False)["id"], None
+
+
 async def download(request: Request) -> Response:
     edge = edge_of(request)
     token = request.path_params["token"]
-    user = request.user
+    user_id, guest_order = _downloader(request, token)
     store = storage.storage(edge)
     presigned = storage.presigns(edge)
     head = request.method == "HEAD"
@@ -94,13 +108,13 @@ async def download(request: Request) -> Response:
     asked = request.headers.getlist("range")
     byte_range = ranges.parse(asked[0]) if len(asked) == 1 and not presigned else None
     try:
-        grant = links.redeem(edge, token, user["id"], ip=client_ip(request),
+        grant = links.redeem(edge, token, user_id, ip=client_ip(request),
                              user_agent=request.headers.get("user-agent", ""), head=head, resume=byte_range)
     except (errors.LinkExpired, errors.LinkUsed) as exc:
         if _wants_json(request):
             raise
         return render(request, "edge/download_refused.html", status=exc.status, message=exc.message,
-                      purchase_id=exc.extra["purchase_id"], sha256=exc.extra["sha256"])
+                      purchase_id=exc.extra["purchase_id"], sha256=exc.extra["sha256"], guest_order=guest_order)
     headers = {"etag": f'"{grant.sha256}"', "cache-control": "private, no-store"}
     if presigned and head:
         return Response(status_code=200, media_type="application/octet-stream", headers={
@@ -120,7 +134,26 @@ async def download(request: Request) -> Response:
                         media_type="application/octet-stream", headers=headers)
 
 
+async def preview(request: Request) -> Response:
+    """A product's public preview by its SHA-256 (`checkout.delivery.previews`): anyone may
+    fetch it, shown inline (a player, the browser's page viewer), cached as the file it names."""
+    edge = edge_of(request)
+    found = previews.find(edge, request.path_params["sha256"])
+    store = storage.storage(edge)
+    url = store.presigned_url(found.key, found.name, edge.settings.PRESIGN_SECONDS)
+    if url:
+        return RedirectResponse(url, status_code=302)
+    path = store.local_path(found.key)
+    if path is None:
+        log.error("preview_file_missing", key=found.key)
+        raise NotFound("This preview is missing from storage; we have been told.", code="file_missing")
+    return FileResponse(path, filename=found.name, content_disposition_type="inline",
+                        media_type=previews.media_type(found),
+                        headers={"etag": f'"{found.sha256}"', "cache-control": "public, max-age=86400"})
+
+
 ROUTES = [
+    Route("/preview/{sha256}", preview, methods=["GET", "HEAD"]),
     Route("/library", library_page),
     Route("/library/link", mint_link, methods=["POST"]),
     Route("/download/{token}", download, methods=["GET", "HEAD"]),

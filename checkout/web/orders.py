@@ -19,11 +19,13 @@ async def orders_page(request: Request) -> Response:
     edge = edge_of(request)
     user = request.user
     found = orders.of_user(edge, user["id"])
+    requests = refunds.of_lines(edge, [line["id"] for order in found for line in order["lines"]])
     for order in found:
         order["total"] = format_money(order["amount"], order["currency"])
         for line in order["lines"]:
             line["display"] = format_money(line["amount"], line["currency"])
             line["refundable"] = refunds.refundable(edge, order, line)
+            line["requests"] = requests.get(line["id"], [])
     return render(request, "edge/orders.html", orders=found,
                   window=edge.settings.REFUND_WINDOW_DAYS)
 

@@ -44,6 +44,7 @@ def form_page(request: Request, status: int = 200, error: str = "", fields: dict
     return render(request, "edge/seller_form.html", status=status, error=error, fields=fields or {},
                   form=form, categories=_categories(request), currencies=tuple(CURRENCIES),
                   max_file_mb=s.UPLOAD_MAX_FILE_BYTES // (1024 * 1024),
+                  max_preview_mb=uploads.size_limit(s, "preview") // (1024 * 1024),
                   max_image_mb=s.UPLOAD_MAX_IMAGE_BYTES // (1024 * 1024), max_images=s.UPLOAD_MAX_IMAGES,
                   image_accept=uploads.IMAGE_MIME_TYPES, image_formats=uploads.IMAGE_FORMATS,
                   max_image_pixels=uploads.megapixels(s.UPLOAD_MAX_IMAGE_PIXELS),

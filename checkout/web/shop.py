@@ -31,6 +31,7 @@ from starlette.routing import Route
 
 from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
+from checkout.delivery import library
 from checkout.ops import alerts
 from checkout.payments import affiliates, carts, charges, discounts, orders, pricing, upsells
 from checkout.payments.errors import PaymentsUnavailable
@@ -171,7 +172,12 @@ async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest:
                                      guest_only=guest, code=code, add=add)
     if again:
         return redirect_to(again)
-    order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request), add=add)
+    try:
+        order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request), add=add)
+    except Conflict as exc:
+        if exc.code != "already_owned":
+            raise
+        return already_owned(request, exc, guest)
     step: Any = order
     for _ in range(2):  # a duplicate reference may hand back a fresh order to initialize, once
         order = step
@@ -190,6 +196,17 @@ async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest:
     if guest:  # Paystack sends this browser back to /checkout/callback: let it see its order there
         remember_order(request, response, order["reference"])
     return response
+
+
+def already_owned(request: Request, exc: Conflict, guest: bool) -> Response:
+    """Buying again what the buyer owns: "You already own this" and the way to it, not an error.
+    (Still 409: nothing was ordered. A guest learns no more than the refusal always told.)"""
+    if guest:
+        return message(request, "You already own this", exc.message + " Nothing was charged. The receipt email "
+                       "of that order has a link to its files.", status=409,
+                       links=[("/login?next=/library", "Sign in to your library")])
+    return message(request, "You already own this", exc.message + " Nothing was charged.", status=409,
+                   links=[("/library", "Open your library"), ("/orders", "Your orders")])
 
 
 async def checkout_post(request: Request) -> Response:
@@ -333,7 +350,9 @@ def _guest_user(request: Request, form: Any) -> Any:
     email = users.normalize_email(str(form.get("email", "")))
     if not users.EMAIL.match(email) or len(email) > 254:
         raise ValidationFailed(fields={"email": "Enter a valid email address for your receipt."})
-    docs = consent.check_accepted(edge, "buyer", [str(v) for v in form.getlist("accept")])
+    # one box accepts every document at once (its value lists them: "terms,privacy"); each is
+    # recorded at the version the page showed, as when there was one box per document
+    docs = consent.check_accepted(edge, "buyer", [s for v in form.getlist("accept") for s in str(v).split(",")])
     edge.hit("GUEST_CHECKOUT_LIMIT", "ip", client_ip(request))
     existing = users.get_by_email(edge, email)
     if existing is None:
@@ -452,14 +471,34 @@ async def checkout_callback(request: Request) -> Response:
         charges.apply_verify_result(edge, reference, result, "verify")
         order = orders.get_order(edge, reference)
     lines = orders.order_lines(edge, order["id"])
-    return render(request, "edge/order_status.html", order=order, lines=lines,
-                  total=Money(order["currency"], order["amount"]))
+    items = library.of_order(edge, order["id"]) if order["status"] in orders.PAID_STATES else []
+    return render(request, "edge/order_status.html", order=order, lines=lines, items=items,
+                  allowance=edge.settings.DOWNLOADS_PER_FILE, total=Money(order["currency"], order["amount"]))
+
+
+async def retry_order(request: Request) -> Response:
+    """A declined or abandoned payment: put the order's products back in the cart (at the price
+    the buyer chose, for pay-what-you-want) and go to checkout with that cart."""
+    edge = edge_of(request)
+    order = viewable_order(request, request.path_params["reference"])
+    if order["status"] not in ("failed", "abandoned"):
+        return redirect_to(f"/checkout/callback?reference={order['reference']}")
+    owner, new_guest = cart_owner(request, create=True)
+    for line in orders.order_lines(edge, order["id"]):
+        prod = edge.catalog.current().products.get(line["product_slug"])
+        if prod is not None:  # withdrawn since: not offered again
+            carts.add(edge, owner, prod.slug, line["amount"] if prod.pwyw_minimum is not None else None)
+    response = redirect_to("/buy?cart=1")
+    if new_guest:
+        set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)
+    return response
 
 
 ROUTES = [
     Route("/checkout", checkout_post, methods=["POST"]),
     Route("/buy", checkout_start, methods=["GET", "POST"]),
     Route("/checkout/callback", checkout_callback),
+    Route("/orders/{reference}/retry", retry_order, methods=["POST"]),
     Route("/claim", claim_page, methods=["GET", "POST"]),
     Route("/cart", cart_page),
     Route("/cart/add", cart_add, methods=["POST"]),

@@ -66,6 +66,7 @@ from checkout.delivery.uploads import (
     Upload,
     check_form,
     check_part,
+    check_preview,
     clamd_for,
     image_path,
     max_request_bytes,
@@ -223,6 +224,9 @@ async def parse_stream(edge: "Edge", request: Request, csrf_tokens: tuple[str, .
             fail(ValidationFailed(say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product"),
                                   fields={"images": say("images", f"at most {s.UPLOAD_MAX_IMAGES} images per product")}))
             return
+        if name == "sample" and any(p.field == "sample" for p in up.parts):
+            fail(ValidationFailed(say("sample", "one preview only"), fields={"sample": say("sample", "one preview only")}))
+            return
         if name == "cover" and any(p.field == "cover" for p in up.parts):
             fail(ValidationFailed(say("cover", "one cover image only"), fields={"cover": say("cover", "one cover image only")}))
             return
@@ -336,7 +340,8 @@ async def handle(request: Request, slots: UploadSlots, body: Body) -> Response:
 async def _accept(request: Request, edge: "Edge", user: Any, up: Upload, clamd: Any) -> Response:
     fields = {k: v.strip() if k != "description" else v for k, v in up.fields.items()}
     images = [{"role": "cover" if p.field == "cover" else "gallery", "name": p.name} for p in up.parts if p.kind == "image"]
-    files = [{"name": p.name} for p in up.parts if p.kind == "file"]
+    files = [{"name": p.name, **({"role": "preview"} if p.kind == "preview" else {})}
+             for p in up.parts if p.kind in ("file", "preview")]
     # field checks first: nothing is scanned or stored for a form that cannot be accepted
     try:
         edit = check_form(edge, user, fields, files, images)
@@ -362,9 +367,11 @@ async def _accept(request: Request, edge: "Edge", user: Any, up: Upload, clamd: 
         log.error("upload_storage_failed", error=str(exc))
         raise ServiceUnavailable("File storage is not available right now; please try again later.") from None
     slug = fields["slug"]
-    new_files = [s for s in stored if s["kind"] == "file"]
+    new_files = [{**s, **({"role": "preview"} if s["kind"] == "preview" else {})}
+                 for s in stored if s["kind"] in ("file", "preview")]
     new_images = [{**s, "role": "cover" if s["field"] == "cover" else "gallery"} for s in stored if s["kind"] == "image"]
     new_files, new_images = with_kept(edit, new_files, new_images)
+    check_preview(new_files)
     if edit is not None:
         scan = {**json.loads(edit["scan"]), **scan}
     for img in new_images:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from markupsafe import Markup
@@ -39,3 +40,26 @@ def test_search_text_is_folded_like_the_browser_folds_queries():
     assert fold("Café Crème NAÏVE") == "cafe creme naive"
     assert fold("Plain ASCII Title") == "plain ascii title"
     assert fold("ﬁne Ｔype") == "fine type"  # compatibility forms: ligatures, full-width letters
+
+
+def test_what_you_get_lists_each_files_sha256_with_a_way_to_check_it(built: Path):
+    """A buyer can check a download against the product page (#15): each file's SHA-256 is under
+    its name, and one line says how to compute it."""
+    page = next(built.glob("products/*/index.html")).read_text(encoding="utf-8")
+    section = page[page.index('id="files-heading"'):page.index("report-link")]
+    assert "SHA-256 <code>" + "a" * 64 + "</code>" in section
+    assert "sha256sum FILE" in section and "shasum -a 256 FILE" in section
+
+
+def test_the_product_page_plays_its_preview_and_opens_the_gallery_in_a_lightbox(content: Path, tmp_path: Path, kit):
+    """Before buying (#15): an audio preview gets a player fed by the edge, and a gallery image
+    opens in a lightbox on the page instead of the raw PNG."""
+    kit.write_product(content, "lofi-clip", gallery=["images/cover.png"], files=[
+        "files:", "  - name: album.zip", "    size: 1234", "    sha256: " + "a" * 64, "    key: sha256/aa/" + "a" * 64,
+        "preview:", "  name: clip.wav", "  size: 99", "  sha256: " + "b" * 64, "  key: sha256/bb/" + "b" * 64])
+    built = kit.build_to(content, tmp_path / "out")
+    page = (built / "products" / "lofi-clip" / "index.html").read_text(encoding="utf-8")
+    assert f'<audio controls preload="metadata" src="http://127.0.0.1:8001/preview/{"b" * 64}">' in page
+    assert 'href="#shot-1"' in page and 'id="shot-1"' in page and 'href="/images/cover' not in page
+    entry = json.loads((built / "catalog.json").read_text())["products"]["lofi-clip"]
+    assert entry["preview"]["sha256"] == "b" * 64 and entry["files"][0]["sha256"] == "a" * 64

@@ -76,9 +76,21 @@ def test_email_verification_link(client):
     register(client)
     link = link_from(outbox_rows(client, "verify")[0], "/verify")
     r = client.get(link)
-    assert r.status_code == 200 and "is confirmed" in r.text
+    assert r.status_code == 303 and r.headers["location"] == "/account"
     assert edge_of(client).db.execute("SELECT email_verified_at FROM users").fetchone()[0]
+    account = client.get("/account")  # registering signed the new user in (#15)
+    assert account.status_code == 200 and "Ann Buyer" in account.text and "You are signed in" in account.text
     assert "already confirmed" in client.get(link).text  # reusing the link is harmless
+
+
+def test_a_used_verification_link_signs_nobody_in(client):
+    register(client)
+    link = link_from(outbox_rows(client, "verify")[0], "/verify")
+    client.get(link)
+    client.cookies.clear()
+    r = client.get(link)
+    assert r.status_code == 200 and "already confirmed" in r.text
+    assert client.get("/account").status_code == 303  # still signed out: to the sign-in page
 
 
 def test_forged_and_expired_verification_links_fail(client, clock):

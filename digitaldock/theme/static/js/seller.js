@@ -10,7 +10,7 @@
   var errorBox = document.getElementById("upload-error");
   var status = document.getElementById("upload-status");
   var submit = document.getElementById("submit-button");
-  var FILE_INPUTS = ["files", "cover", "images"];
+  var FILE_INPUTS = ["files", "cover", "images", "sample"];
   var TEXT_FIELDS = ["slug", "title", "category", "tags", "price", "currency", "pwyw_minimum", "summary",
                      "license", "version", "description", "action"];
 

@@ -1,3 +1,6 @@
+// The page runs scripts: the phone layout folds the header menu and the filters (issue #15).
+document.documentElement.classList.add("js");
+
 // Progressive enhancement only: every page works without this file.
 // Shows the number of items in the cart when the checkout edge says so (same-site cookie,
 // CORS allowed for the storefront origin); silently does nothing when the edge is away.
@@ -72,6 +75,34 @@
         .catch(function () { form.submit(); });
     });
   });
+})();
+
+// A "Print" button (the printable receipt, issue #15): the CSP allows no inline handler.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+})();
+
+// The header's Menu button (phones): one line until it is pressed. Filters fold on a phone.
+(function () {
+  "use strict";
+  var header = document.querySelector(".site-header");
+  var button = header && header.querySelector(".menu-button");
+  if (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = header.classList.toggle("menu-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  if (window.matchMedia && window.matchMedia("(max-width: 48rem)").matches) {
+    var folds = document.querySelectorAll("details[data-fold]");
+    for (var i = 0; i < folds.length; i++) folds[i].open = false;
+  }
 })();
 
 // A product link with ?code=SAVE10 (issue #17): the Buy form carries the discount code to the
