@@ -102,8 +102,9 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files], **({"bundle": list(self.bundle)} if self.bundle else {}),
-                **({"preview": self.preview.to_json()} if self.preview else {})}
+                "files": [f.to_json() for f in self.files],
+                **({"preview": self.preview.to_json()} if self.preview else {}),
+                **({"bundle": list(self.bundle)} if self.bundle else {})}
 
     def file(self, sha256: str) -> PublishedFile | None:
         return next((f for f in self.files if f.sha256 == sha256), None)

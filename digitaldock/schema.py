@@ -459,8 +459,7 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest(),
-                   preview=preview), []
+                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest(), preview=preview), []
 
 
 def _check_body(c: _Collector, name: str, doc: frontmatter.Document) -> None:
