@@ -115,8 +115,9 @@ class PublishedProduct:
                 "currency": self.price.currency,
                 "pwyw_minimum": self.pwyw_minimum.minor if self.pwyw_minimum else None,
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
-                "files": [f.to_json() for f in self.files], **({"bundle": list(self.bundle)} if self.bundle else {}),
+                "files": [f.to_json() for f in self.files],
                 **({"preview": self.preview.to_json()} if self.preview else {}),
+                **({"bundle": list(self.bundle)} if self.bundle else {}),
                 **({"license_keys": True} if self.license_keys else {}),
                 **({"license_activations": self.license_activations} if self.license_activations else {}),
                 **({"stamp_pdfs": True} if self.stamp_pdfs else {})}

@@ -58,8 +58,11 @@ def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
             outbox.enqueue(edge, "refund_requested", account["email"], account["id"], name=account["display_name"],
                            title=line["title"], reason=reason, amount=amount, until=until[:10],
                            decide=f"{edge.settings.CHECKOUT_URL}/seller/refunds")
-        outbox.enqueue(edge, "refund_received", user["email"], user["id"], name=user["display_name"],
-                       title=line["title"], reason=reason, amount=amount, reference=order["reference"])
+        # the buyer's address from the account, not from the caller's dict (which may hold only the id)
+        buyer = edge.db.execute("SELECT id, email, display_name FROM users WHERE id = ?", (order["user_id"],)).fetchone()
+        outbox.enqueue(edge, "refund_received", buyer["email"], buyer["id"], name=buyer["display_name"],
+                       title=line["title"], reason=reason, reference=order["reference"],
+                       amount=format_money(line["amount"] + line["tax"], line["currency"]))  # what they get back, tax included
         audit.record(edge, "payment.refund_requested", actor_id=user["id"], subject_id=user["id"],
                      refund_id=refund_id, order=order["reference"])
     return refund_id

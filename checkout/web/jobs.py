@@ -11,8 +11,7 @@ from typing import Any
 import structlog
 from starlette.concurrency import run_in_threadpool
 
-from checkout.accounts import gdpr
-from checkout.core import outbox
+from checkout.core import outbox, retention
 from checkout.core.context import Edge
 from checkout.integrations import webhooks
 from checkout.ops import platform_metrics
@@ -41,7 +40,7 @@ async def _retention_schedule(edge: Edge, stop: asyncio.Event) -> None:
     interval = edge.settings.RETENTION_INTERVAL_SECONDS
     while not stop.is_set():
         try:
-            gdpr.run_retention(edge)
+            retention.run(edge)
         except Exception:  # noqa: BLE001
             log.exception("retention_error")
         with contextlib.suppress(asyncio.TimeoutError):
