@@ -56,7 +56,9 @@ def seed_store(edge: Edge, admin: Any, password_hash: str, pay: Callable[[str], 
             order = orders.create_order(edge, user, [(p.slug, None) for p in basket])
             orders.record_authorization(edge, order, orders.call_initialize(edge, order))
             pay(order["reference"])
-            if charges.verify_and_apply(edge, order["reference"], "verify") == "paid":
+            charges.verify_and_apply(edge, order["reference"], "verify")
+            # the sandbox's webhook may reach the running edge first: what counts is that it is paid
+            if orders.get_order(edge, order["reference"])["status"] == "paid":
                 mine += basket
         made["purchases"] += len(mine)
         for j, product in enumerate(mine):

@@ -14,6 +14,7 @@ from checkout.wiring import build_edge
 from digitaldock.stats import load_stats
 
 from ...generator.conftest import build_to, make_content
+from ..payments.conftest import make_buyer
 
 
 def test_seed_buys_reviews_exports_and_rebuilds(tmp_path: Path, sandbox):
@@ -43,3 +44,23 @@ def test_seed_buys_reviews_exports_and_rebuilds(tmp_path: Path, sandbox):
     assert r.exit_code == 0 and "written" in r.output and load_stats(tmp_path / "s.json") == stats
     r = CliRunner().invoke(reviews, ["export"], env=env, catch_exceptions=False)
     assert r.exit_code == 0 and "unchanged" in r.output
+
+
+def test_seed_counts_purchases_the_running_edge_already_applied(shop, sandbox):
+    """Under `digitaldock dev` the sandbox's webhook reaches the running edge before the seed's own
+    verify, which then finds the order paid already: the demo buyers still own and review."""
+    from checkout.payments import charges
+    from checkout.reviews import demo
+    from checkout.web.base import edge_of
+
+    edge = edge_of(shop)
+    admin = make_buyer(edge, "admin@example.com", role="admin")
+
+    def pay_and_let_the_webhook_win(reference: str) -> None:
+        sandbox.pay(reference)
+        assert charges.verify_and_apply(edge, reference, "webhook") == "paid"  # as the edge's webhook would
+
+    made = demo.seed_store(edge, admin, edge.hasher.hash("demo-pass-1"), pay_and_let_the_webhook_win)
+    assert made["buyers"] == 6 and made["purchases"] > 0 and made["reviews"] > 0
+    owned = edge.db.execute("SELECT COUNT(*) FROM purchases WHERE status = 'active'").fetchone()[0]
+    assert made["purchases"] == owned
