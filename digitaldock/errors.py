@@ -33,4 +33,7 @@ class DigitalDockError(Exception):
     - `digitaldock.stats.StatsError` (also a ValueError): the edge's exported stats file
       (ratings, popularity) does not have the shape `dump_stats` writes; the message names
       the place.
+    - `digitaldock.taxrates.TaxRatesError` (also a ValueError): `content/tax_rates.yml` is
+      not the expected mapping of country codes to names and whole basis points; the message
+      names the field (and the line, for YAML that does not parse).
     """

@@ -35,6 +35,13 @@ def _int(data: dict[str, Any], key: str) -> int:
     return value
 
 
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise PublishedError(f"{key}: expected true or false, got {type(value).__name__}")
+    return value
+
+
 @dataclass(frozen=True)
 class PublishedFile:
     """A file a buyer downloads: stored under `key`, checked by `sha256`."""
@@ -70,6 +77,9 @@ class PublishedProduct:
     cover: str = ""
     files: tuple[PublishedFile, ...] = field(default_factory=tuple)
     withdrawn: bool = False
+    license_keys: bool = False  # each purchase gets a license key (issue #18)
+    license_activations: int | None = None  # activations per key; None: no limit
+    stamp_pdfs: bool = False  # PDFs are stamped with the buyer's email and order
     preview: PublishedFile | None = None  # the public sample (issue #15), never one of `files`
     bundle: tuple[str, ...] = ()  # a bundle's member products (issue #17); its files hold theirs
 
@@ -94,7 +104,10 @@ class PublishedProduct:
                    category=_str(data, "category", ""), version=str(data.get("version", "")),
                    license=_str(data, "license", ""), url=_str(data, "url", ""), cover=_str(data, "cover", ""),
                    files=tuple(PublishedFile.from_json(f) for f in files), bundle=tuple(bundle),
-                   preview=PublishedFile.from_json(data["preview"]) if data.get("preview") else None)
+                   preview=PublishedFile.from_json(data["preview"]) if data.get("preview") else None,
+                   license_keys=_flag(data, "license_keys"), stamp_pdfs=_flag(data, "stamp_pdfs"),
+                   license_activations=_int(data, "license_activations") if data.get("license_activations")
+                   is not None else None)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `catalog.json` holds it (its slug is the key)."""
@@ -104,7 +117,10 @@ class PublishedProduct:
                 "version": self.version, "license": self.license, "url": self.url, "cover": self.cover,
                 "files": [f.to_json() for f in self.files],
                 **({"preview": self.preview.to_json()} if self.preview else {}),
-                **({"bundle": list(self.bundle)} if self.bundle else {})}
+                **({"bundle": list(self.bundle)} if self.bundle else {}),
+                **({"license_keys": True} if self.license_keys else {}),
+                **({"license_activations": self.license_activations} if self.license_activations else {}),
+                **({"stamp_pdfs": True} if self.stamp_pdfs else {})}
 
     def file(self, sha256: str) -> PublishedFile | None:
         return next((f for f in self.files if f.sha256 == sha256), None)

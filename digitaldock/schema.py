@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import frontmatter, images, tree
+from . import frontmatter, images, taxrates, tree
 from .errors import DigitalDockError
 from .images import ImageInfo, ImageRefused
 from .money import CURRENCIES, Money, MoneyError, format_money, parse_amount
@@ -130,6 +130,9 @@ class Product:
     published: dt.date
     status: str
     featured: bool = False
+    license_keys: bool = False  # one activation key per purchase (issue #18)
+    license_activations: int | None = None  # how many machines a key may activate; None: no limit
+    stamp_pdfs: bool = False  # PDFs carry the buyer's email and order on every page
     bundle: tuple[str, ...] = ()  # a bundle's member products (slugs); () for a plain product
     source: str = ""
     digest: str = ""  # sha256 of the source file: a cheap fingerprint for build caches
@@ -239,6 +242,15 @@ def _slug(v: Any) -> str:
     return v
 
 
+MAX_ACTIVATIONS = 1000
+
+
+def _activations(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_ACTIVATIONS:
+        raise ValueError(f"must be a whole number from 1 to {MAX_ACTIVATIONS}, got {v!r}")
+    return v
+
+
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValueError(f"must be true or false, got {_kind(v)}")
@@ -345,6 +357,9 @@ PRODUCT_FIELDS: dict[str, tuple[bool, str]] = {
     "published": (True, "the publication date, YYYY-MM-DD"),
     "status": (True, f"one of {', '.join(STATUSES)}"),
     "featured": (False, "true to feature the product on the home page"),
+    "license_keys": (False, "true to give every buyer a license key (see docs/licensing.md)"),
+    "license_activations": (False, f"how many activations one key allows, 1–{MAX_ACTIVATIONS}; no limit if absent"),
+    "stamp_pdfs": (False, "true to stamp each PDF with the buyer's email and order number"),
     "bundle": (False, f"a bundle: {MIN_BUNDLE}–{MAX_BUNDLE} product slugs of the same seller and currency, "
                       "whose files the bundle lists too"),
 }
@@ -447,6 +462,11 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
     published = c.take(meta, "published", _date)
     status = c.take(meta, "status", _status)
     featured = c.take(meta, "featured", _bool, required=False) or False
+    license_keys = c.take(meta, "license_keys", _bool, required=False) or False
+    activations = c.take(meta, "license_activations", _activations, required=False)
+    if activations is not None and not license_keys:
+        c.add("license_activations", "needs license_keys: true")
+    stamp_pdfs = c.take(meta, "stamp_pdfs", _bool, required=False) or False
     bundle = c.take(meta, "bundle", lambda v: _bundle(c, v, slug), required=False) or ()
     description = doc.body.strip()
     if not DESCRIPTION_LEN[0] <= len(description) <= DESCRIPTION_LEN[1]:
@@ -459,7 +479,9 @@ def parse_product(path: str | Path, text: str, categories: Iterable[str] | None 
                    price=price, pwyw_minimum=pwyw, summary=summary, description=description,
                    cover=cover, gallery=tuple(gallery), files=tuple(files), license=license_,
                    version=version, published=published, status=status, featured=featured,
-                   bundle=tuple(bundle), source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest(), preview=preview), []
+                   license_keys=license_keys, license_activations=activations, stamp_pdfs=stamp_pdfs,
+                   bundle=tuple(bundle), preview=preview,
+                   source=path, digest=digest or hashlib.sha256(text.encode()).hexdigest()), []
 
 
 def _check_body(c: _Collector, name: str, doc: frontmatter.Document) -> None:
@@ -1102,6 +1124,14 @@ def load_catalog(root: str | Path, *, strict: bool = True, cache: dict | None = 
         cat.categories, more = parse_categories(shown("categories.yml"), text)
         problems += more
         categories_read = not more or bool(cat.categories)
+    if os.path.lexists(root / "tax_rates.yml"):  # issue #18: read by the edge, checked here
+        if (text := read("tax_rates.yml", tree.MAX_YAML_BYTES, "tax_rates")) is not None:
+            try:
+                taxrates.parse(text)
+            except taxrates.TaxRatesError as exc:
+                line = re.match(r"line (\d+): ", str(exc))
+                problems.append(Problem(shown("tax_rates.yml"), int(line.group(1)) if line else 1, "tax_rates",
+                                        str(exc)[line.end():] if line else str(exc)))
     if os.path.lexists(root / "together.yml"):
         if (text := read("together.yml", tree.MAX_YAML_BYTES, "together")) is not None:
             cat.together, more = parse_together(shown("together.yml"), text)

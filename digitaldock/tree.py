@@ -18,8 +18,8 @@ opened because of its name alone:
   the line of the first undecodable byte in the message.
 
 Only the sections the storefront reads are walked: products/, sellers/, legal/, images/.
-Top-level files other than categories.yml and together.yml are not content and are left alone
-(a README, the edge's exported stats.json), except that no entry of content/ itself may be a link.
+Top-level files other than categories.yml, together.yml and tax_rates.yml are not content and are
+left alone (a README, the edge's exported stats.json), except that no entry of content/ itself may be a link.
 """
 
 from __future__ import annotations

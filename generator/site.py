@@ -68,6 +68,7 @@ class Settings:
     tagline: str = TAGLINE
     site_url: str = "http://127.0.0.1:8000"  # absolute: canonical URLs, feeds, sitemap
     checkout_url: str = "http://127.0.0.1:8001"
+    prices_include_tax: bool = False  # the edge's PRICES_INCLUDE_TAX: product pages say which (issue #18)
     per_page: int = 24
     theme: Path = THEME_DIR
     content: Path = Path("content")
@@ -80,6 +81,7 @@ class Settings:
             tagline=s.get("SITE_TAGLINE", cls.tagline),
             site_url=str(s.get("SITEURL") or cls.site_url).rstrip("/"),
             checkout_url=str(s.get("CHECKOUT_URL") or cls.checkout_url).rstrip("/"),
+            prices_include_tax=str(s.get("PRICES_INCLUDE_TAX", "")).strip().lower() in ("1", "true", "yes", "on"),
             per_page=int(s.get("PRODUCTS_PER_PAGE", cls.per_page)),
             theme=Path(s["THEME"]),
             content=Path(s["PATH"]),
@@ -388,6 +390,7 @@ class SiteModel:
             assets="",
             canonical=settings.site_url,
             checkout_url=settings.checkout_url,
+            prices_include_tax=settings.prices_include_tax,
             categories=[c for c in catalog.categories if self.by_category(c.slug)],
             legal=legal,
         )
@@ -581,6 +584,10 @@ def catalog_json(m: SiteModel) -> bytes:
             "cover": p.cover_img.src,
             "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "key": f.key}
                       for f in p.files],
+            # issue #18: written only when set, so the catalogue of other products is unchanged
+            **({"license_keys": True} if p.license_keys else {}),
+            **({"license_activations": p.license_activations} if p.license_activations else {}),
+            **({"stamp_pdfs": True} if p.stamp_pdfs else {}),
             **({"preview": {"name": p.p.preview.name, "size": p.p.preview.size, "sha256": p.p.preview.sha256,
                             "key": p.p.preview.key}} if p.p.preview else {}),
             **({"bundle": list(p.p.bundle)} if p.p.bundle else {}),

@@ -30,7 +30,10 @@ EXPORT_VERSION = 1
 OPTIONAL_USER_TABLES = {"orders": "user_id", "purchases": "user_id", "refunds": "user_id",
                         "wishlist_items": "user_id", "downloads": "user_id", "reviews": "user_id",
                         "review_reports": "user_id", "review_votes": "user_id", "email_preferences": "user_id",
-                        "discount_uses": "user_id", "affiliates": "user_id"}  # promotions (issue #17)
+                        "discount_uses": "user_id", "affiliates": "user_id",  # promotions (issue #17)
+                        # issue #18: keys and invoices belong to the user through a purchase or an order
+                        "license_keys": "(SELECT user_id FROM purchases p WHERE p.id = license_keys.purchase_id)",
+                        "invoices": "(SELECT user_id FROM orders o WHERE o.id = invoices.order_id)"}
 
 _USER_FIELDS = ("id", "email", "display_name", "role", "created_at", "email_verified_at",
                 "password_changed_at", "disabled_at", "deletion_requested_at")

@@ -36,6 +36,8 @@ ACTIONS = (
     "admin.content_change", "moderation.report_filed", "moderation.report_decided", "moderation.claim_filed",
     "moderation.claim_decided", "seller.product_unlisted", "seller.product_relisted", "seller.product_deleted",
     "seller.profile_changed", "seller.created", "ledger.statement_sealed",
+    # license keys (issue #18)
+    "license.disable", "license.enable", "license.reset",
     # reviews (issue #14)
     "review.created", "review.edited", "review.deleted", "review.approved", "review.hidden", "review.reported",
     "review.replied",

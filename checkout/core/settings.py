@@ -136,6 +136,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAYSTACK_BREAKER_SECONDS", 30.0, "How long the open circuit breaker fails fast before one probe call may close it again.", float),
     Setting("TRANSFER_VERIFY_AFTER_SECONDS", 3600.0, "Age after which reconciliation asks Paystack (`GET /transfer/verify`) about a payout still in flight.", float),
     Setting("PLATFORM_FEE_BPS", 1000, "Platform fee in basis points of each sale (1000 = 10%); a seller can have its own (`digitaldock seller link --fee-bps`).", int),
+    Setting("PRICES_INCLUDE_TAX", False, "Whether catalogue prices include tax (the tax is then taken out of the price) or tax is added at checkout; the product and checkout pages say which.", bool),
+    Setting("TAX_RATES_PATH", "", "The tax rates per buyer country (YAML, reviewed in git); empty means `<CONTENT_DIR>/tax_rates.yml`. A missing file taxes nobody.", str),
+    Setting("INVOICE_SELLER_OF_RECORD", "DigitalDock", "The name invoices give as the supplier (the marketplace is the seller of record for tax)."),
+    Setting("INVOICE_ADDRESS", "", "The platform's postal address printed on invoices."),
+    Setting("INVOICE_VAT_ID", "", "The platform's VAT registration printed on invoices (for example its EU OSS number)."),
+    Setting("LICENSE_KEY_LIMIT", "60/minute", "License API calls (verify, activate, deactivate) per license key (limits syntax)."),
+    Setting("LICENSE_IP_LIMIT", "120/minute", "License API calls per client IP (limits syntax)."),
     Setting("REFUND_WINDOW_DAYS", 7, "Days after payment a buyer may ask for a refund; seller earnings become available after it.", int),
     Setting("PAYOUT_MINIMUM", 100000, "Smallest payout, in minor units of the payout currency.", int),
     Setting("PAYOUT_ACCOUNT_HOLD_HOURS", 24, "Payouts to a payout account that was added or changed wait this long, so the seller can cancel a change they did not make.", int),
@@ -269,6 +276,10 @@ class Settings:
     @property
     def stats_path(self) -> Path:
         return Path(self.values["REVIEWS_STATS_PATH"] or Path(self.values["CONTENT_DIR"]) / "stats.json")
+
+    @property
+    def tax_rates_path(self) -> Path:
+        return Path(self.values["TAX_RATES_PATH"] or Path(self.values["CONTENT_DIR"]) / "tax_rates.yml")
 
     @property
     def theme_dir(self) -> Path:

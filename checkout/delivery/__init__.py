@@ -7,4 +7,5 @@ EMAIL_SUBJECTS = {
     "upload_refused": "An upload was refused and quarantined",
     "product_unlisted": "One of your DigitalDock products was unlisted",
     "claim_decided": "Your request to manage a DigitalDock seller page was decided",
+    "stamp_skipped": "A file of yours was delivered without its PDF stamp",
 }

@@ -19,6 +19,7 @@ from checkout.core.errors import NotFound
 from checkout.delivery import retention
 from checkout.delivery.retention import WithdrawnProduct
 from checkout.delivery.storage import storage
+from checkout.payments import licenses
 from digitaldock.published import PublishedFile, PublishedProduct
 from digitaldock.storage import StorageError
 
@@ -41,6 +42,12 @@ def _file(edge: "Edge", purchase: Any, sha256: str) -> PublishedFile:
         if f.sha256 == sha256:
             return f
     raise NotFound("That file is not part of a product you own.", code="file_not_owned")
+
+
+def owned_purchase(edge: "Edge", purchase_id: int) -> dict[str, Any] | None:
+    """The purchase row (its owner was checked by `links.mint`)."""
+    row = _purchase(edge, purchase_id)
+    return dict(row) if row is not None else None
 
 
 def used(edge: "Edge", purchase_id: int, sha256: str) -> int:
@@ -72,6 +79,7 @@ def _items(edge: "Edge", rows: list[Any], counted: str, arg: int) -> list[dict[s
                              " AND outcome = ? GROUP BY purchase_id, file_sha256", (arg, STARTED)):
         counts[(r["purchase_id"], r["file_sha256"])] = r["n"]
     allowance = edge.settings.DOWNLOADS_PER_FILE
+    keys = licenses.for_purchases(edge, [r["id"] for r in rows])
     items = []
     for r in rows:
         prod = product(edge, r["product_slug"])
@@ -83,6 +91,8 @@ def _items(edge: "Edge", rows: list[Any], counted: str, arg: int) -> list[dict[s
                       "title": (prod.title if prod else "") or r["line_title"] or r["product_slug"],
                       "version": prod.version if prod else "", "url": prod.url if prod else "",
                       "bought_at": r["created_at"], "files": files, "available": prod is not None,
+                      "license": keys.get(r["id"]),
+                      "stamped": bool(getattr(prod, "stamp_pdfs", False)),
                       "order_id": r["order_id"]})
     return items
 

@@ -133,6 +133,7 @@ class Grant:
     size: int
     sha256: str
     counted: bool
+    purchase_id: int = 0
 
 
 # One read for every check of a redemption: the purchase, whether this link already started a
@@ -180,7 +181,7 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
             except NotFound as exc:
                 refusal = ("file_not_owned", row, "", exc)
             else:
-                grant = Grant(f.key, f.name, f.size, link.sha256, False)
+                grant = Grant(f.key, f.name, f.size, link.sha256, False, link.purchase_id)
                 if head:  # headers only
                     return grant
                 if _resumes(edge, row["link_started_at"], resume):
@@ -198,7 +199,7 @@ def redeem(edge: "Edge", token: str, user_id: int, *, ip: str, user_agent: str,
     if refusal is not None:
         record(refusal[0], refusal[1], refusal[2])
         raise refusal[3]
-    return Grant(grant.key, grant.name, grant.size, grant.sha256, True)
+    return Grant(grant.key, grant.name, grant.size, grant.sha256, True, link.purchase_id)
 
 
 def _resumes(edge: "Edge", started_at: str | None, resume: ByteRange | None) -> bool:

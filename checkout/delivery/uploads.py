@@ -42,7 +42,7 @@ log = structlog.get_logger("checkout.delivery.uploads")
 
 
 TEXT_FIELDS = ("slug", "title", "category", "tags", "price", "currency", "pwyw_minimum", "summary",
-               "license", "version", "description", "action")
+               "license", "version", "description", "action", "license_keys", "license_activations", "stamp_pdfs")
 
 
 # a text field of the streamed form: room for the longest description in UTF-8 (4 bytes a character)
@@ -59,13 +59,15 @@ FILE_FIELDS = {"files": "file", "cover": "image", "images": "image", "sample": "
 LABELS = {"title": "Title", "slug": "Web address (slug)", "category": "Category", "tags": "Tags",
           "price": "Price", "currency": "Currency", "pwyw_minimum": "Pay-what-you-want minimum",
           "summary": "Summary", "license": "License", "version": "Version", "description": "Description",
-          "files": "Product files", "cover": "Cover image", "images": "Gallery images", "sample": "Preview"}
+          "files": "Product files", "cover": "Cover image", "images": "Gallery images", "sample": "Preview",
+          "license_keys": "License keys", "license_activations": "Activations per key", "stamp_pdfs": "Stamp PDFs"}
 
 
 def is_preview(f: dict[str, Any]) -> bool:
     """Whether a submission's file entry is the product's public preview (issue #15), kept in
     `files` with `role: preview` beside the files a buyer pays for."""
     return f.get("role") == "preview"
+
 
 # covers and gallery images: raster formats only (see the module docstring)
 UPLOAD_IMAGE_TYPES = frozenset({"png", "jpeg", "gif", "webp"})
@@ -315,6 +317,15 @@ def render_product(fields: dict[str, Any], seller: str, files: list[dict], image
         if is_preview(f):
             meta["preview"] = {"name": f["name"], "size": f["size"], "sha256": f["sha256"], "key": f["key"]}
     meta["license"] = fields["license"]
+    # issue #18: checkboxes send "on"; the activations are a whole number, or text the schema refuses by name
+    if str(fields.get("license_keys", "")).lower() in ("on", "true", "1"):
+        meta["license_keys"] = True
+    activations = str(fields.get("license_activations", "")).strip()
+    if activations:
+        meta["license_activations"] = int(activations) if activations.isascii() and activations.isdigit() \
+            and len(activations) < 10 else activations
+    if str(fields.get("stamp_pdfs", "")).lower() in ("on", "true", "1"):
+        meta["stamp_pdfs"] = True
     meta["version"] = str(fields["version"])
     meta["published"] = published
     meta["status"] = "published"

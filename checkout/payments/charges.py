@@ -14,7 +14,7 @@ from checkout.core import outbox, signals
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
-from checkout.payments import discounts, ledger, receipts
+from checkout.payments import discounts, invoices, ledger, licenses, receipts, taxes
 from checkout.payments.errors import PaymentsUnavailable, PaystackError
 from checkout.payments.ledger import COSTS, RECEIVABLE
 from checkout.payments.listings import money_json
@@ -93,14 +93,19 @@ def _fulfil(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], da
                     (now, data.get("id"), fees, now, receipts.payment_method(data), order["id"]))
     entries: list[ledger.Entry] = []
     for line in lines:
-        entries += ledger.sale_entries(line)
+        # the buyer paid amount + tax: the fee, the seller's share, a platform code's subsidy and an
+        # affiliate's commission come from the taxable amount, the tax is owed to the buyer's country
+        entries += ledger.sale_entries(line, country=order["tax_country"])
         edge.db.execute("INSERT INTO purchases (user_id, order_id, order_line_id, product_slug, seller, status, created_at)"
                         " VALUES (?,?,?,?,?, 'active', ?)", (order["user_id"], order["id"], line["id"],
                                                              line["product_slug"], line["seller"], now))
     ledger.post(edge, "sale", entries, order_id=order["id"], memo=order["reference"])
     if fees:
         _book_fees(edge, order, fees)
-    _receipt(edge, order, lines)
+    taxes.check_card_country(edge, order, data)
+    keys = licenses.issue_for_order(edge, order["id"])
+    invoice = invoices.issue_invoice(edge, order, lines)
+    _receipt(edge, order, lines, keys, invoice)
     for seller, seller_lines in _by_seller(lines).items():
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (seller,)):
@@ -160,9 +165,11 @@ def _by_seller(lines: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-    """The receipt email: seller, date, order number, payment method, lines and total, and a link
-    that opens the order's files without a password (setting one is offered, never required)."""
+def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]], keys: list[dict[str, Any]],
+             invoice: dict[str, Any]) -> None:
+    """The receipt email: seller, date, order number, payment method, lines, tax and total, the
+    license keys and the invoice, and a link that opens the order's files without a password
+    (setting one is offered, never required)."""
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     claim = ""
     if user["email_verified_at"] is None:
@@ -178,6 +185,8 @@ def _receipt(edge: "Edge", order: dict[str, Any], lines: list[dict[str, Any]]) -
                    sellers=shown["sellers"], date=shown["date"], method=shown["method"],
                    files=files, guest=bool(order["guest"]), link_days=edge.settings.ORDER_LINK_DAYS,
                    receipt=printable,
+                   tax=shown["tax"], license_keys=keys, invoice=invoice["number"],
+                   invoice_url=f"{edge.settings.CHECKOUT_URL}/invoices/{invoice['number']}",
                    library=f"{edge.settings.CHECKOUT_URL}/library", claim=claim,
                    days=edge.settings.REFUND_WINDOW_DAYS)
 

@@ -288,5 +288,6 @@ def claim_use(edge: Edge, order: dict[str, Any], lines: list[dict[str, Any]]) ->
     edge.db.execute("INSERT INTO discount_uses (code_id, order_id, user_id, currency, discount, revenue, created_at)"
                     " VALUES (?,?,?,?,?,?,?)",
                     (code["id"], order["id"], order["user_id"], order["currency"],
-                     sum(line["discount"] for line in lines), order["amount"], edge.clock.iso()))
+                     # revenue is what the lines sold for, without the tax owed to the buyer's country
+                     sum(line["discount"] for line in lines), sum(line["amount"] for line in lines), edge.clock.iso()))
     return None

@@ -12,6 +12,8 @@ Accounts (one balance per currency):
   own charge on each payment, a cost of the platform, never of the seller (debit, positive).
 - `platform:discounts`: what platform discount codes cost the platform: the part of a seller's
   share the buyer did not pay (debit, positive; docs/promotions.md).
+- `tax:<COUNTRY>:payable`: tax collected for the buyer's country (issue #18), owed to its tax
+  authority (credit, negative); never the platform's income nor the seller's.
 - `seller:<slug>:pending`, `seller:<slug>:available`, `seller:<slug>:payout-in-flight`: what
   the platform owes a catalogue seller (credit, negative), inside the refund window, payable,
   and sent but not yet confirmed. Sellers are catalogue slugs, so money is attributed before
@@ -30,6 +32,7 @@ import sqlite_utils
 
 from checkout.core.context import Edge
 from checkout.payments.errors import LedgerError
+from checkout.payments.taxes import tax_account
 from digitaldock.money import Money
 
 RECEIVABLE = "paystack:receivable"
@@ -64,15 +67,20 @@ def affiliate_account(affiliate_id: int, bucket: str) -> str:
     return f"affiliate:{affiliate_id}:{bucket}"
 
 
-def sale_entries(line: Any, sign: int = 1, bucket: str = "pending") -> list["Entry"]:
-    """A line's part of a sale journal (`sign` -1: its refund, from `bucket`): receivable +paid,
-    fees −fee, seller −share, `platform:discounts` +subsidy for a platform code, and the
-    affiliate's commission, taken from the seller's share."""
+def sale_entries(line: Any, sign: int = 1, bucket: str = "pending", country: str | None = None) -> list["Entry"]:
+    """A line's part of a sale journal (`sign` -1: its refund, from `bucket`): receivable
+    +(paid + tax), fees −fee, seller −share, `platform:discounts` +subsidy for a platform code,
+    the affiliate's commission, taken from the seller's share (docs/promotions.md), and the
+    line's tax to `tax:<country>:payable` (docs/licensing.md). `amount` is the taxable amount
+    after the discount: the fee, subsidy and commission are worked out on it, the tax sits
+    beside it and is owed to the buyer's country, never the platform's or the seller's."""
     currency, line_id = line["currency"], line["id"]
-    entries = [(RECEIVABLE, Money(currency, sign * line["amount"]), line_id),
+    tax = _col(line, "tax")
+    entries = [(RECEIVABLE, Money(currency, sign * (line["amount"] + tax)), line_id),
                (FEES, Money(currency, -sign * line["fee"]), line_id),
                (seller_account(line["seller"], bucket), Money(currency, -sign * seller_share(line)), line_id),
-               (DISCOUNTS, Money(currency, sign * _col(line, "subsidy")), line_id)]
+               (DISCOUNTS, Money(currency, sign * _col(line, "subsidy")), line_id),
+               (tax_account(country), Money(currency, -sign * tax), line_id)]
     if _col(line, "commission"):
         entries.append((affiliate_account(line["affiliate_id"], bucket),
                         Money(currency, -sign * _col(line, "commission")), line_id))
@@ -174,12 +182,14 @@ def seller_stats(edge: "Edge", slug: str) -> dict[str, dict[str, int]]:
                 b["platform_discounts"] += r["total"]
             elif r["account"].startswith("affiliate:"):
                 b["commissions"] -= r["total"]
+            elif r["account"].startswith("tax:"):
+                b["gross"] += r["total"]  # the tax is the buyer's country's, never the seller's gross
         elif r["account"] == DISCOUNTS:
             b["platform_discounts"] += r["total"]
         elif r["account"].startswith("affiliate:"):
             b["commissions"] -= r["total"]
-        elif r["account"] == RECEIVABLE:
-            b["refunded"] -= r["total"]
+        elif r["account"] == RECEIVABLE or r["account"].startswith("tax:"):
+            b["refunded"] -= r["total"]  # what was refunded, less the tax returned with it
         elif r["account"] == FEES:
             b["fees"] -= r["total"]
     for (account, currency), total in balances(edge, f"seller:{slug}:").items():
@@ -227,6 +237,13 @@ def check(db: sqlite_utils.Database) -> list[str]:
     for (account, currency), total in _balances(db, "affiliate:").items():
         if total > 0:
             problems.append(f"{account} is negative in {currency}: the platform is owed {total} by an affiliate")
+    for (account, currency), total in _balances(db, "tax:").items():
+        if total > 0:
+            problems.append(f"{account} is negative in {currency}: more tax was refunded than charged ({total})")
+    if db["invoices"].exists():
+        for r in db.execute("SELECT series, COUNT(*) AS n, MAX(number) AS top FROM invoices GROUP BY series"
+                            " HAVING COUNT(*) <> MAX(number)"):
+            problems.append(f"invoice series {r['series']} has a gap: {r['n']} documents numbered up to {r['top']}")
     # Each rule below reads its tables once, grouped, so the check grows linearly with the data
     # (per-order subqueries made it quadratic: 38 s at 6,700 orders).
     paid_states = ("paid", "refunded", "partially_refunded")

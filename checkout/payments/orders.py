@@ -14,7 +14,7 @@ import structlog
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable
-from checkout.payments import affiliates, discounts, ledger, pricing, upsells
+from checkout.payments import affiliates, discounts, ledger, pricing, taxes, upsells
 from checkout.payments.errors import CurrencyNotEnabled, PaymentsUnavailable, PaystackError
 from checkout.payments.paystack import Paystack
 from checkout.payments.pricing import fee_bps_for, price_items
@@ -33,9 +33,11 @@ def paystack(edge: "Edge") -> Paystack:
 
 
 def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: bool = False,
-                 code: str | None = None, via: str | None = None, add: str | None = None) -> dict[str, Any]:
+                 country: str | None = None, vat_id: str = "", code: str | None = None, via: str | None = None,
+                 add: str | None = None) -> dict[str, Any]:
     """A pending order priced from the catalogue (with the checkout's offer `add` when asked for,
-    and the discount `code`, checked and held in the same transaction); refuses products the
+    and the discount `code`, checked and held in the same transaction), tax at the rate of the
+    buyer's `country` added last, after the discount (`pricing.tax_step`); refuses products the
     buyer already owns."""
     lines = upsells.with_offer(edge, price_items(edge, items), add, user)
     owned = [line.title for line in lines if owns(edge.db, user["id"], line.product_slug)]
@@ -45,32 +47,41 @@ def create_order(edge: "Edge", user: Any, items: list[tuple[str, Any]], guest: b
     state = edge.catalog.current()
     now = edge.clock.iso()
     reference = "dd-" + secrets.token_hex(10)
+    included = bool(edge.settings.PRICES_INCLUDE_TAX)
+    rate_bps = taxes.rates(edge).rate_for(country).bps
     with atomic(edge.db):
         lines = discounts.quote(edge, lines, code, user)  # inside: two buyers cannot hold the last use
-        total = pricing.total(lines)
+        # the tax step is the last: on each line's price as the discount left it (issue #18)
+        taxed = pricing.tax_step(lines, rate_bps, country or "", included)
+        total = pricing.taxed_total(taxed)
         code_id = next((line.discount_code_id for line in lines if line.discount_code_id), None)
         cur = edge.db.execute(
             "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
-            " guest, updated_at, discount_code_id) VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?)",
+            " guest, updated_at, tax_country, vat_id, prices_include_tax, discount_code_id)"
+            " VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?,?,?,?)",
             (reference, user["id"], user["email"], total.currency, total.minor, state.build_hash or "unknown",
-             now, int(guest), now, code_id))
+             now, int(guest), now, country, vat_id or None, int(included), code_id))
         order_id = int(cur.lastrowid)
-        for line in lines:
+        for x in taxed:
+            line = x.line
             bps = fee_bps_for(edge, line.seller)
-            fee, net = ledger.fee_split(line.amount, bps)  # the fee is a share of what the buyer pays
+            # the fee, a platform code's subsidy and an affiliate's commission are all cut from the
+            # taxable amount (`base`: the discounted price, less its tax when prices include tax)
+            fee, net = ledger.fee_split(x.base.minor, bps)  # the fee is a share of what the buyer pays
             subsidy = 0
             if line.discount_bearer == "platform":  # the seller gets what the full price would give
-                subsidy = ledger.fee_split(line.list_price.minor, bps)[1] - net  # type: ignore[union-attr]
+                list_base = pricing.tax_split(line.list_price.minor, x.bps, included)[0]  # type: ignore[union-attr]
+                subsidy = ledger.fee_split(list_base, bps)[1] - net
             # an affiliate's referral (`via`) takes its commission from the seller's share
             affiliate_id, commission = affiliates.commission_for(edge, via, user["id"], line.seller,
-                                                                 line.product_slug, line.amount, net + subsidy)
+                                                                 line.product_slug, x.base.minor, net + subsidy)
             edge.db.execute(
                 "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
-                " category, list_amount, discount, subsidy, affiliate_id, commission)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (order_id, line.product_slug, line.seller, line.title, line.amount, line.currency, bps, fee, net,
+                " category, list_amount, discount, subsidy, affiliate_id, commission, tax, tax_bps)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (order_id, line.product_slug, line.seller, line.title, x.base.minor, line.currency, bps, fee, net,
                  line.product.category or None, line.list_price.minor if line.list_price else None,
-                 line.discount.minor, subsidy, affiliate_id, commission))
+                 line.discount.minor, subsidy, affiliate_id, commission, x.tax.minor, x.bps))
     log.info("order_created", reference=reference, amount=total.minor, currency=total.currency, lines=len(lines))
     return get_order(edge, reference)
 
@@ -163,16 +174,18 @@ def copy_order(edge: "Edge", order: dict[str, Any]) -> dict[str, Any]:
     with atomic(edge.db):
         cur = edge.db.execute(
             "INSERT INTO orders (reference, user_id, email, currency, amount, status, catalog_hash, created_at,"
-            " guest, updated_at, discount_code_id) VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?)",
+            " guest, updated_at, tax_country, vat_id, prices_include_tax, discount_code_id)"
+            " VALUES (?,?,?,?,?, 'pending', ?,?,?,?,?,?,?,?)",
             (reference, order["user_id"], order["email"], order["currency"], order["amount"], order["catalog_hash"],
-             now, order["guest"], now, order.get("discount_code_id")))
+             now, order["guest"], now, order.get("tax_country"), order.get("vat_id"),
+             order.get("prices_include_tax") or 0, order.get("discount_code_id")))
         new_id = int(cur.lastrowid)
         # the promotions' columns too (issue #17): a copy keeps its discount, subsidy and commission
         edge.db.execute(
             "INSERT INTO order_lines (order_id, product_slug, seller, title, amount, currency, fee_bps, fee, net,"
-            " category, list_amount, discount, subsidy, affiliate_id, commission)"
+            " category, list_amount, discount, subsidy, affiliate_id, commission, tax, tax_bps)"
             " SELECT ?, product_slug, seller, title, amount, currency, fee_bps, fee, net, category, list_amount,"
-            " discount, subsidy, affiliate_id, commission FROM order_lines WHERE order_id = ? ORDER BY id",
+            " discount, subsidy, affiliate_id, commission, tax, tax_bps FROM order_lines WHERE order_id = ? ORDER BY id",
             (new_id, order["id"]))
     return get_order(edge, reference)
 
@@ -188,7 +201,8 @@ def record_authorization(edge: "Edge", order: dict[str, Any], result: dict[str, 
 
 
 def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among: Collection[str] | None = None,
-                      guest_only: bool = False, code: str | None = None, add: str | None = None) -> str | None:
+                      guest_only: bool = False, country: str | None = None, code: str | None = None,
+                      add: str | None = None) -> str | None:
     """A double-clicked Buy button reuses the pending order (and Paystack page) of a moment ago.
 
     `among`: only these references. A guest account is anyone who types its email address, so a
@@ -198,14 +212,18 @@ def recent_same_order(edge: Any, user: Any, items: list[tuple[str, Any]], among:
     lines = upsells.with_offer(edge, pricing.price_items(edge, items), add, user)
     want = sorted((x.product_slug, (x.list_price or x.price).minor) for x in lines)
     key = discounts.normalize_code(code) if code and code.strip() else None
-    for o in edge.db.execute("SELECT id, reference, authorization_url, (SELECT code_key FROM discount_codes d"
-                             " WHERE d.id = orders.discount_code_id) AS code_key FROM orders WHERE user_id = ?"
-                             " AND status = 'pending' AND authorization_url IS NOT NULL AND created_at >= ?"
-                             " AND (guest = 1 OR ? = 0) ORDER BY id DESC LIMIT 5",
-                             (user["id"], edge.clock.iso(-1800), int(guest_only))).fetchall():
+    for o in edge.db.execute("SELECT id, reference, authorization_url, prices_include_tax, (SELECT code_key"
+                             " FROM discount_codes d WHERE d.id = orders.discount_code_id) AS code_key FROM orders"
+                             " WHERE user_id = ? AND status = 'pending' AND authorization_url IS NOT NULL"
+                             " AND created_at >= ? AND (guest = 1 OR ? = 0) AND tax_country IS ?"
+                             " ORDER BY id DESC LIMIT 5",
+                             (user["id"], edge.clock.iso(-1800), int(guest_only), country)).fetchall():
         if among is not None and o["reference"] not in among:
             continue
-        have = sorted((x["product_slug"], x["list_amount"] or x["amount"]) for x in order_lines(edge, o["id"]))
+        # the price the buyer chose: the catalogue price before a discount (`list_amount`), else
+        # the line's amount, plus its tax when prices include tax
+        have = sorted((x["product_slug"], x["list_amount"] or
+                       x["amount"] + (x["tax"] if o["prices_include_tax"] else 0)) for x in order_lines(edge, o["id"]))
         if have == want and o["code_key"] == key:
             return str(o["authorization_url"])
     return None

@@ -199,3 +199,57 @@ def apply_discount(lines: list[Line], eligible: list[bool], *, percent_bps: int 
             out[i] = replace(line, price=Money(currency, line.amount - share), list_price=line.price,
                              discount_code_id=code_id, discount_bearer=bearer)
     return out
+
+
+# --- the tax step (issue #18) -----------------------------------------------------------------
+# Tax is worked out last, on each line's price as it stands after every other step (discounts
+# included), so a discount lowers the tax with the price. Nothing else changes a line after it.
+
+
+@dataclass(frozen=True)
+class TaxedLine:
+    """A priced line with its tax: `base` is what the fee and the seller's share are cut from,
+    `tax` what the buyer's country is owed, `charged` = base + tax what the buyer pays."""
+
+    line: Line
+    base: Money
+    tax: Money
+    bps: int
+    country: str
+
+    @property
+    def charged(self) -> Money:
+        return self.base + self.tax
+
+
+def tax_split(price: int, bps: int, included: bool) -> tuple[int, int]:
+    """(base, tax) in minor units for a price at `bps` basis points, rounded half up.
+
+    Tax-exclusive: tax = price × bps / 10000 and the buyer pays price + tax. Tax-inclusive: the
+    price already holds the tax, base = price × 10000 / (10000 + bps) and tax = price − base,
+    so base + tax is the price exactly."""
+    if price < 0 or not 0 <= bps <= 10_000:
+        raise ValueError(f"bad tax inputs price={price} bps={bps}")
+    if included:
+        base = (price * 10_000 * 2 + (10_000 + bps)) // (2 * (10_000 + bps))
+        return base, price - base
+    return price, (price * bps + 5_000) // 10_000
+
+
+def tax_step(lines: list[Line], rate_bps: int, country: str, included: bool) -> list[TaxedLine]:
+    """The tax of each line at the buyer country's rate (see `tax_split`)."""
+    out = []
+    for line in lines:
+        base, tax = tax_split(line.price.minor, rate_bps, included)
+        out.append(TaxedLine(line, Money(line.currency, base), Money(line.currency, tax), rate_bps, country))
+    return out
+
+
+def taxed_total(lines: list[TaxedLine]) -> Money | None:
+    """What the buyer pays for lines of one currency, tax included."""
+    if not lines or len({x.line.currency for x in lines}) != 1:
+        return None
+    found = lines[0].charged
+    for x in lines[1:]:
+        found = found + x.charged
+    return found

@@ -94,8 +94,12 @@ def receipt(edge: Edge, reference: str) -> dict[str, Any]:
         "date": (order["paid_at"] or order["created_at"])[:10],
         "method": order.get("payment_method") or "",
         "sellers": sorted(set(names.values())),
-        "lines": [{"title": x["title"], "seller": names[x["seller"]], "amount": format_money(x["amount"], x["currency"]),
+        # what the buyer paid for each line: its (discounted) taxable amount plus its tax (issue #18)
+        "lines": [{"title": x["title"], "seller": names[x["seller"]],
+                   "amount": format_money(x["amount"] + (x.get("tax") or 0), x["currency"]),
                    "refunded": bool(x.get("refunded_at"))} for x in lines],
+        "tax": (format_money(sum(x.get("tax") or 0 for x in lines), order["currency"])
+                if any(x.get("tax") for x in lines) else ""),
         "total": format_money(order["amount"], order["currency"]),
         "total_money": Money(order["currency"], order["amount"]),
         "issued": iso(edge.clock()),

@@ -14,7 +14,7 @@ from checkout.core.clock import iso, parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ValidationFailed
-from checkout.payments import ledger
+from checkout.payments import invoices, ledger, licenses
 from checkout.payments.errors import PaystackError, RetryLater
 from checkout.payments.listings import money_json
 from checkout.payments.orders import order_lines, paystack
@@ -48,7 +48,7 @@ def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
                            code="not_refundable")
         cur = edge.db.execute("INSERT INTO refunds (order_id, order_line_id, user_id, amount, currency, reason, status,"
                               " requested_at) VALUES (?,?,?,?,?,?, 'requested', ?)",
-                              (order["id"], line["id"], user["id"], line["amount"], line["currency"], reason,
+                              (order["id"], line["id"], user["id"], line["amount"] + line["tax"], line["currency"], reason,
                                edge.clock.iso()))
         refund_id = int(cur.lastrowid)
         amount = format_money(line["amount"], line["currency"])
@@ -61,7 +61,8 @@ def request_refund(edge: "Edge", user: Any, line_id: int, reason: str) -> int:
         # the buyer's address from the account, not from the caller's dict (which may hold only the id)
         buyer = edge.db.execute("SELECT id, email, display_name FROM users WHERE id = ?", (order["user_id"],)).fetchone()
         outbox.enqueue(edge, "refund_received", buyer["email"], buyer["id"], name=buyer["display_name"],
-                       title=line["title"], reason=reason, amount=amount, reference=order["reference"])
+                       title=line["title"], reason=reason, reference=order["reference"],
+                       amount=format_money(line["amount"] + line["tax"], line["currency"]))  # what they get back, tax included
         audit.record(edge, "payment.refund_requested", actor_id=user["id"], subject_id=user["id"],
                      refund_id=refund_id, order=order["reference"])
     return refund_id
@@ -292,15 +293,16 @@ def _dashboard_refunds(edge: "Edge", order: Any, amount: int | None) -> list[dic
     open_lines = [dict(r) for r in edge.db.execute(
         "SELECT * FROM order_lines WHERE order_id = ? AND refunded_at IS NULL AND NOT EXISTS (SELECT 1 FROM refunds r"
         " WHERE r.order_line_id = order_lines.id AND r.status NOT IN ('rejected', 'failed')) ORDER BY id", (order["id"],))]
-    lines = next(([x] for x in open_lines if x["amount"] == amount), None)
-    if lines is None and open_lines and sum(x["amount"] for x in open_lines) == amount:
+    # what the buyer paid for a line is its amount plus its tax (issue #18)
+    lines = next(([x] for x in open_lines if x["amount"] + x["tax"] == amount), None)
+    if lines is None and open_lines and sum(x["amount"] + x["tax"] for x in open_lines) == amount:
         lines = open_lines
     now = edge.clock.iso()
     out = []
     for line in lines or []:
         cur = edge.db.execute("INSERT INTO refunds (order_id, order_line_id, user_id, amount, currency, reason, status,"
                               " requested_at, decided_at, origin) VALUES (?,?,?,?,?,?, 'processing', ?, ?, 'dashboard')",
-                              (order["id"], line["id"], order["user_id"], line["amount"], line["currency"],
+                              (order["id"], line["id"], order["user_id"], line["amount"] + line["tax"], line["currency"],
                                "Refunded from the Paystack dashboard", now, now))
         out.append(dict(edge.db.execute("SELECT * FROM refunds WHERE id = ?", (int(cur.lastrowid),)).fetchone()))
     return out
@@ -311,8 +313,11 @@ def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: st
     line = edge.db.execute("SELECT * FROM order_lines WHERE id = ?", (refund["order_line_id"],)).fetchone()
     now = edge.clock.iso()
     bucket = "available" if line["released_at"] else "pending"
-    ledger.post(edge, "refund", ledger.sale_entries(line, sign=-1, bucket=bucket),
+    # the sale's entries reversed exactly: fee, seller's share, subsidy, commission and tax
+    ledger.post(edge, "refund", ledger.sale_entries(line, sign=-1, bucket=bucket, country=order["tax_country"]),
                 order_id=order["id"], order_line_id=line["id"], refund_id=refund["id"], memo=reference)
+    licenses.disable_for_line(edge, line["id"])
+    invoices.issue_credit_note(edge, dict(order), dict(line), refund["id"])
     edge.db.execute("UPDATE refunds SET status = 'processed', paystack_status = 'processed', processed_at = ?"
                     " WHERE id = ?", (now, refund["id"]))
     audit.record(edge, "payment.refund_processed", subject_id=order["user_id"], refund_id=refund["id"], order=reference)
@@ -324,7 +329,7 @@ def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: st
                     ("refunded" if left == 0 else "partially_refunded", now, order["id"]))
     user = edge.db.execute("SELECT * FROM users WHERE id = ?", (order["user_id"],)).fetchone()
     outbox.enqueue(edge, "refund_processed", user["email"], user["id"], name=user["display_name"],
-                   title=line["title"], amount=format_money(line["amount"], line["currency"]))
+                   title=line["title"], amount=format_money(line["amount"] + line["tax"], line["currency"]))
     signals.emit(edge, "refund", {"seller": line["seller"], "refund_id": refund["id"], "sale_id": line["id"],
                                   "order_reference": reference, "product_slug": line["product_slug"],
                                   "title": line["title"], "amount": money_json(line["amount"], line["currency"]),
@@ -333,7 +338,8 @@ def _refund_line(edge: "Edge", order: Any, refund: dict[str, Any], reference: st
         for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
                                        " ON u.id = s.user_id WHERE s.seller_slug = ?", (line["seller"],)):
             outbox.enqueue(edge, "refund_seller", account["email"], account["id"], name=account["display_name"],
-                           title=line["title"], amount=format_money(line["amount"], line["currency"]), dashboard=True)
+                           title=line["title"], amount=format_money(line["amount"] + line["tax"], line["currency"]),
+                           dashboard=True)
 
 
 REFUND_STATES = {"refund.pending": "pending", "refund.processing": "processing", "refund.needs-attention": "needs-attention"}

@@ -18,7 +18,7 @@ Fault injection for tests, under `/_sandbox/` (same Bearer key; not part of Pays
 never sent), `duplicate_webhooks` (send each one twice), `reorder_webhooks` (buffer and send
 newest first once two are waiting, or on release), `hold_webhooks` (keep them for
 `GET /_sandbox/webhooks`; `POST /_sandbox/webhooks/release` sends them), `fail_api` (next n
-API calls answer 500), `report_amount` / `report_currency` (verify and charge.success report
+API calls answer 500), `report_amount` / `report_currency` / `card_country` (verify and charge.success report
 these instead of what was charged), `refund_outcome` (`processed` | `failed`),
 `transfer_outcome` (`success` | `failed` | `reversed`), `balance` ({currency: subunits}),
 `webhook_url`, `retry_seconds`, `max_attempts`; and modes that mirror production: `transfer_otp`
@@ -219,7 +219,7 @@ class Sandbox:
             "log": None, "fees": t["fees"] if paid else None, "fees_split": None,
             "authorization": {"authorization_code": f"AUTH_{t['id']}", "bin": "408408", "last4": "4081",
                               "exp_month": "12", "exp_year": "2030", "channel": "card", "card_type": "visa ",
-                              "bank": "TEST BANK", "country_code": "NG", "brand": "visa", "reusable": True,
+                              "bank": "TEST BANK", "country_code": self.faults.get("card_country") or "NG", "brand": "visa", "reusable": True,
                               "signature": f"SIG_{t['id']}", "account_name": None} if paid else {},
             "customer": {"id": t["customer_id"], "first_name": None, "last_name": None, "email": t["email"],
                          "customer_code": f"CUS_{t['customer_id']}", "phone": None, "metadata": None,

@@ -19,7 +19,7 @@ from checkout.core.errors import NotFound
 from checkout.delivery import library, links, listings
 from checkout.payments import listings as money
 from checkout.payments import payouts
-from checkout.web import params
+from checkout.web import delivery, params
 from checkout.web.admin_users import run_action
 from checkout.web.api_registry import (
     INTEGER,
@@ -138,7 +138,10 @@ async def list_library(call: Call) -> Any:
 async def create_download_link(call: Call) -> Any:
     edge = call.edge
     sha = call.text("sha256", max_len=64)
-    token = links.mint(edge, call.user.id, call.path_id("purchase_id"), sha)
+    purchase_id = call.path_id("purchase_id")
+    token = links.mint(edge, call.user.id, purchase_id, sha)
+    if await delivery.prepare_stamp(edge, purchase_id, sha) == "preparing":  # a stamped PDF (issue #18)
+        return 202, {"status": "preparing", "message": delivery.PREPARING}
     return 201, {"url": f"{edge.settings.CHECKOUT_URL}/download/{token}",
                  "expires_in": edge.settings.DOWNLOAD_LINK_HOURS * 3600}
 

@@ -11,16 +11,18 @@ counted download: HEAD on S3 gets the headers from the edge, and S3 resumes are 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import structlog
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from checkout.core.errors import EdgeError, NotFound
-from checkout.delivery import errors, library, links, previews, ranges, storage
+from checkout.delivery import errors, library, links, previews, ranges, stamping, storage
 from checkout.web import params, shop
 from checkout.web.auth import authorize, requires
 from checkout.web.base import client_ip, edge_of
@@ -53,6 +55,36 @@ async def library_page(request: Request) -> Response:
                   allowance=edge.settings.DOWNLOADS_PER_FILE, hours=edge.settings.DOWNLOAD_LINK_HOURS)
 
 
+async def prepare_stamp(edge: Any, purchase_id: int, sha256: str) -> str:
+    """Stamp the buyer's copy of a PDF before its first link (checkout/delivery/stamping.py):
+    the database rows on this thread, the PDF work in a worker thread, off the event loop.
+    Every way a link is minted calls it (library, a guest's order page, the API)."""
+    purchase = library.owned_purchase(edge, purchase_id)
+    prod = library.product(edge, purchase["product_slug"]) if purchase else None
+    file = next((f for f in prod.files if f.sha256 == sha256), None) if prod else None
+    job = stamping.job_for(edge, purchase_id, sha256, prod, file)
+    if job is None:
+        return "none"
+    state = stamping.begin(edge, purchase_id, sha256)
+    if state != "go":
+        return state
+    outcome = await run_in_threadpool(stamping.stamp_file, storage.storage(edge), job.key, job.out_key, job.mark)
+    stamping.finish(edge, purchase_id, sha256, outcome)
+    return outcome.status
+
+
+PREPARING = "Your personalised copy of this file is being prepared. Please try again in a minute."
+
+
+def preparing(request: Request, back: str, label: str) -> Response:
+    """The 202 of a link asked for while another request stamps the same file."""
+    if _wants_json(request):
+        return JSONResponse({"status": "preparing", "message": PREPARING}, status_code=202,
+                            headers={"Retry-After": "30"})
+    return render(request, "edge/message.html", status=202, title="Preparing your file", text=PREPARING,
+                  links=[(back, label)])
+
+
 @requires()
 async def mint_link(request: Request) -> Response:
     edge = edge_of(request)
@@ -61,6 +93,8 @@ async def mint_link(request: Request) -> Response:
     purchase_id = params.form_id(form, "purchase_id", "Choose a purchase from your library.")
     sha = str(form.get("sha256", ""))
     token = links.mint(edge, user["id"], purchase_id, sha)
+    if await prepare_stamp(edge, purchase_id, sha) == "preparing":
+        return preparing(request, "/library", "Back to your library")
     path = f"/download/{token}"
     if _wants_json(request):
         return JSONResponse({"url": edge.settings.CHECKOUT_URL + path,
@@ -115,6 +149,9 @@ async def download(request: Request) -> Response:
             raise
         return render(request, "edge/download_refused.html", status=exc.status, message=exc.message,
                       purchase_id=exc.extra["purchase_id"], sha256=exc.extra["sha256"], guest_order=guest_order)
+    swap = stamping.served(edge, grant.purchase_id, grant.sha256)
+    if swap is not None:  # the buyer's stamped copy, through the same counted link
+        grant = dataclasses.replace(grant, key=swap[0], size=swap[1], sha256=swap[2])
     headers = {"etag": f'"{grant.sha256}"', "cache-control": "private, no-store"}
     if presigned and head:
         return Response(status_code=200, media_type="application/octet-stream", headers={

@@ -121,6 +121,7 @@ def _first_party(server_url: str) -> dict[str, Any]:
             },
         },
         "paths": {
+            **license_paths(),
             "/api/auth/token": {"post": _op(
                 "Get an access token (password grant) or rotate a refresh token",
                 {"200": _json({"$ref": "#/components/schemas/Tokens"}, "Tokens")},
@@ -272,4 +273,41 @@ def _first_party(server_url: str) -> dict[str, Any]:
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {
                 "200": {"description": "OpenAPI", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },
+    }
+
+
+def license_paths() -> dict[str, Any]:
+    """The license API (issue #18): no account, the key is the credential; JSON or form bodies."""
+    s, i = {"type": "string"}, {"type": "integer"}
+    state = {"type": "object",
+             "required": ["valid", "product", "refunded", "disabled", "activations", "activation_limit", "limit_reached",
+                          "purchased_at", "order"],
+             "properties": {"valid": {"type": "boolean"}, "product": s, "refunded": {"type": "boolean"},
+                            "disabled": {"type": "boolean"}, "activations": i,
+                            "activation_limit": {"type": ["integer", "null"]}, "limit_reached": {"type": "boolean"},
+                            "purchased_at": s, "order": s}}
+    key = {"product": {**s, "description": "the product's slug"},
+           "license_key": {**s, "description": "the key, as XXXXX-XXXXX-XXXXX-XXXXX (case and dashes are ignored)"}}
+
+    def body(extra: dict[str, Any]) -> dict[str, Any]:
+        fields = {**key, **extra}
+        return {"type": "object", "required": list(fields), "properties": fields}
+
+    def op(summary: str, extra: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+        schema = body(extra)
+        return {"post": {"summary": summary, "requestBody": {"required": True, "content": {
+            "application/json": {"schema": schema}, "application/x-www-form-urlencoded": {"schema": schema}}},
+            "responses": {"200": _json(answer, "The key's state"),
+                          "404": _json(ERROR, "No such key for this product (`license_not_found`)"),
+                          "409": _json(ERROR, "Refunded, disabled or at its limit"),
+                          "429": _json(ERROR, "Too many calls for this key or address (Retry-After)"),
+                          "default": _json(ERROR, "An error")}}}
+    activated = {**state, "required": [*state["required"], "instance"],
+                 "properties": {**state["properties"], "instance": {
+                     "type": "object", "required": ["id", "name"], "properties": {"id": s, "name": s}}}}
+    return {
+        "/api/v1/licenses/verify": op("Check a license key for a product", {}, state),
+        "/api/v1/licenses/activate": op("Activate a key on one more instance (up to its limit)",
+                                        {"instance_name": {**s, "maxLength": 200}}, activated),
+        "/api/v1/licenses/deactivate": op("Free an instance a key was activated on", {"instance_id": s}, state),
     }

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from checkout.delivery import library, links
 from checkout.payments import orders, receipts
-from checkout.web import params, shop
+from checkout.web import delivery, params, shop
 from checkout.web.base import client_ip, edge_of
 from checkout.web.pages import message, read_form, render
 
@@ -85,7 +85,12 @@ async def order_link(request: Request) -> Response:
     order = shop.viewable_order(request, request.path_params["reference"])
     form = await read_form(request)
     purchase_id = params.form_id(form, "purchase_id", "Choose a file of this order.")
-    token = links.mint_for_order(edge, order, purchase_id, str(form.get("sha256", "")))
+    sha = str(form.get("sha256", ""))
+    token = links.mint_for_order(edge, order, purchase_id, sha)
+    # a PDF of a `stamp_pdfs` product is stamped for its buyer first, as from the library (issue #18)
+    if await delivery.prepare_stamp(edge, purchase_id, sha) == "preparing":
+        files = f"/orders/{order['reference']}/files"
+        return delivery.preparing(request, files, "Back to your order")
     return RedirectResponse(f"/download/{token}", status_code=303)
 
 

@@ -33,7 +33,7 @@ from checkout.accounts import consent, password_change, sessions, users
 from checkout.core.errors import Conflict, EdgeError, Forbidden, NotFound, ValidationFailed
 from checkout.delivery import library
 from checkout.ops import alerts
-from checkout.payments import affiliates, carts, charges, discounts, orders, pricing, upsells
+from checkout.payments import affiliates, carts, charges, discounts, invoices, licenses, orders, pricing, taxes, upsells
 from checkout.payments.errors import PaymentsUnavailable
 from checkout.reviews import invites, wishlist
 from checkout.web.auth import SESSION_COOKIE, EdgeUser, authorize, requires, user_or_none
@@ -147,6 +147,12 @@ def viewable_order(request: Request, reference: str) -> dict[str, Any]:
     raise orders.unknown_order()
 
 
+def _tax_fields(request: Request, params: Any) -> tuple[str | None, str]:
+    """The buyer's country (for the tax) and optional VAT id, checked; a clear error names the field."""
+    edge = edge_of(request)
+    return taxes.parse_country(edge, params.get("country")), taxes.parse_vat_id(params.get("vat_id"))
+
+
 def note_unavailable(edge: Any) -> None:
     """Paystack unreachable at checkout: the admins hear of it (at most once per
     ALERT_REPEAT_MINUTES), saying whether the circuit breaker is failing calls fast."""
@@ -164,16 +170,18 @@ def note_available(edge: Any) -> None:
 
 
 async def _pay(request: Request, user: Any, items: list[tuple[str, Any]], guest: bool = False,
-               code: str | None = None, via: str | None = None, add: str | None = None) -> Response:
+               country: str | None = None, vat_id: str = "", code: str | None = None, via: str | None = None,
+               add: str | None = None) -> Response:
     edge = edge_of(request)
     # a guest reuses only a guest order placed from this very browser: never the payment page a
     # signed-in owner opened, nor one another browser started by typing the same address
     again = orders.recent_same_order(edge, user, items, among=browser_orders(request) if guest else None,
-                                     guest_only=guest, code=code, add=add)
+                                     guest_only=guest, country=country, code=code, add=add)
     if again:
         return redirect_to(again)
     try:
-        order = orders.create_order(edge, user, items, guest=guest, code=code, via=via or referral(request), add=add)
+        order = orders.create_order(edge, user, items, guest=guest, country=country, vat_id=vat_id, code=code,
+                                    via=via or referral(request), add=add)
     except Conflict as exc:
         if exc.code != "already_owned":
             raise
@@ -216,14 +224,16 @@ async def checkout_post(request: Request) -> Response:
     form = await read_form(request)
     slug, amount = str(form.get("product", "")), str(form.get("amount", "")).strip() or None
     pricing.price_line(edge, slug, amount)  # unknown product or too-low amount: a clear error now
+    country, vat_id = _tax_fields(request, form)
     code = discount_code(form)
     remembered = remember_referral(request, form)
     here = "/buy?" + urlencode({"product": slug, **({"amount": amount} if amount else {}),
-                                **({"code": code} if code else {})})
+                                **({"code": code} if code else {}), **({"country": country} if country else {})})
     user = signed_in(request, here)
     if user is None or code:  # a discount is shown on the checkout page before paying
         return remembered(redirect_to(here))
-    return remembered(await _pay(request, user, [(slug, amount)], via=remembered.via))
+    return remembered(await _pay(request, user, [(slug, amount)], country=country, vat_id=vat_id,
+                                 via=remembered.via))
 
 
 class _Referral:
@@ -309,14 +319,16 @@ async def checkout_start(request: Request) -> Response:
                            status=422 if problems else 200)
     items = [(x.product_slug, x.chosen) for x in lines]
     try:
+        country, vat_id = _tax_fields(request, params)
         if user is None:
             user = _guest_user(request, params)
-            response = await _pay(request, user, items, guest=True, code=code, add=add)
+            response = await _pay(request, user, items, guest=True, country=country, vat_id=vat_id, code=code, add=add)
         else:
-            response = await _pay(request, user, items, code=code, add=add)
+            response = await _pay(request, user, items, country=country, vat_id=vat_id, code=code, add=add)
     except ValidationFailed as exc:
         return _start_page(request, lines, keep, here, user, error=exc.message, fields=exc.fields, code=code or "",
-                           form={"email": str(params.get("email", ""))}, status=exc.status)
+                           form={"email": str(params.get("email", "")), "country": str(params.get("country", "")),
+                                 "vat_id": str(params.get("vat_id", ""))}, status=exc.status)
     if keep.get("cart"):
         owner, _ = cart_owner(request)
         if owner:
@@ -333,10 +345,12 @@ def _start_page(request: Request, lines: list[pricing.Line], keep: dict[str, str
     extra.setdefault("code", "")
     extra.setdefault("offer", None)
     docs = [d for d in consent.required_now(edge, "buyer")]
-    extra.setdefault("form", {})
+    extra.setdefault("form", {"country": request.query_params.get("country", "")})
     extra.setdefault("fields", {})
     return render(request, "edge/checkout_start.html", status=status, lines=lines, keep=keep, buyer=user,
-                  total=total, discount=discount, mixed=len({x.currency for x in lines}) > 1, login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
+                  total=total, discount=discount, countries=taxes.rates(edge).choices(),
+                  prices_include_tax=edge.settings.PRICES_INCLUDE_TAX, mixed=len({x.currency for x in lines}) > 1,
+                  login_url="/login?next=" + quote(here, safe=""), docs=docs, **extra)
 
 
 def _guest_user(request: Request, form: Any) -> Any:
@@ -471,9 +485,12 @@ async def checkout_callback(request: Request) -> Response:
         charges.apply_verify_result(edge, reference, result, "verify")
         order = orders.get_order(edge, reference)
     lines = orders.order_lines(edge, order["id"])
+    tax = sum(x["tax"] for x in lines)
     items = library.of_order(edge, order["id"]) if order["status"] in orders.PAID_STATES else []
     return render(request, "edge/order_status.html", order=order, lines=lines, items=items,
-                  allowance=edge.settings.DOWNLOADS_PER_FILE, total=Money(order["currency"], order["amount"]))
+                  allowance=edge.settings.DOWNLOADS_PER_FILE, total=Money(order["currency"], order["amount"]),
+                  tax=Money(order["currency"], tax) if tax else None,
+                  license_keys=licenses.for_order(edge, order["id"]), invoices=invoices.of_order(edge, order["id"]))
 
 
 async def retry_order(request: Request) -> Response:
@@ -487,7 +504,9 @@ async def retry_order(request: Request) -> Response:
     for line in orders.order_lines(edge, order["id"]):
         prod = edge.catalog.current().products.get(line["product_slug"])
         if prod is not None:  # withdrawn since: not offered again
-            carts.add(edge, owner, prod.slug, line["amount"] if prod.pwyw_minimum is not None else None)
+            # the price the buyer chose: before a discount, and with its tax when prices include tax
+            chosen = line["list_amount"] or line["amount"] + (line["tax"] if order["prices_include_tax"] else 0)
+            carts.add(edge, owner, prod.slug, chosen if prod.pwyw_minimum is not None else None)
     response = redirect_to("/buy?cart=1")
     if new_guest:
         set_cookie(request, response, CART_COOKIE, edge.tokens.sign_cookie("cart", new_guest), max_age=30 * 86400)

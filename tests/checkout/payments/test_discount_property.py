@@ -2,7 +2,11 @@
 rates and commissions: the split adds up exactly and keeps every floor; the amount sent to
 Paystack equals what the ledger's accounts receive; the platform fee is exactly the configured
 share of what was paid; a platform code never costs the seller; a commission comes only from
-the referred seller's share; refunding every line brings every account back to zero. And the race:
+the referred seller's share; refunding every line brings every account back to zero. With tax
+(issue #18) in the same run: the tax step comes after the discount, whatever the buyer's country
+and whether prices include tax, the fee, subsidy and commission are cut from the taxable amount,
+the tax is booked to `tax:<COUNTRY>:payable` in the sale journal and a refund returns it exactly.
+And the race:
 20 buyers for a code with 5 uses left, each on its own connection; exactly 5 get it."""
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from hypothesis import strategies as st
 
 from checkout.core.errors import EdgeError
 from checkout.core.settings import load_settings
-from checkout.payments import affiliates, discounts, events, ledger, orders, refunds
-from checkout.payments.pricing import percent_of, split_discount
+from checkout.payments import affiliates, discounts, events, ledger, orders, refunds, taxes
+from checkout.payments.pricing import percent_of, split_discount, tax_split
 from checkout.wiring import build_edge
 
 from .test_property import World
 
 SLUGS = ("lagos-grotesk", "kente-template", "odd-pennies")
+RATES = str(Path(__file__).resolve().parents[3] / "content" / "tax_rates.yml")
+COUNTRIES = {None: 0, "NG": 0, "DE": 1900, "HU": 2700, "FR": 2000}  # as content/tax_rates.yml says
 
 
 @settings(max_examples=300, deadline=None)
@@ -60,11 +66,12 @@ def _receive(edge, event: str, data: dict) -> str:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(code_st, st.sets(st.sampled_from(SLUGS), min_size=1, max_size=3), st.sampled_from([0, 500, 1000, 2500, 10000]),
-       st.booleans(), st.sampled_from(["ada", "kofi"]), st.integers(1, 10000))
+       st.booleans(), st.sampled_from(["ada", "kofi"]), st.integers(1, 10000), st.sampled_from(sorted(COUNTRIES, key=str)),
+       st.booleans())
 def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kofi_bps, redeliver, referrer,
-                                                                 commission_bps):
+                                                                 commission_bps, country, included):
     with tempfile.TemporaryDirectory() as tmp:
-        w = World(Path(tmp))
+        w = World(Path(tmp), TAX_RATES_PATH=RATES, PRICES_INCLUDE_TAX=included)
         edge = w.edge
         try:
             edge.db.execute("INSERT INTO seller_accounts (user_id, seller_slug, fee_bps, created_at) VALUES (1, 'kofi', ?, ?)",
@@ -79,7 +86,7 @@ def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kof
                               code="REF")
             items = [(s, None) for s in sorted(cart)]
             try:
-                order = orders.create_order(edge, buyer, items, code="promo", via="REF")
+                order = orders.create_order(edge, buyer, items, code="promo", via="REF", country=country)
             except EdgeError as exc:  # the code does not apply to this cart: said, nothing created
                 assert exc.fields.get("code")
                 assert edge.db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
@@ -94,17 +101,27 @@ def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kof
             sale = [e for e in ledger.journals_for(edge, order["id"]) if e["kind"] == "sale"]
             # what Paystack takes is what the accounts other than Paystack's receive
             assert order["amount"] == -sum(e["amount"] for e in sale if e["account"] != ledger.RECEIVABLE)
-            assert order["amount"] == sum(line["amount"] for line in lines) > 0
+            # the buyer pays the taxable amounts plus their tax; the tax is the buyer's country's
+            assert order["amount"] == sum(line["amount"] + line["tax"] for line in lines) > 0
+            assert sum(e["amount"] for e in sale if e["account"] == taxes.tax_account(country)) == \
+                -sum(line["tax"] for line in lines)
             assert edge.db.execute("SELECT COUNT(*) FROM discount_uses").fetchone()[0] == 1
+            bps = COUNTRIES[country]
             for line in lines:
-                list_amount = line["list_amount"] or line["amount"]
-                assert line["amount"] + line["discount"] == list_amount
+                # the tax step comes last: on the discounted price (the catalogue's terms: with the
+                # tax in it when prices include tax)
+                price = line["amount"] + (line["tax"] if included else 0)
+                assert line["tax_bps"] == bps
+                assert (line["amount"], line["tax"]) == tax_split(price, bps, included)
+                list_amount = line["list_amount"] or price
+                assert price + line["discount"] == list_amount
                 assert line["fee"] == ledger.fee_split(line["amount"], line["fee_bps"])[0]
                 if code["seller"] or not line["discount"]:
                     assert line["subsidy"] == 0
                 else:  # a platform code: the seller gets what the full price gives (before a commission)
+                    list_base = tax_split(list_amount, bps, included)[0]
                     assert ledger.seller_share(line) + line["commission"] == \
-                        ledger.fee_split(list_amount, line["fee_bps"])[1]
+                        ledger.fee_split(list_base, line["fee_bps"])[1]
                 # an affiliate's commission: only on the referrer's lines, from the seller's share
                 if line["seller"] == referrer:
                     assert line["commission"] == min(line["net"] + line["subsidy"],
@@ -116,10 +133,13 @@ def test_paystack_gets_what_the_ledger_books_and_refunds_undo_it(code, cart, kof
                 rid = refunds.request_refund(edge, buyer, line["id"], "does not open")
                 refunds.decide_refund(edge, rid, buyer["id"], approve=True)
                 data = {"status": "processed", "transaction_reference": order["reference"],
-                        "refund_reference": f"RF{rid}", "amount": str(line["amount"]), "currency": "NGN"}
+                        "refund_reference": f"RF{rid}", "amount": str(line["amount"] + line["tax"]),
+                        "currency": "NGN"}
                 assert _receive(edge, "refund.processed", data) == "refunded"
             assert ledger.check(edge.db) == []
-            balances = ledger.balances(edge)
+            credit_notes = edge.db.execute("SELECT COUNT(*) FROM invoices WHERE kind = 'credit_note'").fetchone()[0]
+            assert credit_notes == len(lines)
+            balances = ledger.balances(edge)  # tax accounts included: the refunds returned the tax exactly
             assert all(v == 0 for (account, _), v in balances.items() if account != ledger.COSTS), balances
         finally:
             edge.close()

@@ -34,13 +34,13 @@ op = st.one_of(
 
 
 class World:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, **extra: object):
         catalog = root / "catalog.json"
         write_shop_catalog(catalog)
         self.clock = Clock()
         s = load_settings(environ={}, dotenv=None, DIGITALDOCK_DATA_DIR=str(root / "data"), CATALOG_PATH=str(catalog),
                           CONTENT_DIR=str(root / "content"), PAYOUT_MINIMUM=1, PLATFORM_FEE_BPS=1000,
-                          ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1)
+                          ARGON2_TIME_COST=1, ARGON2_MEMORY_COST=8, ARGON2_PARALLELISM=1, **extra)
         self.edge = build_edge(s, self.clock)
         self.edge.migrate()
         with atomic(self.edge.db):
