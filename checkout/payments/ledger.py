@@ -18,6 +18,8 @@ Accounts (one balance per currency):
   the platform owes a catalogue seller (credit, negative), inside the refund window, payable,
   and sent but not yet confirmed. Sellers are catalogue slugs, so money is attributed before
   the seller has an account.
+- `affiliate:<id>:pending`, `:available`, `:payout-in-flight`: the same for an affiliate link's
+  commission (docs/promotions.md); payouts name either kind by its payee (`payee_account`).
 
 Fee rule: fee = round half up of (gross × bps / 10000), in integer arithmetic; the seller gets
 gross − fee, so the parts always add up to the gross exactly.

@@ -476,6 +476,6 @@ def managed_sellers(edge: "Edge", user: Any) -> list[str]:
 
 
 def owed_balances(edge: "Edge") -> list[tuple[str, str, int]]:
-    """(account, currency, amount) the platform owes each seller account, non-zero ones, sorted."""
-    return sorted((account, currency, -total) for (account, currency), total in ledger.balances(edge, "seller:").items()
-                  if total)
+    """(account, currency, amount) the platform owes each seller and affiliate account, non-zero ones, sorted."""
+    owed = {**ledger.balances(edge, "seller:"), **ledger.balances(edge, "affiliate:")}
+    return sorted((account, currency, -total) for (account, currency), total in owed.items() if total)

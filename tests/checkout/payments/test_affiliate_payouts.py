@@ -123,3 +123,12 @@ def test_hostile_payout_account_forms_are_refused_naming_a_field(shop, sandbox, 
     if r.status_code == 422:
         assert any(f in r.text for f in ("account number", "currency", "bank", "password", "For ", "mobile-money"))
     assert edge.db.execute("SELECT COUNT(*) FROM payout_recipients").fetchone()[0] == before
+
+
+def test_the_admin_sees_what_affiliates_are_owed(shop, sandbox, clock):
+    from .test_refunds_payouts import as_admin
+    aff = invite_through_console(shop)
+    buy_through_link(shop, sandbox)
+    as_admin(shop)
+    page = shop.get("/admin/payouts")
+    assert f"affiliate:{aff['id']}:pending" in page.text and "seller:ada:pending" in page.text
