@@ -18,6 +18,8 @@ Accounts (one balance per currency):
   the platform owes a catalogue seller (credit, negative), inside the refund window, payable,
   and sent but not yet confirmed. Sellers are catalogue slugs, so money is attributed before
   the seller has an account.
+- `affiliate:<id>:pending`, `:available`, `:payout-in-flight`: the same for an affiliate link's
+  commission (docs/promotions.md); payouts name either kind by its payee (`payee_account`).
 
 Fee rule: fee = round half up of (gross × bps / 10000), in integer arithmetic; the seller gets
 gross − fee, so the parts always add up to the gross exactly.
@@ -63,8 +65,20 @@ def seller_share(line: Any) -> int:
 
 
 def affiliate_account(affiliate_id: int, bucket: str) -> str:
-    assert bucket in ("pending", "available"), bucket
+    assert bucket in SELLER_BUCKETS, bucket
     return f"affiliate:{affiliate_id}:{bucket}"
+
+
+AFFILIATE_PAYEE = "affiliate:"  # a payee key `affiliate:<id>`; any other payee is a catalogue seller slug
+
+
+def payee_account(payee: str, bucket: str) -> str:
+    """The ledger account of a payee (docs/promotions.md, "Payouts"): a seller slug's
+    `seller:<slug>:<bucket>`, or an affiliate's `affiliate:<id>:<bucket>` for the payee
+    `affiliate:<id>` (slugs never hold a colon, so the two never meet)."""
+    if payee.startswith(AFFILIATE_PAYEE):
+        return affiliate_account(int(payee[len(AFFILIATE_PAYEE):]), bucket)
+    return seller_account(payee, bucket)
 
 
 def sale_entries(line: Any, sign: int = 1, bucket: str = "pending", country: str | None = None) -> list["Entry"]:

@@ -84,8 +84,7 @@ def _announce(edge: "Edge", change_id: int) -> None:
     c = change(edge, change_id)
     s = edge.settings
     token = edge.tokens.dumps("payout_cancel", {"c": change_id})
-    for account in edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts a JOIN users u"
-                                   " ON u.id = a.user_id WHERE a.seller_slug = ?", (c["seller_slug"],)):
+    for account in payee_users(edge, c["seller_slug"]):
         outbox.enqueue(
             edge, "payout_account_changed", account["email"], account["id"], name=account["display_name"],
             seller=c["seller_slug"], currency=c["currency"],
@@ -93,6 +92,23 @@ def _announce(edge: "Edge", change_id: int) -> None:
             old=describe(c["old_bank_name"], c["old_bank_code"], c["old_account_number"]) if c["old_recipient_code"] else "",
             hours=s.PAYOUT_ACCOUNT_HOLD_HOURS, days=CANCEL_LINK_DAYS,
             link=f"{s.CHECKOUT_URL}/seller/earnings/cancel?token={token}")
+
+
+AFFILIATE_PAYEE = "affiliate:"  # = ledger.AFFILIATE_PAYEE: a payee is a seller slug or `affiliate:<id>`
+
+
+def affiliate_payee(affiliate_id: int) -> str:
+    return f"{AFFILIATE_PAYEE}{affiliate_id}"
+
+
+def payee_users(edge: "Edge", payee: str) -> list[Any]:
+    """The accounts a payee's payout mail goes to (id, email, display_name): every account linked
+    to a seller slug, or the affiliate's own account for `affiliate:<id>`."""
+    if payee.startswith(AFFILIATE_PAYEE):
+        return edge.db.execute("SELECT u.id, u.email, u.display_name FROM affiliates a JOIN users u ON u.id = a.user_id"
+                               " WHERE a.id = ?", (payee[len(AFFILIATE_PAYEE):],)).fetchall()
+    return edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts a JOIN users u"
+                           " ON u.id = a.user_id WHERE a.seller_slug = ?", (payee,)).fetchall()
 
 
 def change(edge: "Edge", change_id: int) -> Any:

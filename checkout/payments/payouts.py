@@ -17,7 +17,7 @@ from checkout.core.db import atomic
 from checkout.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from checkout.payments import ledger, payout_accounts
 from checkout.payments.errors import PaystackError
-from checkout.payments.ledger import RECEIVABLE, seller_account
+from checkout.payments.ledger import RECEIVABLE, payee_account, seller_account
 from checkout.payments.listings import money_json
 from checkout.payments.orders import paystack
 from checkout.payments.paystack import RECIPIENT_TYPES, RESOLVABLE, TRANSFER_CURRENCIES, amount_of
@@ -163,10 +163,12 @@ def run_payouts(edge: "Edge") -> dict[str, int]:
 
 
 def held_sellers(edge: "Edge") -> set[str]:
-    """Catalogue sellers whose payouts wait whatever their balance: every seller of a banned
-    account (issue #16); unbanning releases them at the next run."""
-    return {r[0] for r in edge.db.execute("SELECT s.seller_slug FROM seller_accounts s JOIN users u ON u.id = s.user_id"
+    """Payees whose payouts wait whatever their balance: every seller of a banned account
+    (issue #16), and every affiliate link of one; unbanning releases them at the next run."""
+    held = {r[0] for r in edge.db.execute("SELECT s.seller_slug FROM seller_accounts s JOIN users u ON u.id = s.user_id"
                                           " WHERE u.banned_at IS NOT NULL")}
+    return held | {ledger.AFFILIATE_PAYEE + str(r[0]) for r in edge.db.execute(
+        "SELECT a.id FROM affiliates a JOIN users u ON u.id = a.user_id WHERE u.banned_at IS NOT NULL")}
 
 
 LAST_RUN = "payouts_last_run"  # ops_state: when the payout run last started (the next one follows)
@@ -242,7 +244,7 @@ def queue_payouts(edge: "Edge") -> dict[str, int]:
             if rec["seller_slug"] in banned:
                 counts["held"] += 1  # the account is banned: the balance stays available, unpaid
                 continue
-            available = -ledger.balance(edge, seller_account(rec["seller_slug"], "available"), rec["currency"])
+            available = -ledger.balance(edge, payee_account(rec["seller_slug"], "available"), rec["currency"])
             if available < minimum or available <= 0:
                 continue
             now = edge.clock.iso()
@@ -250,8 +252,8 @@ def queue_payouts(edge: "Edge") -> dict[str, int]:
             cur = edge.db.execute("INSERT INTO payouts (reference, seller_slug, currency, amount, recipient_code, status,"
                                   " created_at, updated_at) VALUES (?,?,?,?,?, 'queued', ?, ?)",
                                   (reference, rec["seller_slug"], rec["currency"], available, rec["recipient_code"], now, now))
-            ledger.post(edge, "payout", [(seller_account(rec["seller_slug"], "available"), Money(rec["currency"], available), None),
-                                         (seller_account(rec["seller_slug"], "payout-in-flight"), Money(rec["currency"], -available), None)],
+            ledger.post(edge, "payout", [(payee_account(rec["seller_slug"], "available"), Money(rec["currency"], available), None),
+                                         (payee_account(rec["seller_slug"], "payout-in-flight"), Money(rec["currency"], -available), None)],
                         payout_id=int(cur.lastrowid), memo=reference)
             counts["queued"] += 1
     return counts
@@ -297,10 +299,10 @@ def _return_payout(edge: "Edge", payout: dict[str, Any], status: str, reason: st
     """Money of a payout that did not leave (or came back) returns to the seller's available balance."""
     slug, currency, amount = payout["seller_slug"], payout["currency"], payout["amount"]
     if payout["status"] == "success":  # reversed after it had left: it comes back from Paystack
-        entries = [(RECEIVABLE, Money(currency, amount), None), (seller_account(slug, "available"), Money(currency, -amount), None)]
+        entries = [(RECEIVABLE, Money(currency, amount), None), (payee_account(slug, "available"), Money(currency, -amount), None)]
     else:
-        entries = [(seller_account(slug, "payout-in-flight"), Money(currency, amount), None),
-                   (seller_account(slug, "available"), Money(currency, -amount), None)]
+        entries = [(payee_account(slug, "payout-in-flight"), Money(currency, amount), None),
+                   (payee_account(slug, "available"), Money(currency, -amount), None)]
     ledger.post(edge, "payout_return", entries, payout_id=payout["id"], memo=payout["reference"])
     edge.db.execute("UPDATE payouts SET status = ?, paystack_status = COALESCE(?, paystack_status), updated_at = ?"
                     " WHERE id = ?", (status, status if status in ("failed", "reversed") else None, edge.clock.iso(),
@@ -311,8 +313,8 @@ def _return_payout(edge: "Edge", payout: dict[str, Any], status: str, reason: st
 
 
 def _seller_users(edge: "Edge", slug: str) -> list[Any]:
-    return edge.db.execute("SELECT u.id, u.email, u.display_name FROM seller_accounts s JOIN users u"
-                           " ON u.id = s.user_id WHERE s.seller_slug = ?", (slug,)).fetchall()
+    """Who is told about a payee's payouts: the accounts linked to a seller slug, or the affiliate's own."""
+    return payout_accounts.payee_users(edge, slug)
 
 
 def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
@@ -328,7 +330,7 @@ def apply_transfer(edge: "Edge", outcome: str, data: dict[str, Any]) -> str:
             return f"no_change_{payout['status']}"
         edge.db.execute("UPDATE payouts SET paystack_status = 'success' WHERE id = ?", (payout["id"],))
         ledger.post(edge, "payout_success", [
-            (seller_account(payout["seller_slug"], "payout-in-flight"), Money(payout["currency"], payout["amount"]), None),
+            (payee_account(payout["seller_slug"], "payout-in-flight"), Money(payout["currency"], payout["amount"]), None),
             (RECEIVABLE, Money(payout["currency"], -payout["amount"]), None)], payout_id=payout["id"], memo=payout["reference"])
         edge.db.execute("UPDATE payouts SET status = 'success', updated_at = ? WHERE id = ?", (edge.clock.iso(), payout["id"]))
         for account in _seller_users(edge, payout["seller_slug"]):
@@ -474,6 +476,6 @@ def managed_sellers(edge: "Edge", user: Any) -> list[str]:
 
 
 def owed_balances(edge: "Edge") -> list[tuple[str, str, int]]:
-    """(account, currency, amount) the platform owes each seller account, non-zero ones, sorted."""
-    return sorted((account, currency, -total) for (account, currency), total in ledger.balances(edge, "seller:").items()
-                  if total)
+    """(account, currency, amount) the platform owes each seller and affiliate account, non-zero ones, sorted."""
+    owed = {**ledger.balances(edge, "seller:"), **ledger.balances(edge, "affiliate:")}
+    return sorted((account, currency, -total) for (account, currency), total in owed.items() if total)

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from checkout.core.errors import EdgeError, Forbidden, ValidationFailed
-from checkout.payments import affiliates, discounts, payouts, upsells
-from checkout.web import flash, params
+from checkout.payments import affiliates, discounts, payout_accounts, payouts, upsells
+from checkout.payments.paystack import RECIPIENT_TYPES
+from checkout.web import flash, params, reauth
 from checkout.web.auth import requires
 from checkout.web.base import edge_of
 from checkout.web.pages import read_form, render
+from checkout.web.seller import account_form, payout_account_post
 from digitaldock.money import CURRENCIES, MoneyError, parse_amount
 
 SELLER_PAGE, ADMIN_PAGE = "/seller/discounts", "/admin/discounts"
@@ -173,16 +176,46 @@ def _affiliates_page(request: Request, sellers: list[str], status: int = 200, **
 
 @requires()
 async def affiliate_dashboard(request: Request) -> Response:
-    """An affiliate's links: each seller's code with its clicks, sales and earnings."""
+    """An affiliate's links: each seller's code with its clicks, sales and earnings, its payouts,
+    and the payout account they are paid to, set with the sellers' form (password re-check,
+    announced, held: docs/promotions.md)."""
     edge = edge_of(request)
     found = affiliates.listing(edge, user_id=request.user.id)
-    return render(request, "edge/affiliates.html", affiliates=found, sellers=[], products=[], mine=True,
-                  form={}, fields={}, days=edge.settings.AFFILIATE_COOKIE_DAYS)
+    error, fields, values, resolved = None, {}, {}, None
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {k: str(form.get(k, "")) for k in ("affiliate", "account_name", "account_number", "bank_code",
+                                                      "currency", "type", "action")}
+        mine = {str(a["id"]): a for a in found}
+        if values["affiliate"] not in mine:
+            raise Forbidden("That is not one of your affiliate links.")
+        try:
+            answer = await payout_account_post(request, payout_accounts.affiliate_payee(mine[values["affiliate"]]["id"]),
+                                               values, form, "/affiliate")
+            if isinstance(answer, Response):
+                return answer
+            resolved = answer
+        except ValidationFailed as exc:
+            error, fields = exc.message, exc.fields
+    form_currency, form_type = account_form(request, values)
+    banks = await run_in_threadpool(payouts.call_banks, edge, form_currency, form_type)
+    for a in found:
+        payee = payout_accounts.affiliate_payee(a["id"])
+        a["recipients"] = [{**r, "account": payout_accounts.describe(r["bank_name"], r["bank_code"], r["account_number"]),
+                            "held_until": payout_accounts.held_until(edge, r)} for r in payouts.recipients(edge, payee)]
+        a["payouts"] = payouts.listing(edge, 50, seller=payee)
+    return render(request, "edge/affiliates.html", status=422 if error else 200, affiliates=found, sellers=[],
+                  products=[], mine=True, form={}, fields=fields, error=error, values=values, resolved=resolved,
+                  days=edge.settings.AFFILIATE_COOKIE_DAYS, password_needed=not reauth.signed_in_recently(request, request.user),
+                  reauth_minutes=edge.settings.SENSITIVE_REAUTH_MINUTES, hold_hours=edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS,
+                  form_currency=form_currency, form_type=form_type, recipient_types=RECIPIENT_TYPES,
+                  banks=banks if isinstance(banks, list) else None, minimum=edge.settings.PAYOUT_MINIMUM,
+                  no_transfers=sorted(c for c in CURRENCIES if c not in RECIPIENT_TYPES))
 
 
 ROUTES = [
     Route(AFFILIATES_PAGE, seller_affiliates, methods=["GET", "POST"]),
-    Route("/affiliate", affiliate_dashboard),
+    Route("/affiliate", affiliate_dashboard, methods=["GET", "POST"]),
     Route(SELLER_PAGE, seller_discounts, methods=["GET", "POST"]),
     Route(ADMIN_PAGE, admin_discounts, methods=["GET", "POST"]),
 ]

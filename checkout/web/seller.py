@@ -109,7 +109,7 @@ def _preflight_body(raw: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
     return fields, planned
 
 
-def _account_form(request: Request, values: dict[str, str]) -> tuple[str, str]:
+def account_form(request: Request, values: dict[str, str]) -> tuple[str, str]:
     """The payout currency and recipient type the bank-account form is for: from the form or the
     query (`?currency=GHS&type=mobile_money`), else the first of each; USD and the like are
     offered no form (Paystack cannot pay out in them)."""
@@ -118,6 +118,37 @@ def _account_form(request: Request, values: dict[str, str]) -> tuple[str, str]:
         currency = "NGN"
     kind = values.get("type") or request.query_params.get("type") or RECIPIENT_TYPES[currency][0]
     return currency, kind if kind in RECIPIENT_TYPES[currency] else RECIPIENT_TYPES[currency][0]
+
+
+async def payout_account_post(request: Request, payee: str, values: dict[str, str], form: Any,
+                              back: str) -> Response | str | None:
+    """The bank-account form of a payee (a seller slug, or `affiliate:<id>` on /affiliate): with
+    `action=check`, the name Paystack has for the account ("" where it offers no lookup); else,
+    after the password re-check, the account is saved (held and announced, payout_accounts) and
+    the answer is the redirect to `back`. Raises ValidationFailed naming the field."""
+    edge = edge_of(request)
+    user = request.user
+    name, number = values["account_name"], values["account_number"]
+    bank, currency = values["bank_code"], values["currency"] or "NGN"
+    kind = payouts.check_bank_account(number, currency, values["type"] or None)
+    if not bank.strip():
+        raise ValidationFailed(fields={"bank_code": "Choose your bank."})
+    if values["action"] == "check":  # show the name Paystack has for the account before saving
+        found = await run_in_threadpool(payouts.call_resolve, edge, number, bank, currency)
+        if isinstance(found, PaystackError):
+            raise ValidationFailed(found.message, fields={"account_number": found.message})
+        resolved = str(found["account_name"]) if found else ""
+        values["account_name"] = resolved or name
+        return resolved
+    # whoever holds the session must also know the password, unless they just typed it
+    await reauth.confirm_identity(request, user, str(form.get("current_password", "")))
+    result = await run_in_threadpool(payouts.call_recipient, edge, name or payee, number, bank,
+                                     currency, kind)
+    payouts.record_bank_account(edge, payee, name, bank, number, currency, result, actor_id=user.id,
+                                ip=client_ip(request), type_=kind)
+    return flash.redirect(request, back, "Your bank account was saved. We emailed you about "
+                          "it; payouts to a new or changed account start "
+                          f"{edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS} hours after the change.")
 
 
 @requires("seller", forbidden="This page is for sellers.")
@@ -134,30 +165,14 @@ async def seller_earnings(request: Request) -> Response:
         slug = values["seller"]
         if slug not in slugs:
             raise Forbidden("You do not manage that seller.")
-        name, number = values["account_name"], values["account_number"]
-        bank, currency = values["bank_code"], values["currency"] or "NGN"
         try:
-            kind = payouts.check_bank_account(number, currency, values["type"] or None)
-            if not bank.strip():
-                raise ValidationFailed(fields={"bank_code": "Choose your bank."})
-            if values["action"] == "check":  # show the name Paystack has for the account before saving
-                found = await run_in_threadpool(payouts.call_resolve, edge, number, bank, currency)
-                if isinstance(found, PaystackError):
-                    raise ValidationFailed(found.message, fields={"account_number": found.message})
-                resolved = str(found["account_name"]) if found else ""
-                values["account_name"] = resolved or name
-            else:
-                # whoever holds the session must also know the password, unless they just typed it
-                await reauth.confirm_identity(request, user, str(form.get("current_password", "")))
-                result = await run_in_threadpool(payouts.call_recipient, edge, name or slug, number, bank, currency, kind)
-                payouts.record_bank_account(edge, slug, name, bank, number, currency, result, actor_id=user.id,
-                                            ip=client_ip(request), type_=kind)
-                return flash.redirect(request, "/seller/earnings", "Your bank account was saved. We emailed you about "
-                                      "it; payouts to a new or changed account start "
-                                      f"{edge.settings.PAYOUT_ACCOUNT_HOLD_HOURS} hours after the change.")
+            answer = await payout_account_post(request, slug, values, form, "/seller/earnings")
+            if isinstance(answer, Response):
+                return answer
+            resolved = answer
         except ValidationFailed as exc:
             error, fields = exc.message, exc.fields
-    form_currency, form_type = _account_form(request, values)
+    form_currency, form_type = account_form(request, values)
     banks = await run_in_threadpool(payouts.call_banks, edge, form_currency, form_type)
     sellers = edge.catalog.current().sellers
     accounts = [{"slug": slug, "stats": ledger.seller_stats(edge, slug), "next": payouts.next_payouts(edge, slug),
