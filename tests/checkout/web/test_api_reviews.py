@@ -142,3 +142,38 @@ def test_hostile_review_bodies_get_a_4xx_naming_the_field_and_change_nothing(mak
         if r.status_code == 422:
             assert set(r.json()["fields"]) <= set(body) | {"product", "rating", "body"}
     assert edge.db.execute("SELECT COUNT(*) FROM reviews").fetchone()[0] == 0
+
+
+_EDIT_CLIENTS: dict[int, object] = {}
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(body=st.dictionaries(st.sampled_from(["rating", "title", "body", "product", "status"]), HOSTILE, min_size=1,
+                            max_size=4),
+       reply=HOSTILE)
+def test_hostile_edits_and_replies_get_a_4xx_naming_the_field_and_change_nothing(make_client, built, tmp_path_factory,
+                                                                                 body, reply):
+    key = id(make_client)
+    if key not in _EDIT_CLIENTS:
+        _EDIT_CLIENTS.clear()
+        client, edge, buyer = _shop(make_client, built, tmp_path_factory.mktemp("hyp") / "site")
+        sell(client, buyer, "lagos-grotesk")
+        client.bea = personal_token(client, "bea@example.com", ["write:reviews"])
+        client.ade = personal_token(client, "ade@example.com", ["write:reviews"])
+        client.review = client.post("/api/v1/reviews", json={"product": "lagos-grotesk", "rating": 4, "title": "T",
+                                                             "body": "Good."}, headers=client.bea).json()["id"]
+        _EDIT_CLIENTS[key] = client
+    client = _EDIT_CLIENTS[key]
+    edge = client.app.state.edge
+    before = [tuple(r) for r in edge.db.execute("SELECT rating, title, body, reply FROM reviews")]
+    r = client.patch(f"/api/v1/reviews/{client.review}", json=body, headers=client.bea)
+    assert r.status_code < 500, r.text
+    if r.status_code != 200:
+        assert 400 <= r.status_code < 500 and r.json()["message"]
+        if r.status_code == 422:
+            assert set(r.json()["fields"]) <= set(body), (body, r.json())
+        assert [tuple(x) for x in edge.db.execute("SELECT rating, title, body, reply FROM reviews")] == before
+    if not isinstance(reply, str) or not reply.strip():
+        r = client.post(f"/api/v1/seller/reviews/{client.review}/reply", json={"reply": reply}, headers=client.ade)
+        assert r.status_code == 422 and set(r.json()["fields"]) == {"reply"}, r.text
+        assert edge.db.execute("SELECT reply FROM reviews").fetchone()[0] is None
