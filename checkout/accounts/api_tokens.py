@@ -92,6 +92,10 @@ SCOPES: dict[str, tuple[tuple[str, ...], str]] = {
     "read:payouts": (("seller", "admin"), "Read payouts and balances of the sellers you manage."),
     "read:webhooks": (("seller", "admin"), "Read your webhook endpoints and their delivery logs."),
     "write:webhooks": (("seller", "admin"), "Create, change, test and delete your webhook endpoints."),
+    "read:discounts": (("seller", "admin"), "Read the discount codes of the sellers you manage, with their uses."),
+    "write:discounts": (("seller", "admin"), "Create, pause and resume the discount codes of the sellers you manage."),
+    "read:reviews": (("buyer", "seller", "admin"), "Read your own reviews, and the reviews of your products."),
+    "write:reviews": (("buyer", "seller", "admin"), "Write, edit and delete your reviews; reply to reviews of your products."),
     "admin:*": (("admin",), "Everything, including the admin operations."),
 }
 

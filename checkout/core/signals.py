@@ -17,6 +17,7 @@ EVENTS: dict[str, str] = {
     "refund": "A refund of one of the seller's sales was processed; the buyer's access ended.",
     "payout": "A payout to the seller's bank account succeeded, failed or was reversed.",
     "product.approved": "A product the seller submitted was approved.",
+    "review": "A review of one of the seller's products was published (approved at once, after moderation, or after an edit).",
     "ping": "A test event sent from the dashboard or the API (`send test event`).",
 }
 """Every event a webhook endpoint can subscribe to. Issues that add events (review,

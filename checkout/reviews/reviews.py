@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from checkout.core import audit, outbox
+from checkout.core import audit, outbox, signals
 from checkout.core.clock import parse_iso
 from checkout.core.context import Edge
 from checkout.core.db import atomic
@@ -121,6 +121,14 @@ def _product(edge: Edge, slug: Any) -> Any:
     return found
 
 
+def _published(edge: Edge, review_id: int) -> None:
+    """Tell the product's seller (the `review` webhook event) that a review is visible. Call in the transaction."""
+    r = edge.db.execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
+    signals.emit(edge, "review", {"seller": r["seller"], "review_id": r["id"], "product_slug": r["product_slug"],
+                                  "rating": r["rating"], "title": r["title"], "body": r["body"],
+                                  "created_at": r["created_at"], "updated_at": r["updated_at"]})
+
+
 def get(edge: Edge, review_id: int) -> dict[str, Any]:
     row = edge.db.execute("SELECT * FROM reviews WHERE id = ?", (review_id,)).fetchone()
     if row is None:
@@ -152,6 +160,8 @@ def create(edge: Edge, user: Any, slug: Any, rating: Any, title: Any, body: Any,
             (user["id"], product.slug, product.seller, rating, title, body, "pending" if why else "approved", why,
              now, now))
         review_id = int(cur.lastrowid)
+        if not why:
+            _published(edge, review_id)
         audit.record(edge, "review.created", actor_id=user["id"], subject_id=user["id"], ip=ip, review=review_id,
                      product=product.slug, rating=rating, held=why)
     log.info("review_created", id=review_id, product=product.slug, held=bool(why))
@@ -175,6 +185,8 @@ def edit(edge: Edge, user: Any, review_id: int, rating: Any, title: Any, body: A
                         " updated_at = ? WHERE id = ?",
                         (rating, title, body, status, why or ("edited after it was hidden" if status == "pending"
                                                               else None), edge.clock.iso(), review_id))
+        if status == "approved":
+            _published(edge, review_id)
         audit.record(edge, "review.edited", actor_id=user["id"], subject_id=user["id"], ip=ip, review=review_id,
                      product=review["product_slug"], rating=rating)
     return get(edge, review_id)
@@ -200,6 +212,8 @@ def approve(edge: Edge, admin: Any, review_id: int, ip: str | None = None) -> di
                         " decided_at = ?, decided_by = ? WHERE id = ?", (now, admin["id"], review_id))
         edge.db.execute("UPDATE review_reports SET status = 'dismissed', decided_at = ?, decided_by = ?"
                         " WHERE review_id = ? AND status = 'open'", (now, admin["id"], review_id))
+        if review["status"] != "approved":
+            _published(edge, review_id)
         audit.record(edge, "review.approved", actor_id=admin["id"], subject_id=review["user_id"], ip=ip,
                      review=review_id, product=review["product_slug"], was=review["status"])
     return get(edge, review_id)
@@ -308,6 +322,25 @@ def listing(edge: Edge, slug: str, sort: str = "newest", page: int = 1, per_page
         f" WHERE r.product_slug = ? AND {COUNTED} ORDER BY {order} LIMIT ? OFFSET ?",
         (slug, per_page, (page - 1) * per_page)).fetchall()
     return [public(r) for r in rows], total
+
+
+def by_author(edge: Edge, user_id: int) -> list[dict[str, Any]]:
+    """Every review an account wrote, newest first, with its moderation state (for the API)."""
+    rows = edge.db.execute("SELECT r.*, u.display_name AS author FROM reviews r JOIN users u ON u.id = r.user_id"
+                           " WHERE r.user_id = ? ORDER BY r.created_at DESC, r.id DESC", (user_id,)).fetchall()
+    return [own(dict(r), r["author"]) for r in rows]
+
+
+def of_sellers(edge: Edge, sellers: list[str], slug: str | None = None) -> list[dict[str, Any]]:
+    """The visible (approved) reviews of the products of these sellers, newest first (for the API)."""
+    if not sellers:
+        return []
+    marks = ",".join("?" * len(sellers))
+    extra, args = (" AND r.product_slug = ?", [slug]) if slug else ("", [])
+    rows = edge.db.execute(f"SELECT r.*, u.display_name AS author FROM reviews r JOIN users u ON u.id = r.user_id"
+                           f" WHERE r.seller IN ({marks}) AND r.status = 'approved'{extra}"
+                           " ORDER BY r.created_at DESC, r.id DESC LIMIT 1000", [*sellers, *args]).fetchall()
+    return [public(r) for r in rows]
 
 
 def aggregate(edge: Edge, slug: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from checkout.core.db import atomic
 from checkout.core.errors import BadRequest, NotFound, ValidationFailed
 from checkout.ops.console import user_details
 from checkout.payments import reports
-from checkout.web import api_registry, api_v1, api_webhooks, params, reauth
+from checkout.web import api_discounts, api_registry, api_reviews, api_v1, api_webhooks, params, reauth
 from checkout.web.accounts import authenticate, check_email_text
 from checkout.web.admin_reports import categories
 from checkout.web.admin_users import ACTIONS, run_action
@@ -31,8 +31,9 @@ from checkout.web.openapi import spec
 
 # The public API: every resource module's operations, one list for routes and the document.
 # Issues that add resources (reviews, licenses, discounts...) add their module's list here.
-OPERATIONS: list[api_registry.Operation] = [*api_v1.OPERATIONS, *api_webhooks.OPERATIONS]
-SCHEMAS: dict[str, Any] = {**api_v1.SCHEMAS, **api_webhooks.SCHEMAS}
+OPERATIONS: list[api_registry.Operation] = [*api_v1.OPERATIONS, *api_webhooks.OPERATIONS, *api_reviews.OPERATIONS,
+                                             *api_discounts.OPERATIONS]
+SCHEMAS: dict[str, Any] = {**api_v1.SCHEMAS, **api_webhooks.SCHEMAS, **api_reviews.SCHEMAS, **api_discounts.SCHEMAS}
 
 
 async def json_body(request: Request) -> dict[str, Any]:

@@ -135,6 +135,7 @@ class Operation:
     status: int = 200
     creates: bool = False  # a POST that creates something: Idempotency-Key applies
     description: str = ""
+    also: tuple[tuple[int, str, dict[str, Any]], ...] = ()  # other successful answers: (status, what, schema)
 
     @property
     def operation_id(self) -> str:
@@ -154,6 +155,8 @@ class Operation:
                                   "application/json": {"schema": self.response}}},
                                   "default": {"description": "An error", "content": {
                                       "application/json": {"schema": ERROR_SCHEMA}}}}}
+        for status, what, schema in self.also:
+            op["responses"][str(status)] = {"description": what, "content": {"application/json": {"schema": schema}}}
         if desc:
             op["description"] = desc
         if self.method == "GET":

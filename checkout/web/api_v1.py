@@ -244,7 +244,12 @@ OPERATIONS: list[Operation] = [
               "A signed, expiring download link for one file of a purchase", "read:library",
               obj(["url", "expires_in"], url=STRING, expires_in=INTEGER), "Buyers", status=201,
               params=(Param("purchase_id", "path", {"type": "integer", "minimum": 1}),),
-              body=obj(["sha256"], sha256={"type": "string", "minLength": 64, "maxLength": 64})),
+              body=obj(["sha256"], sha256={"type": "string", "minLength": 64, "maxLength": 64}),
+              also=((202, "A stamped PDF is being prepared: ask again in a few seconds for its link",
+                     obj(["status", "message"], status={"enum": ["preparing"]}, message=STRING)),),
+              description="A PDF stamped with the buyer's name (issue #18) is made on the first request: the answer "
+                          "is then `202` with `{\"status\": \"preparing\"}`; send the same request again a few "
+                          "seconds later to get the `201` with the link."),
     Operation("GET", "/api/v1/products", list_products, "The products of the sellers you manage, with their state",
               "read:products", obj(["data"], data={"type": "array", "items": ref("Product")}), "Sellers", roles=SELLER),
     Operation("POST", "/api/v1/products/{slug}/unlist", unlist_product,

@@ -69,6 +69,16 @@ def test_openapi_and_postman_come_from_the_same_operations(tmp_path):
     sale = next(r for r in requests if r["url"]["raw"] == "{{baseUrl}}/api/v1/sales/:sale_id")
     assert sale["url"]["variable"][0]["key"] == "sale_id"
     assert next(r for r in requests if r["url"]["raw"].endswith("/api/v1/scopes"))["auth"] == {"type": "noauth"}
+    # the reviews and discounts of issues #14 and #17 are in both, with their scopes
+    for method, path, scope in (("get", "/api/v1/reviews", "read:reviews"), ("post", "/api/v1/reviews", "write:reviews"),
+                                ("post", "/api/v1/seller/reviews/{review_id}/reply", "write:reviews"),
+                                ("get", "/api/v1/discounts", "read:discounts"),
+                                ("post", "/api/v1/discounts/{code_id}/pause", "write:discounts")):
+        assert doc["paths"][path][method]["x-scope"] == scope
+    assert "202" in doc["paths"]["/api/v1/library/{purchase_id}/links"]["post"]["responses"]
+    raws = {(r["method"], r["url"]["raw"]) for r in requests}
+    assert {("POST", "{{baseUrl}}/api/v1/discounts"), ("GET", "{{baseUrl}}/api/v1/products/:slug/reviews"),
+            ("PATCH", "{{baseUrl}}/api/v1/reviews/:review_id")} <= raws
 
 
 def test_webhooks_send_sends_what_is_due(tmp_path, catalog_path):

@@ -166,8 +166,11 @@ def test_every_route_answers_another_users_ids_with_404(shop):
     seller's and the buyer's ids: nothing of theirs is seen or changed."""
     client, edge, seller, buyer = shop
     sell(client, buyer, "lagos-grotesk")
-    buyer_auth = personal_token(client, "bea@example.com", ["read:orders", "read:library"])
-    mine = personal_token(client, "ade@example.com", ["read:sales", "write:webhooks"], name="ade's")
+    buyer_auth = personal_token(client, "bea@example.com", ["read:orders", "read:library", "write:reviews"])
+    mine = personal_token(client, "ade@example.com", ["read:sales", "write:webhooks", "write:discounts"], name="ade's")
+    review = client.post("/api/v1/reviews", json={"product": "lagos-grotesk", "rating": 5, "body": "Crisp."},
+                         headers=buyer_auth).json()
+    code = client.post("/api/v1/discounts", json={"code": "ADE10", "percent": "10"}, headers=mine).json()
     endpoint = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["sale"]},
                            headers=mine).json()
     delivery = client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=mine).json()
@@ -179,23 +182,28 @@ def test_every_route_answers_another_users_ids_with_404(shop):
            "purchase_id": str(client.get("/api/v1/library", headers=buyer_auth).json()["data"][0]["purchase_id"]),
            "sale_id": str(client.get("/api/v1/sales", headers=mine).json()["data"][0]["id"]),
            "token_id": str(edge.db.execute("SELECT id FROM personal_tokens ORDER BY id LIMIT 1").fetchone()[0]),
-           "slug": "lagos-grotesk", "endpoint_id": str(endpoint["id"]), "delivery_id": str(delivery["id"])}
+           "slug": "lagos-grotesk", "endpoint_id": str(endpoint["id"]), "delivery_id": str(delivery["id"]),
+           "review_id": str(review["id"]), "code_id": str(code["id"])}
     walked = 0
     for op in OPERATIONS:
-        if "{" not in op.path or op.roles == ("admin",):
+        if "{" not in op.path or op.roles == ("admin",) or op.scope is None:
             continue  # admin operations answer a seller 403 whatever the id (test_admin_operations_need_admin)
         headers = eve_jwt if op.path.startswith("/api/v1/tokens") else eve
         body = {"sha256": "0" * 64} if op.body is not None else None
         r = client.request(op.method, _fill(op.path, ids), headers=headers, json=body)
         assert r.status_code == 404, (op.method, op.path, r.status_code, r.text)
         walked += 1
-    assert walked >= 14
+    assert walked >= 20
     # and nothing of theirs changed
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}", headers=mine).json()["status"] == "active"
+    assert client.get(f"/api/v1/discounts/{code['id']}", headers=mine).json()["paused"] is False
+    [kept] = client.get("/api/v1/reviews", headers=buyer_auth).json()["data"]
+    assert (kept["id"], kept["body"], kept["reply"]) == (review["id"], "Crisp.", None)
     assert edge.db.execute("SELECT COUNT(*) FROM personal_tokens WHERE revoked_at IS NOT NULL").fetchone()[0] == 0
     # lists show only Eve's own (nothing)
     for path in ("/api/v1/sales", "/api/v1/refunds", "/api/v1/payouts", "/api/v1/balances", "/api/v1/products",
-                 "/api/v1/orders", "/api/v1/library", "/api/v1/webhooks"):
+                 "/api/v1/orders", "/api/v1/library", "/api/v1/webhooks", "/api/v1/discounts", "/api/v1/reviews",
+                 "/api/v1/seller/reviews"):
         r = client.get(path, headers=eve)
         assert r.status_code == 200 and r.json()["data"] == [], (path, r.text)
 
