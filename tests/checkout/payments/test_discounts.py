@@ -310,7 +310,9 @@ def test_seed_makes_a_demo_code_and_affiliate_through_the_real_functions(tmp_pat
     from checkout.cli.edge import seed
     monkeypatch.setenv("DIGITALDOCK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CATALOG_PATH", str(catalog_path))
-    for name, value in {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}.items():
+    # no sandbox (port 9): a local stack's sandbox on the default port must not make demo sales here
+    for name, value in {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1",
+                        "PAYSTACK_BASE_URL": "http://127.0.0.1:9"}.items():
         monkeypatch.setenv(name, value)
     first = CliRunner().invoke(seed, [])
     assert first.exit_code == 0, first.output
