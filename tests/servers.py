@@ -227,3 +227,41 @@ def serve_edge(cwd: Path, env: dict[str, str], *, port: int | None = None, log: 
     with serve([*CLI, "edge", "--port", str(port)], port=port, ready="/healthz", status=200, cwd=cwd, env=env,
                log=log, name="edge", timeout=timeout) as edge:
         yield edge
+
+
+@contextlib.contextmanager
+def shop_stack(root: Path, repo_root: Path, *, commands: Sequence[Sequence[str]] = ()) -> Iterator[dict[str, Any]]:
+    """The whole local shop as real servers on free ports, for browser tests: the repository's
+    content built into `root/output` and served with the production headers, `digitaldock seed`,
+    then any extra CLI `commands` (such as a discount code), the Paystack sandbox and the edge.
+    Yields the URLs, the catalogue, the seed's output (demo passwords) and the edge's environment."""
+    import json
+    import re
+
+    from generator.build import build
+    from generator.serve import make_server
+
+    site_port, edge_port, sandbox_port = free_port(), free_port(), free_port()
+    site, edge = f"http://{HOST}:{site_port}", f"http://{HOST}:{edge_port}"
+    out = build(root / "output", repo_root / "pelicanconf.py",
+                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
+                           "PLUGIN_PATHS": [str(repo_root)], "SITEURL": site, "CHECKOUT_URL": edge})
+    server = make_server(out, HOST, site_port, site_url=site, checkout_url=edge, pay_url=f"http://{HOST}:{sandbox_port}")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = base_env(**FAST_ENV, CATALOG_PATH=str(out / "catalog.json"), DIGITALDOCK_DATA_DIR=str(root / "data"),
+                   CONTENT_DIR=str(repo_root / "content"), SITE_URL=site, CHECKOUT_URL=edge,
+                   PAYSTACK_BASE_URL=f"http://{HOST}:{sandbox_port}",
+                   PAYSTACK_WEBHOOK_URL=f"{edge}/webhooks/paystack", OUTBOX_POLL_SECONDS="0.2")
+    seeded = subprocess.run([*CLI, "seed"], cwd=root, env=env, capture_output=True, text=True, check=True).stdout
+    for command in commands:
+        subprocess.run([*CLI, *command], cwd=root, env=env, capture_output=True, text=True, check=True)
+    try:
+        with (serve([*CLI, "sandbox", "--port", str(sandbox_port)], port=sandbox_port, ready="/", cwd=root, env=env,
+                    log=root / "sandbox.log", name="sandbox"),
+              serve_edge(root, env, port=edge_port, log=root / "edge.log")):
+            yield {"site": site, "edge": edge, "root": root, "env": env, "seeded": seeded,
+                   "password": re.search(r"^buyer\s+buyer@example.com\s+(\S+)$", seeded, re.M).group(1),
+                   "catalog": json.loads((out / "catalog.json").read_text())}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,10 +6,7 @@ approved by the seller from their dashboard and the buyer is emailed."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import subprocess
-import threading
 import time
 from email import policy
 from email.parser import BytesParser
@@ -17,42 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from ...servers import CLI, FAST_ENV, base_env, free_port, serve, serve_edge
+from ...servers import shop_stack
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, repo_root):
-    from generator.build import build
-    from generator.serve import make_server
-
-    root = tmp_path_factory.mktemp("journey")
-    site_port, edge_port, sandbox_port = free_port(), free_port(), free_port()
-    site, edge = f"http://127.0.0.1:{site_port}", f"http://127.0.0.1:{edge_port}"
-    out = build(root / "output", repo_root / "pelicanconf.py",
-                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
-                           "PLUGIN_PATHS": [str(repo_root)], "SITEURL": site, "CHECKOUT_URL": edge})
-    server = make_server(out, "127.0.0.1", site_port, site_url=site, checkout_url=edge,
-                         pay_url=f"http://127.0.0.1:{sandbox_port}")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = base_env(**FAST_ENV, CATALOG_PATH=str(out / "catalog.json"), DIGITALDOCK_DATA_DIR=str(root / "data"),
-                   CONTENT_DIR=str(repo_root / "content"), SITE_URL=site, CHECKOUT_URL=edge,
-                   PAYSTACK_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
-                   PAYSTACK_WEBHOOK_URL=f"{edge}/webhooks/paystack", OUTBOX_POLL_SECONDS="0.2")
-    seeded = subprocess.run([*CLI, "seed"], cwd=root, env=env, capture_output=True, text=True, check=True)
-    passwords = dict(re.findall(r"^\w+\s+(\S+@example\.com)\s+(demo-\S+)$", seeded.stdout, re.M))
-    seller = re.search(r"manages the catalogue seller (\S+)", seeded.stdout).group(1)
-    try:
-        with (serve([*CLI, "sandbox", "--port", str(sandbox_port)], port=sandbox_port, ready="/", cwd=root, env=env,
-                    log=root / "sandbox.log", name="sandbox"),
-              serve_edge(root, env, port=edge_port, log=root / "edge.log")):
-            catalog = json.loads((out / "catalog.json").read_text())
-            yield {"site": site, "edge": edge, "passwords": passwords, "seller": seller, "catalog": catalog,
-                   "emails": root / "data" / "emails"}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with shop_stack(tmp_path_factory.mktemp("journey"), repo_root) as stack:
+        seeded = stack["seeded"]
+        yield {**stack, "passwords": dict(re.findall(r"^\w+\s+(\S+@example\.com)\s+(demo-\S+)$", seeded, re.M)),
+               "seller": re.search(r"manages the catalogue seller (\S+)", seeded).group(1),
+               "emails": stack["root"] / "data" / "emails"}
 
 
 def emails(folder: Path, subject: str, count: int = 1, timeout: float = 15.0) -> list:

@@ -5,49 +5,21 @@ discounted total is shown before paying and is what the sandbox charges."""
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
-import subprocess
-import threading
 
 import pytest
 
-from ...servers import CLI, FAST_ENV, base_env, free_port, serve, serve_edge
+from ...servers import shop_stack
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, repo_root):
-    from generator.build import build
-    from generator.serve import make_server
-
-    root = tmp_path_factory.mktemp("stack")
-    site_port, edge_port, sandbox_port = free_port(), free_port(), free_port()
-    site, edge = f"http://127.0.0.1:{site_port}", f"http://127.0.0.1:{edge_port}"
-    out = build(root / "output", repo_root / "pelicanconf.py",
-                overrides={"PATH": str(repo_root / "content"), "THEME": str(repo_root / "digitaldock/theme"),
-                           "PLUGIN_PATHS": [str(repo_root)], "SITEURL": site, "CHECKOUT_URL": edge})
-    server = make_server(out, "127.0.0.1", site_port, site_url=site, checkout_url=edge,
-                         pay_url=f"http://127.0.0.1:{sandbox_port}")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = base_env(**FAST_ENV, CATALOG_PATH=str(out / "catalog.json"), DIGITALDOCK_DATA_DIR=str(root / "data"),
-                   CONTENT_DIR=str(repo_root / "content"), SITE_URL=site, CHECKOUT_URL=edge,
-                   PAYSTACK_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
-                   PAYSTACK_WEBHOOK_URL=f"{edge}/webhooks/paystack", OUTBOX_POLL_SECONDS="0.2")
-    subprocess.run([*CLI, "seed"], cwd=root, env=env, capture_output=True, text=True, check=True)
-    subprocess.run([*CLI, "discount", "create", "TAKE10", "--percent", "10"], cwd=root, env=env,
-                   capture_output=True, text=True, check=True)
-    try:
-        with (serve([*CLI, "sandbox", "--port", str(sandbox_port)], port=sandbox_port, ready="/", cwd=root, env=env,
-                    log=root / "sandbox.log", name="sandbox"),
-              serve_edge(root, env, port=edge_port, log=root / "edge.log")):
-            catalog = json.loads((out / "catalog.json").read_text())
-            yield {"site": site, "edge": edge, "catalog": catalog, "root": root, "env": env}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with shop_stack(tmp_path_factory.mktemp("stack"), repo_root,
+                    commands=[["discount", "create", "TAKE10", "--percent", "10"]]) as stack:
+        yield stack
 
 
 def _fixed_price_products(stack) -> list[tuple[str, dict]]:
